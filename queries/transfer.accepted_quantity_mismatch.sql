@@ -1,0 +1,22 @@
+-- id: transfer.accepted_quantity_mismatch
+-- severity: high
+-- family: lineage
+-- citation: §15049.2(d)
+-- description: a delivery package was accepted with a received quantity different from the shipped quantity, or in another quantity type
+-- tables: received_packages
+SELECT license, label AS package_label, manifest AS reference,
+       arrived_at_end AS occurred_at, received_at AS recorded_at,
+       shipped_quantity_base AS system_quantity, received_quantity_base AS counted_quantity,
+       CASE WHEN received_quantity_type = shipped_quantity_type
+            THEN received_quantity_base - shipped_quantity_base END AS variance,
+       base_unit AS unit,
+       'accepted ' || CAST(received_quantity AS VARCHAR) || ' ' || COALESCE(received_unit, shipped_unit, '') ||
+       ' of ' || CAST(shipped_quantity AS VARCHAR) || ' ' || COALESCE(shipped_unit, '') ||
+       ' shipped on manifest ' || COALESCE(manifest, '?') ||
+       '; a quantity that differs from the manifest must be rejected' AS detail,
+       source_file, record
+FROM received_packages
+WHERE state = 'Accepted' AND shipped_quantity IS NOT NULL AND received_quantity IS NOT NULL
+  AND (COALESCE(received_quantity_type, '') <> COALESCE(shipped_quantity_type, '')
+       OR ABS(received_quantity_base - shipped_quantity_base)
+          > GREATEST(COALESCE(abs_tol, 0), COALESCE(rel_tol, 0) * ABS(shipped_quantity_base)))

@@ -1,0 +1,308 @@
+//! Runs the stages for each subcommand: builds the validated settings, wires ingest →
+//! lake → checks → report, writes outputs and the manifest, and picks the exit code.
+//! All talk to the user on stderr goes through [`Printer`].
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::checks::{self, Severity};
+use crate::cli::{Cli, Command, FailOn, Global};
+use crate::config::Profile;
+use crate::error::{Error, PolarsContext, Result};
+use crate::ingest::{self, IngestOptions};
+use crate::manifest::{self, Manifest};
+use crate::schema;
+use crate::store;
+
+/// Talks to the user on stderr; silent with `--quiet`. Data goes to stdout.
+pub struct Printer {
+    quiet: bool,
+}
+
+impl Printer {
+    /// A note on stderr.
+    #[allow(clippy::print_stderr)]
+    pub fn note(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Data on stdout.
+    #[allow(clippy::print_stdout)]
+    pub fn out(&self, msg: &str) {
+        println!("{msg}");
+    }
+
+    /// A progress bar (hidden when quiet or stderr is not a terminal).
+    pub fn bar(&self, what: &str, bytes: bool) -> ProgressBar {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let template = if bytes {
+            "{msg:>8} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        } else {
+            "{msg:>8} {spinner} {elapsed}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb.set_message(what.to_owned());
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    }
+}
+
+/// Validated settings shared by the stages.
+struct Settings {
+    profile: Profile,
+    profile_path: Option<PathBuf>,
+    tz: chrono_tz::Tz,
+    fail_on: Option<Severity>,
+    printer: Printer,
+}
+
+impl Settings {
+    fn from(global: &Global) -> Result<Settings> {
+        let mut profile = match &global.profile {
+            Some(p) => Profile::load(p)?,
+            None => Profile::default(),
+        };
+        if let Some(tz) = &global.timezone {
+            profile.timezone = tz.clone();
+        }
+        let tz = profile.tz().map_err(Error::Usage)?;
+        let fail_on = global.fail_on.map(|f| match f {
+            FailOn::Info => Severity::Info,
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        });
+        Ok(Settings {
+            profile,
+            profile_path: global.profile.clone(),
+            tz,
+            fail_on,
+            printer: Printer { quiet: global.quiet },
+        })
+    }
+
+    fn options_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "timezone": self.profile.timezone,
+            "profile": self.profile_path.as_ref().map(|p| p.display().to_string()),
+            "threshold_pct": self.profile.significance.threshold_pct,
+            "significance_basis": self.profile.significance.basis,
+            "tolerance": self.profile.tolerance,
+            "lag": self.profile.lag,
+            "severities": self.profile.severities,
+        })
+    }
+}
+
+/// Run the command; the value is the process exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    let settings = Settings::from(&cli.global)?;
+    let argv: Vec<String> = std::env::args().collect();
+    match cli.command {
+        Command::Run { export, counts, out, rules } => {
+            let (export, counts) = match export {
+                Some(e) => (e, counts),
+                None => {
+                    let sample = sample_dir();
+                    settings.printer.note(&format!(
+                        "no --export given: running on the bundled sample in {}",
+                        sample.display()
+                    ));
+                    (sample.join("export"), counts.or_else(|| Some(sample.join("counts"))))
+                }
+            };
+            do_ingest(&settings, &export, counts.as_deref(), &out, &argv)?;
+            let worst = do_check(&settings, &out, rules.as_deref(), &argv)?;
+            do_report(&settings, &out)?;
+            match crate::report::summary_paragraph(&out) {
+                Ok(p) => settings.printer.note(&p),
+                Err(e) => settings.printer.note(&format!("(no summary: {e})")),
+            }
+            Ok(exit_for(worst, settings.fail_on))
+        }
+        Command::Ingest { export, counts, out } => {
+            do_ingest(&settings, &export, counts.as_deref(), &out, &argv)?;
+            Ok(0)
+        }
+        Command::Check { out, rules } => {
+            let worst = do_check(&settings, &out, rules.as_deref(), &argv)?;
+            Ok(exit_for(worst, settings.fail_on))
+        }
+        Command::Report { out } => {
+            do_report(&settings, &out)?;
+            Ok(0)
+        }
+        Command::Rules { rules } => {
+            let rules = checks::registry(rules.as_deref(), &settings.profile)?;
+            checks::validate(&rules, &settings.profile)?;
+            settings.printer.out("id\tfamily\tseverity\tcitation\tdescription");
+            for r in rules {
+                settings.printer.out(&format!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    r.id,
+                    r.family,
+                    r.severity.as_str(),
+                    r.citation,
+                    r.description
+                ));
+            }
+            Ok(0)
+        }
+        Command::Generate { out, licenses, packages, seed, format } => {
+            let opts = crate::generate::GenerateOptions {
+                out: out.clone(),
+                licenses,
+                packages,
+                seed,
+                jsonl: format == "jsonl",
+                timezone: settings.tz,
+            };
+            let stats = crate::generate::run(&opts).map_err(|e| Error::Internal(format!("{e:#}")))?;
+            settings.printer.note(&format!(
+                "generated {} packages for {} licenses ({} bytes, {} planted findings) in {}",
+                stats.packages,
+                stats.licenses,
+                stats.bytes,
+                stats.planted,
+                out.display()
+            ));
+            Ok(0)
+        }
+    }
+}
+
+fn exit_for(worst: Option<Severity>, fail_on: Option<Severity>) -> u8 {
+    match (worst, fail_on) {
+        (Some(w), Some(f)) if w >= f => 1,
+        _ => 0,
+    }
+}
+
+/// The bundled sample: next to the binary's source tree, else `./data/sample`.
+fn sample_dir() -> PathBuf {
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join("sample");
+    if built.is_dir() { built } else { PathBuf::from("data").join("sample") }
+}
+
+fn do_ingest(
+    s: &Settings,
+    export: &Path,
+    counts: Option<&Path>,
+    out: &Path,
+    argv: &[String],
+) -> Result<()> {
+    let started = manifest::now_rfc3339();
+    let bar = s.printer.bar("ingest", true);
+    let opts = IngestOptions {
+        export: export.to_path_buf(),
+        counts: counts.map(Path::to_path_buf),
+        out: out.to_path_buf(),
+        tz: s.tz,
+    };
+    let summary = ingest::run(&opts, &bar);
+    bar.finish_and_clear();
+    let summary = summary?;
+    let mut m = Manifest {
+        tool: "tagtrail".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at: started,
+        command: vec![argv.join(" ")],
+        options: s.options_json(),
+        inputs: summary.inputs.clone(),
+        ..Manifest::default()
+    };
+    for (table, rows) in &summary.tables {
+        m.set_output(&format!("{}/{table}", schema::out::LAKE), *rows);
+    }
+    m.set_output(schema::out::REJECTS, summary.rejects);
+    m.run_id = run_id(&m);
+    m.rerun = rerun_line(export, counts, out, s);
+    m.finished_at = manifest::now_rfc3339();
+    m.save(out)?;
+    let rows: u64 = summary.inputs.iter().map(|i| i.rows_in).sum();
+    s.printer.note(&format!(
+        "ingest: {} files, {rows} records, {} rejected → {}",
+        summary.inputs.len(),
+        summary.rejects,
+        out.join(schema::out::LAKE).display()
+    ));
+    Ok(())
+}
+
+fn rerun_line(export: &Path, counts: Option<&Path>, out: &Path, s: &Settings) -> String {
+    let mut line = format!("tagtrail run --export {} --out {}", export.display(), out.display());
+    if let Some(c) = counts {
+        line.push_str(&format!(" --counts {}", c.display()));
+    }
+    line.push_str(&format!(" --timezone {}", s.profile.timezone));
+    if let Some(p) = &s.profile_path {
+        line.push_str(&format!(" --profile {}", p.display()));
+    }
+    line
+}
+
+/// The run id identifies the result: tool version, options, input hashes, rule hashes.
+fn run_id(m: &Manifest) -> String {
+    let mut text = format!("tagtrail {}\n{}\n", m.version, m.options);
+    for i in &m.inputs {
+        text.push_str(&format!("{} {} {}\n", i.root, i.path, i.sha256));
+    }
+    for r in &m.rules {
+        text.push_str(&format!("rule {} {} {}\n", r.id, r.severity, r.sha256));
+    }
+    manifest::sha256_hex(text.as_bytes())[..16].to_owned()
+}
+
+fn do_check(s: &Settings, out: &Path, rules_dir: Option<&Path>, argv: &[String]) -> Result<Option<Severity>> {
+    let mut m = Manifest::load(out)?;
+    let rules = checks::registry(rules_dir, &s.profile)?;
+    m.rules = rules.iter().map(checks::Rule::entry).collect();
+    m.options = s.options_json();
+    m.run_id = run_id(&m);
+    let bar = s.printer.bar("check", false);
+    let output = checks::run_all(&out.join(schema::out::LAKE), &rules, &s.profile, &m.run_id);
+    bar.finish_and_clear();
+    let mut output = output?;
+    let n = store::write_parquet(&mut output.findings, &out.join(schema::out::FINDINGS))?;
+    let n_summary = store::write_parquet(&mut output.summary, &out.join(schema::out::SUMMARY))?;
+    m.set_output(schema::out::FINDINGS, n);
+    m.set_output(schema::out::SUMMARY, n_summary);
+    if !m.command.iter().any(|c| c == &argv.join(" ")) {
+        m.command.push(argv.join(" "));
+    }
+    m.finished_at = manifest::now_rfc3339();
+    m.save(out)?;
+    let sev = output.findings.column("severity").ctx(|| "severity".into())?.str().ctx(|| "severity".into())?.clone();
+    let worst = sev.iter().flatten().filter_map(Severity::parse).max();
+    s.printer.note(&format!("check: {} rules, {n} findings → {}", rules.len(), out.join(schema::out::FINDINGS).display()));
+    Ok(worst)
+}
+
+fn do_report(s: &Settings, out: &Path) -> Result<()> {
+    let mut m = Manifest::load(out)?;
+    if !out.join(schema::out::FINDINGS).is_file() {
+        return Err(Error::Usage(format!(
+            "`{}` has no findings.parquet: run `tagtrail check --out {}` first",
+            out.display(),
+            out.display()
+        )));
+    }
+    let stats = crate::report::run(out, &crate::report::ReportOptions::default())?;
+    m.set_output(schema::out::REPORT_HTML, stats.findings as u64);
+    m.set_output(schema::out::REPORT_MD, stats.findings as u64);
+    m.finished_at = manifest::now_rfc3339();
+    m.save(out)?;
+    s.printer.note(&format!("report: {}", out.join(schema::out::REPORT_HTML).display()));
+    Ok(())
+}

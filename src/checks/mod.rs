@@ -1,0 +1,398 @@
+//! Checks: every rule of SPEC section 3 over the lake → finding rows and the summary.
+//!
+//! Set-logic rules are SQL files (`queries/`, plus `--rules DIR`) run by Polars SQL over
+//! the canonical tables and the derived views of [`views`]; graph rules are Rust
+//! ([`lineage`]). Both produce the same finding columns. This module never writes files.
+
+pub mod lineage;
+pub mod sql;
+pub mod views;
+
+use std::path::Path;
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use crate::config::Profile;
+use crate::error::{Error, PolarsContext, Result};
+use crate::manifest::{self, RuleEntry};
+use crate::schema;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Severity {
+    /// All, least serious first.
+    pub const ALL: [Severity; 5] =
+        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    /// Parse `info` … `critical`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// 0 (info) … 4 (critical).
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+}
+
+/// How a rule is computed.
+#[derive(Debug, Clone)]
+pub enum RuleKind {
+    /// A SQL file.
+    Sql(sql::SqlRule),
+    /// A graph rule in Rust.
+    Cycle,
+}
+
+/// One rule of the registry.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Rule id.
+    pub id: String,
+    /// Family.
+    pub family: String,
+    /// Default severity.
+    pub severity: Severity,
+    /// Regulation.
+    pub citation: String,
+    /// One line.
+    pub description: String,
+    /// Computation.
+    pub kind: RuleKind,
+}
+
+impl Rule {
+    /// Manifest entry with the hash of the rule's text.
+    pub fn entry(&self) -> RuleEntry {
+        let (source, text) = match &self.kind {
+            RuleKind::Sql(r) => ("sql", r.text.clone()),
+            RuleKind::Cycle => {
+                ("rust", format!("{}@{} src/checks/lineage.rs", self.id, env!("CARGO_PKG_VERSION")))
+            }
+        };
+        RuleEntry {
+            id: self.id.clone(),
+            family: self.family.clone(),
+            severity: self.severity.as_str().into(),
+            citation: self.citation.clone(),
+            description: self.description.clone(),
+            source: source.into(),
+            sha256: manifest::sha256_hex(text.as_bytes()),
+        }
+    }
+}
+
+/// Every rule: built-in SQL, the Rust graph rule, then the user's SQL rules.
+pub fn registry(user_rules: Option<&Path>, profile: &Profile) -> Result<Vec<Rule>> {
+    let mut sql_rules = sql::builtin()?;
+    if let Some(dir) = user_rules {
+        sql_rules.extend(sql::load_dir(dir)?);
+    }
+    let mut rules: Vec<Rule> = sql_rules
+        .into_iter()
+        .map(|r| Rule {
+            id: r.id.clone(),
+            family: r.family.clone(),
+            severity: Severity::parse(&r.severity).unwrap_or(Severity::Medium),
+            citation: r.citation.clone(),
+            description: r.description.clone(),
+            kind: RuleKind::Sql(r),
+        })
+        .collect();
+    rules.push(Rule {
+        id: "lineage.cycle".into(),
+        family: "lineage".into(),
+        severity: Severity::Critical,
+        citation: "§15047.2(c)".into(),
+        description: "a package is its own ancestor (one finding per package in the cycle)".into(),
+        kind: RuleKind::Cycle,
+    });
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &rules {
+        if !seen.insert(r.id.clone()) {
+            let path = match &r.kind {
+                RuleKind::Sql(s) => s.path.clone(),
+                RuleKind::Cycle => "lineage.cycle".into(),
+            };
+            return Err(Error::Rule { path, reason: format!("rule id `{}` is defined twice", r.id) });
+        }
+    }
+    for r in &mut rules {
+        if let Some(s) = profile.severities.get(&r.id).and_then(|s| Severity::parse(s)) {
+            r.severity = s;
+        }
+    }
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rules)
+}
+
+/// Findings and summary of a check run.
+pub struct CheckOutput {
+    /// `findings.parquet` rows (SPEC section 4 columns, sorted).
+    pub findings: DataFrame,
+    /// `summary.parquet` rows.
+    pub summary: DataFrame,
+}
+
+/// Columns a rule may return besides `license` and `detail` (all optional).
+const OPTIONAL: &[&str] = &[
+    "package_label",
+    "related_label",
+    "reference",
+    "occurred_at",
+    "recorded_at",
+    "lag_hours",
+    "system_quantity",
+    "counted_quantity",
+    "variance",
+    "unit",
+    "source_file",
+];
+
+fn finding_dtype(name: &str) -> DataType {
+    let ty = schema::FINDINGS_COLUMNS.iter().find(|(n, _)| *n == name).map_or("str", |(_, t)| t);
+    crate::store::dtype(ty)
+}
+
+/// Bring a rule's output to the finding columns (without run_id).
+fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Result<LazyFrame> {
+    let path = match &rule.kind {
+        RuleKind::Sql(s) => s.path.clone(),
+        RuleKind::Cycle => "lineage.cycle".into(),
+    };
+    for required in ["license", "detail"] {
+        if schema.get(required).is_none() {
+            return Err(Error::Rule {
+                path,
+                reason: format!(
+                    "the query returns no `{required}` column (it returned: {}); a rule returns \
+                     license, detail and any of {}",
+                    schema.iter_names().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                    OPTIONAL.join(", ")
+                ),
+            });
+        }
+    }
+    for (name, dt) in schema.iter() {
+        let want = finding_dtype(name);
+        let ok = match name.as_str() {
+            "record" => dt.is_integer(),
+            "severity" | "license" | "detail" => *dt == DataType::String,
+            n if OPTIONAL.contains(&n) => match want {
+                DataType::Float64 => dt.is_primitive_numeric() || dt.is_null(),
+                DataType::Datetime(..) => matches!(dt, DataType::Datetime(..) | DataType::Null),
+                _ => *dt == DataType::String || dt.is_null(),
+            },
+            _ => true, // extra columns are ignored
+        };
+        if !ok {
+            return Err(Error::Rule {
+                path,
+                reason: format!("column `{name}` has type {dt}, expected {want}"),
+            });
+        }
+    }
+    let severity = match (schema.get("severity"), profile.severities.contains_key(&rule.id)) {
+        (Some(_), false) => col("severity").fill_null(lit(rule.severity.as_str())),
+        _ => lit(rule.severity.as_str()),
+    };
+    let mut exprs = vec![
+        lit(rule.id.as_str()).alias("rule_id"),
+        lit(rule.family.as_str()).alias("family"),
+        severity.alias("severity"),
+        col("license").cast(DataType::String),
+    ];
+    for name in OPTIONAL {
+        let dt = finding_dtype(name);
+        exprs.push(if schema.get(name).is_some() {
+            col(*name).cast(dt).alias(*name)
+        } else {
+            lit(NULL).cast(dt).alias(*name)
+        });
+    }
+    // Every finding names its input record: "record N" (JSON) or "line N" (CSV).
+    let detail = if schema.get("record").is_some() && schema.get("source_file").is_some() {
+        let word = when(col("source_file").str().ends_with(lit(".csv")))
+            .then(lit(" (line "))
+            .otherwise(lit(" (record "));
+        when(col("record").is_not_null())
+            .then(col("detail") + word + col("record").cast(DataType::String) + lit(")"))
+            .otherwise(col("detail"))
+    } else {
+        col("detail")
+    };
+    exprs.push(detail.alias("detail"));
+    exprs.push(lit(rule.citation.as_str()).alias("citation"));
+    Ok(lf.select(exprs))
+}
+
+/// Parse, plan and validate every rule against the views (no data is read).
+fn plan(rules: &[Rule], views: &views::Views, profile: &Profile) -> Result<Vec<LazyFrame>> {
+    let mut ctx = SQLContext::new();
+    for (name, lf) in &views.frames {
+        ctx.register(name, lf.clone());
+    }
+    let mut plans = Vec::new();
+    for rule in rules {
+        let lf = match &rule.kind {
+            RuleKind::Sql(r) => {
+                let query = sql::body(&r.text);
+                let lf = ctx.execute(&query).map_err(|e| Error::Rule {
+                    path: r.path.clone(),
+                    reason: format!("Failed to execute query:\n{query}\n\nERROR: {e}"),
+                })?;
+                let mut probe = lf.clone();
+                let schema = probe.collect_schema().map_err(|e| Error::Rule {
+                    path: r.path.clone(),
+                    reason: format!("Failed to plan query:\n{query}\n\nERROR: {e}"),
+                })?;
+                conform(rule, lf, &schema, profile)?
+            }
+            RuleKind::Cycle => {
+                let df = lineage::cycles(views.get("packages"), views.get("package_sources"))?;
+                let schema = df.schema().as_ref().clone();
+                conform(rule, df.lazy(), &schema, profile)?
+            }
+        };
+        plans.push(lf);
+    }
+    Ok(plans)
+}
+
+/// Validate rules without data: each parses and returns the right columns.
+pub fn validate(rules: &[Rule], profile: &Profile) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("tagtrail-empty-lake-{}", std::process::id()));
+    let views = views::Views::build(&dir, profile)?;
+    plan(rules, &views, profile).map(|_| ())
+}
+
+/// Run every rule over the lake at `lake`.
+pub fn run_all(lake: &Path, rules: &[Rule], profile: &Profile, run_id: &str) -> Result<CheckOutput> {
+    let views = views::Views::build(lake, profile)?;
+    let plans = plan(rules, &views, profile)?;
+    // Each rule is collected on its own thread; Polars parallelises inside each plan too.
+    let frames: Vec<Result<DataFrame>> = {
+        use rayon::prelude::*;
+        plans
+            .into_par_iter()
+            .zip(rules.par_iter())
+            .map(|(lf, rule)| lf.collect().ctx(|| format!("running rule {}", rule.id)))
+            .collect()
+    };
+    let mut all = Vec::with_capacity(frames.len());
+    for f in frames {
+        all.push(f?.lazy());
+    }
+    let findings = concat(all, UnionArgs::default())
+        .ctx(|| "combining findings".into())?
+        .with_column(lit(run_id).alias("run_id"))
+        .select(schema::FINDINGS_COLUMNS.iter().map(|(n, _)| col(*n)).collect::<Vec<_>>())
+        .sort_by_exprs(
+            [
+                "license",
+                "rule_id",
+                "package_label",
+                "related_label",
+                "reference",
+                "occurred_at",
+                "recorded_at",
+                "source_file",
+                "detail",
+            ]
+            .map(col),
+            SortMultipleOptions::default().with_nulls_last(true).with_maintain_order(true),
+        )
+        .collect()
+        .ctx(|| "sorting findings".into())?;
+    let summary = summarize(&findings, views.get("count_totals"))?;
+    Ok(CheckOutput { findings, summary })
+}
+
+/// `summary.parquet`: per license × rule, and per license × quantity type.
+fn summarize(findings: &DataFrame, totals: LazyFrame) -> Result<DataFrame> {
+    let rank = col("severity").replace_strict(
+        lit(Series::new("k".into(), Severity::ALL.map(Severity::as_str))),
+        lit(Series::new("v".into(), Severity::ALL.map(|s| i32::from(s.rank())))),
+        None,
+        Some(DataType::Int32),
+    );
+    let per_rule = findings
+        .clone()
+        .lazy()
+        .with_column(rank.alias("rank"))
+        .group_by([col("license"), col("rule_id"), col("family")])
+        .agg([len().cast(DataType::Int64).alias("findings"), col("rank").max().alias("rank")])
+        .with_column(
+            col("rank")
+                .replace_strict(
+                    lit(Series::new("k".into(), Severity::ALL.map(|s| i32::from(s.rank())))),
+                    lit(Series::new("v".into(), Severity::ALL.map(Severity::as_str))),
+                    None,
+                    Some(DataType::String),
+                )
+                .alias("worst_severity"),
+        )
+        .select([
+            col("license"),
+            lit("rule").alias("kind"),
+            col("rule_id"),
+            col("family"),
+            col("findings"),
+            col("worst_severity"),
+            lit(NULL).cast(DataType::String).alias("quantity_type"),
+            lit(NULL).cast(DataType::String).alias("unit"),
+            lit(NULL).cast(DataType::Float64).alias("system_total"),
+            lit(NULL).cast(DataType::Float64).alias("counted_total"),
+            lit(NULL).cast(DataType::Float64).alias("variance"),
+            lit(NULL).cast(DataType::Float64).alias("variance_pct"),
+            lit(NULL).cast(DataType::Boolean).alias("significant"),
+        ]);
+    let per_qty = totals.select([
+        col("license"),
+        lit("quantity").alias("kind"),
+        lit(NULL).cast(DataType::String).alias("rule_id"),
+        lit("count").alias("family"),
+        lit(NULL).cast(DataType::Int64).alias("findings"),
+        lit(NULL).cast(DataType::String).alias("worst_severity"),
+        col("quantity_type"),
+        col("unit"),
+        col("system_total"),
+        col("counted_total"),
+        col("variance"),
+        col("variance_pct"),
+        col("significant"),
+    ]);
+    concat([per_rule, per_qty], UnionArgs::default())
+        .ctx(|| "summary".into())?
+        .sort_by_exprs(
+            [col("license"), col("kind"), col("rule_id"), col("quantity_type")],
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
+        .collect()
+        .ctx(|| "summary".into())
+}

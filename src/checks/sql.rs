@@ -1,0 +1,193 @@
+//! SQL rules: `queries/*.sql` built in (embedded at compile time) plus a user's `--rules DIR`.
+//! Each file is one rule; its header comment gives id, severity, family, citation and
+//! description. Parsed and validated at start-up; a bad file names itself.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A rule file as read.
+#[derive(Debug, Clone)]
+pub struct SqlRule {
+    /// Rule id (the file stem).
+    pub id: String,
+    /// info / low / medium / high / critical.
+    pub severity: String,
+    /// count / lag / lineage / record / …
+    pub family: String,
+    /// Regulation.
+    pub citation: String,
+    /// One line.
+    pub description: String,
+    /// Where it came from (`queries/x.sql` or the user's path).
+    pub path: PathBuf,
+    /// The SQL text (whole file).
+    pub text: String,
+}
+
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../queries/", $name)))),*]
+    };
+}
+
+/// Built-in rule files: (file name, text).
+pub const BUILTIN: &[(&str, &str)] = builtin!(
+    "count.missing_in_system.sql",
+    "count.missing_on_premises.sql",
+    "count.quantity_mismatch.sql",
+    "count.unit_incompatible.sql",
+    "count.duplicate_count.sql",
+    "count.significant_discrepancy.sql",
+    "lag.late_entry.sql",
+    "lag.recorded_before_occurred.sql",
+    "lineage.orphan_source.sql",
+    "lineage.child_before_parent.sql",
+    "lineage.overdrawn_source.sql",
+    "lineage.missing_production_batch.sql",
+    "lineage.unneeded_production_batch.sql",
+    "lineage.missing_batch_number.sql",
+    "lineage.untested_sale.sql",
+    "transfer.accepted_quantity_mismatch.sql",
+    "record.adjustment_without_note.sql",
+    "record.duplicate_package.sql",
+);
+
+/// Parse one rule file's header.
+pub fn parse(path: &Path, text: &str) -> Result<SqlRule> {
+    let bad = |reason: String| Error::Rule { path: path.to_path_buf(), reason };
+    let stem = path
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".sql").to_owned())
+        .unwrap_or_default();
+    let mut rule = SqlRule {
+        id: stem.clone(),
+        severity: String::new(),
+        family: String::new(),
+        citation: String::new(),
+        description: String::new(),
+        path: path.to_path_buf(),
+        text: text.to_owned(),
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        let Some(rest) = line.strip_prefix("--") else {
+            if line.is_empty() {
+                continue;
+            }
+            break;
+        };
+        let Some((key, value)) = rest.split_once(':') else { continue };
+        let value = value.trim().to_owned();
+        match key.trim() {
+            "id" => rule.id = value,
+            "severity" => rule.severity = value,
+            "family" => rule.family = value,
+            "citation" => rule.citation = value,
+            "description" => rule.description = value,
+            _ => {}
+        }
+    }
+    if rule.id != stem {
+        return Err(bad(format!("header id `{}` differs from the file name `{stem}.sql`", rule.id)));
+    }
+    if rule.id.is_empty() || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return Err(bad(format!("rule id `{}` must be letters, digits, `.`, `_` or `-`", rule.id)));
+    }
+    if super::Severity::parse(&rule.severity).is_none() {
+        return Err(bad(format!(
+            "header needs `-- severity: info|low|medium|high|critical`, got `{}`",
+            rule.severity
+        )));
+    }
+    if rule.family.is_empty() {
+        rule.family = rule.id.split('.').next().unwrap_or_default().to_owned();
+    }
+    for (name, v) in [("citation", &rule.citation), ("description", &rule.description)] {
+        if v.is_empty() {
+            return Err(bad(format!("header needs `-- {name}: …`")));
+        }
+    }
+    let body: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if body.trim().is_empty() {
+        return Err(bad("no SQL after the header".into()));
+    }
+    Ok(rule)
+}
+
+/// The SQL without comment lines (Polars SQL takes one statement).
+pub fn body(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("--") {
+            Some(i) if !l[..i].contains('\'') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .trim_end_matches(';')
+        .to_owned()
+}
+
+/// Built-in rules.
+pub fn builtin() -> Result<Vec<SqlRule>> {
+    BUILTIN
+        .iter()
+        .map(|(name, text)| parse(&Path::new("queries").join(name), text))
+        .collect()
+}
+
+/// Rules in a user's folder (`*.sql`, sorted by name).
+pub fn load_dir(dir: &Path) -> Result<Vec<SqlRule>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Usage(format!("rules folder `{}` does not exist", dir.display()))
+        } else {
+            Error::io("cannot list", dir, e)
+        }
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).map_err(|e| Error::Rule {
+                path: p.clone(),
+                reason: format!("cannot read: {e}"),
+            })?;
+            parse(p, &text)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_rule_parses() {
+        let rules = builtin().unwrap();
+        assert_eq!(rules.len(), BUILTIN.len());
+        assert!(rules.iter().all(|r| !r.citation.is_empty()));
+    }
+
+    #[test]
+    fn header_problems_name_the_file() {
+        let p = Path::new("x/my.rule.sql");
+        let e = parse(p, "-- severity: urgent\n-- citation: a\n-- description: b\nSELECT 1").unwrap_err();
+        assert!(e.to_string().contains("x/my.rule.sql") && e.to_string().contains("severity"));
+        let e = parse(p, "-- id: other\n-- severity: low\n-- citation: a\n-- description: b\nSELECT 1")
+            .unwrap_err();
+        assert!(e.to_string().contains("differs"));
+        let ok = parse(p, "-- severity: low\n-- citation: a\n-- description: b\nSELECT 1").unwrap();
+        assert_eq!((ok.id.as_str(), ok.family.as_str()), ("my.rule", "my"));
+        assert_eq!(body("-- x\nSELECT 1 -- y\nFROM t;"), "SELECT 1 \nFROM t");
+    }
+}

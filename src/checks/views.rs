@@ -1,0 +1,586 @@
+//! Derived views the rules read besides the canonical tables: the deduplicated package
+//! list, the as-of-count positions, lag activities, received packages. Built lazily from
+//! the lake; registered by name in the SQL context (names listed in `queries/README.md`).
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::config::{Basis, Profile};
+use crate::error::{PolarsContext, Result};
+use crate::ingest::normalize;
+use crate::schema;
+use crate::store;
+
+/// Every table and view a rule may read, by name.
+pub struct Views {
+    /// (name, frame), canonical tables first.
+    pub frames: Vec<(&'static str, LazyFrame)>,
+}
+
+impl Views {
+    /// A view by name.
+    pub fn get(&self, name: &str) -> LazyFrame {
+        self.frames
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
+            .unwrap_or_else(|| panic!("view {name} is registered by Views::build"))
+    }
+}
+
+fn us_to_hours(e: Expr) -> Expr {
+    e.cast(DataType::Float64) / lit(3_600_000_000.0)
+}
+
+fn ts_us(name: &str) -> Expr {
+    col(name).cast(DataType::Int64)
+}
+
+/// Unit name → factor to base, for every unit spelling in `units`.
+fn unit_factors(units: &[String]) -> DataFrame {
+    let mut names = Vec::new();
+    let mut factors = Vec::new();
+    for u in units {
+        if let Some(unit) = normalize::parse_unit(u) {
+            names.push(u.clone());
+            factors.push(unit.factor);
+        }
+    }
+    DataFrame::new(
+        names.len(),
+        vec![Column::new("unit".into(), names), Column::new("unit_factor".into(), factors)],
+    )
+    .expect("two columns of equal length")
+}
+
+impl Views {
+    /// Build every view over the lake at `lake`.
+    pub fn build(lake: &Path, profile: &Profile) -> Result<Views> {
+        let scan = |t: &str| store::scan_table(lake, t);
+        let packages_all = scan(schema::PACKAGES)?;
+        let adjustments = scan(schema::ADJUSTMENTS)?;
+        let transfers = scan(schema::TRANSFERS)?;
+        let transfer_packages = scan(schema::TRANSFER_PACKAGES)?;
+        let sales = scan(schema::SALES)?;
+        let history = scan(schema::HISTORY)?;
+        let lab_results = scan(schema::LAB_RESULTS)?;
+        let counts = scan(schema::COUNTS)?;
+        let events = scan(schema::EVENTS)?;
+        let sources_all = scan(schema::PACKAGE_SOURCES)?;
+
+        // Settings as one-row tables so that SQL rules can join them.
+        let t = &profile.tolerance;
+        let tolerances = df!(
+            "quantity_type" => ["weight", "each", "volume"],
+            "abs_tol" => [t.abs_g, t.abs_ea, t.abs_ml],
+            "rel_tol" => [t.rel, t.rel, t.rel],
+        )
+        .ctx(|| "tolerances".into())?
+        .lazy();
+        let settings = df!(
+            "late_hours" => [profile.lag.late_hours],
+            "high_hours" => [profile.lag.high_hours],
+            "early_hours" => [profile.lag.early_hours],
+            "threshold" => [profile.significance.threshold_pct / 100.0],
+        )
+        .ctx(|| "settings".into())?
+        .lazy();
+
+        // Latest copy of each (license, label): LastModified, then file and record.
+        let packages = packages_all
+            .clone()
+            .sort_by_exprs(
+                [col("license"), col("label"), col("last_modified"), col("source_file"), col("record")],
+                SortMultipleOptions::default()
+                    .with_order_descending_multi([false, false, true, true, true])
+                    .with_nulls_last(true),
+            )
+            .unique_stable_generic(
+                Some(vec![col("license"), col("label")]),
+                UniqueKeepStrategy::First,
+            );
+        let packages = packages.cache();
+        let key = [col("license"), col("label"), col("source_file"), col("record")];
+        let package_sources = sources_all
+            .join(
+                packages.clone().select([col("license"), col("label"), col("source_file"), col("record")]),
+                key.clone(),
+                key,
+                JoinArgs::new(JoinType::Semi),
+            )
+            .unique_stable_generic(
+                Some(vec![col("license"), col("label"), col("source_label")]),
+                UniqueKeepStrategy::First,
+            );
+
+        // Licenses in the export: every folder that gave rows.
+        let licenses = concat(
+            [
+                packages_all.clone().select([col("license")]),
+                adjustments.clone().select([col("license")]),
+                transfers.clone().select([col("license")]),
+                sales.clone().select([col("license")]),
+                history.clone().select([col("license")]),
+            ],
+            UnionArgs::default(),
+        )
+        .ctx(|| "licenses".into())?
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .cache();
+
+        // Factor of each package's own unit, for adjustments and sales without a unit.
+        let pkg_units: Vec<String> = packages
+            .clone()
+            .select([col("unit")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()
+            .ctx(|| "package units".into())?
+            .column("unit")
+            .ctx(|| "unit".into())?
+            .str()
+            .ctx(|| "unit".into())?
+            .iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect();
+        let factors = unit_factors(&pkg_units).lazy();
+        let pkg_q = packages
+            .clone()
+            .select([
+                col("license"),
+                col("label"),
+                col("quantity_type").alias("pkg_quantity_type"),
+                col("unit").alias("pkg_unit"),
+            ])
+            .join(factors, [col("pkg_unit")], [col("unit")], JoinArgs::new(JoinType::Left));
+        // A change in the package's base unit: same quantity type, or no unit at all.
+        let in_pkg_base = |lf: LazyFrame| {
+            lf.join(
+                pkg_q.clone(),
+                [col("license"), col("label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .with_column(
+                when(col("quantity_type").eq(col("pkg_quantity_type")))
+                    .then(col("quantity_base"))
+                    .when(col("unit").is_null())
+                    .then(col("quantity") * col("unit_factor"))
+                    .otherwise(lit(NULL).cast(DataType::Float64))
+                    .alias("pkg_quantity_base"),
+            )
+        };
+        let adjustments_base = in_pkg_base(adjustments.clone()).select([
+            col("license"),
+            col("label"),
+            col("adjusted_at"),
+            col("adjusted_at_end"),
+            col("pkg_quantity_base").alias("quantity_base"),
+            col("pkg_quantity_type").alias("quantity_type"),
+            col("source_file"),
+            col("record"),
+        ]);
+        let sales_base = in_pkg_base(sales.clone().filter(col("label").is_not_null())).select([
+            col("license"),
+            col("label"),
+            col("sold_at_end"),
+            col("pkg_quantity_base").alias("quantity_base"),
+        ]);
+
+        // ---------------------------------------------------------------- counts
+        let counts_ix = counts
+            .clone()
+            .sort_by_exprs([col("source_file"), col("record")], SortMultipleOptions::default())
+            .with_row_index("row", None);
+        let firsts = counts_ix
+            .clone()
+            .group_by([col("license"), col("label")])
+            .agg([col("row").min().alias("first_row"), len().alias("n_rows")]);
+        let sessions = counts
+            .clone()
+            .group_by([col("license")])
+            .agg([
+                col("counted_at_end").max().alias("session_at"),
+                col("counted_date").max().alias("session_date"),
+            ])
+            .cache();
+        let counts_first = counts_ix
+            .join(
+                firsts,
+                [col("license"), col("label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .join(sessions.clone(), [col("license")], [col("license")], JoinArgs::new(JoinType::Left))
+            .with_columns([
+                col("counted_at_end").fill_null(col("session_at")).alias("t"),
+                col("counted_date").fill_null(col("session_date")).alias("t_date"),
+                col("row").eq(col("first_row")).alias("is_first"),
+            ])
+            .cache();
+        let count_duplicates = counts_first
+            .clone()
+            .filter(col("n_rows").gt(lit(1)).and(col("is_first")))
+            .select([
+                col("license"),
+                col("label"),
+                col("n_rows"),
+                col("t").alias("counted_at"),
+                col("quantity").alias("counted_quantity"),
+                col("unit"),
+                col("source_file"),
+                col("record"),
+            ]);
+        let counted_rows = counts_first.clone().filter(col("is_first"));
+        // Evaluation points: each first count row at its own time; every package of a
+        // counted license that nobody counted at the license's latest count time.
+        let uncounted = packages
+            .clone()
+            .select([col("license"), col("label")])
+            .join(sessions.clone(), [col("license")], [col("license")], JoinArgs::new(JoinType::Inner))
+            .join(
+                counts.clone().select([col("license"), col("label")]),
+                [col("license"), col("label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Anti),
+            )
+            .select([
+                col("license"),
+                col("label"),
+                col("session_at").alias("t"),
+                col("session_date").alias("t_date"),
+                lit(false).alias("counted"),
+            ]);
+        let points = concat(
+            [
+                counted_rows.clone().select([
+                    col("license"),
+                    col("label"),
+                    col("t"),
+                    col("t_date"),
+                    lit(true).alias("counted"),
+                ]),
+                uncounted,
+            ],
+            UnionArgs::default(),
+        )
+        .ctx(|| "count points".into())?
+        .cache();
+        // Changes after t: adjustments are undone, sales are put back.
+        let changes = concat(
+            [
+                adjustments_base.clone().select([
+                    col("license"),
+                    col("label"),
+                    col("adjusted_at_end").alias("at"),
+                    (-col("quantity_base")).alias("delta"),
+                ]),
+                sales_base.select([
+                    col("license"),
+                    col("label"),
+                    col("sold_at_end").alias("at"),
+                    col("quantity_base").alias("delta"),
+                ]),
+            ],
+            UnionArgs::default(),
+        )
+        .ctx(|| "changes".into())?;
+        let rollback = points
+            .clone()
+            .select([col("license"), col("label"), col("t")])
+            .join(
+                changes,
+                [col("license"), col("label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .filter(col("at").gt(col("t")))
+            .group_by([col("license"), col("label"), col("t")])
+            .agg([col("delta").sum().alias("rollback")]);
+        let on_date = |c: &str, op: fn(Expr, Expr) -> Expr| op(col(c), col("t_date")).fill_null(lit(true));
+        let positions = points
+            .join(
+                packages.clone().select([
+                    col("license"),
+                    col("label"),
+                    col("quantity_base").alias("pkg_quantity"),
+                    col("quantity_type").alias("system_quantity_type"),
+                    col("base_unit").alias("system_unit"),
+                    col("packaged_date"),
+                    col("finished_date"),
+                    col("archived_date"),
+                    col("received_at"),
+                    col("source_file").alias("pkg_source_file"),
+                    col("record").alias("pkg_record"),
+                ]),
+                [col("license"), col("label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(
+                rollback,
+                [col("license"), col("label"), col("t")],
+                [col("license"), col("label"), col("t")],
+                {
+                    let mut a = JoinArgs::new(JoinType::Left);
+                    a.nulls_equal = true;
+                    a
+                },
+            )
+            .with_column(
+                (col("pkg_quantity") + col("rollback").fill_null(lit(0.0))).alias("system_quantity"),
+            )
+            .with_column(
+                col("pkg_source_file")
+                    .is_not_null()
+                    .and(on_date("packaged_date", |a, b| a.lt_eq(b)))
+                    .and(on_date("finished_date", |a, b| a.gt_eq(b)))
+                    .and(on_date("archived_date", |a, b| a.gt_eq(b)))
+                    .and(col("received_at").lt_eq(col("t")).fill_null(lit(true)))
+                    .and(col("system_quantity").gt(lit(0.0)).fill_null(lit(false)))
+                    .alias("expected"),
+            )
+            .cache();
+        let tol = tolerances.clone();
+        let count_checks = counted_rows
+            .select([
+                col("license"),
+                col("label"),
+                col("t").alias("counted_at"),
+                col("quantity"),
+                col("unit").alias("count_unit"),
+                col("quantity_type").alias("count_quantity_type"),
+                col("quantity_base"),
+                col("location"),
+                col("source_file"),
+                col("record"),
+            ])
+            .join(
+                positions.clone().filter(col("counted")).select([
+                    col("license"),
+                    col("label"),
+                    col("system_quantity"),
+                    col("system_quantity_type"),
+                    col("system_unit"),
+                    col("expected"),
+                ]),
+                [col("license"), col("label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_columns([
+                col("expected").fill_null(lit(false)),
+                // A row without a unit is read in the system's (or its own) base unit.
+                col("quantity_base").fill_null(col("quantity")).alias("counted_quantity"),
+                col("count_quantity_type")
+                    .fill_null(col("system_quantity_type"))
+                    .alias("effective_quantity_type"),
+            ])
+            .with_column(
+                col("expected")
+                    .and(col("count_quantity_type").is_not_null())
+                    .and(col("system_quantity_type").is_not_null())
+                    .and(col("count_quantity_type").neq(col("system_quantity_type")))
+                    .alias("unit_incompatible"),
+            )
+            .join(tol, [col("system_quantity_type")], [col("quantity_type")], JoinArgs::new(JoinType::Left))
+            .with_column(
+                col("system_unit")
+                    .fill_null(col("effective_quantity_type").replace_strict(
+                        lit(Series::new("k".into(), ["weight", "each", "volume"])),
+                        lit(Series::new("v".into(), ["g", "ea", "ml"])),
+                        None,
+                        Some(DataType::String),
+                    ))
+                    .alias("base_unit"),
+            )
+            .cache();
+        let uncounted_expected = positions
+            .clone()
+            .filter(col("counted").not().and(col("expected")))
+            .select([
+                col("license"),
+                col("label"),
+                col("t").alias("session_at"),
+                col("system_quantity"),
+                col("system_quantity_type"),
+                col("system_unit"),
+                col("pkg_source_file").alias("source_file"),
+                col("pkg_record").alias("record"),
+            ])
+            .cache();
+
+        // Totals per license × quantity type.
+        let sys_part = concat(
+            [
+                count_checks.clone().filter(col("expected")).select([
+                    col("license"),
+                    col("system_quantity_type").alias("quantity_type"),
+                    col("system_quantity").alias("sys"),
+                    lit(0.0).alias("cnt"),
+                ]),
+                uncounted_expected.clone().select([
+                    col("license"),
+                    col("system_quantity_type").alias("quantity_type"),
+                    col("system_quantity").alias("sys"),
+                    lit(0.0).alias("cnt"),
+                ]),
+                count_checks.clone().filter(col("unit_incompatible").not()).select([
+                    col("license"),
+                    col("effective_quantity_type").alias("quantity_type"),
+                    lit(0.0).alias("sys"),
+                    col("counted_quantity").alias("cnt"),
+                ]),
+            ],
+            UnionArgs::default(),
+        )
+        .ctx(|| "count totals".into())?
+        .filter(col("quantity_type").is_not_null());
+        let mut totals = sys_part.group_by([col("license"), col("quantity_type")]).agg([
+            col("sys").sum().alias("system_total"),
+            col("cnt").sum().alias("counted_total"),
+        ]);
+        let threshold = profile.significance.threshold_pct / 100.0;
+        let variance = col("counted_total") - col("system_total");
+        totals = totals.with_columns([
+            variance.clone().alias("variance"),
+            (variance.clone() / col("system_total") * lit(100.0)).alias("variance_pct"),
+        ]);
+        totals = match profile.significance.basis {
+            Basis::NetDifference => totals.with_column(
+                when(col("system_total").gt(lit(0.0)))
+                    .then(variance.abs().gt_eq(lit(threshold) * col("system_total")))
+                    .otherwise(col("counted_total").gt(lit(0.0)))
+                    .alias("significant"),
+            )
+            .with_column(col("system_total").alias("basis_total")),
+            Basis::AverageMonthlySales => {
+                // Average monthly sales = sold quantity / months spanned by the sales.
+                let monthly = sales
+                    .clone()
+                    .filter(col("label").is_not_null())
+                    .group_by([col("license"), col("quantity_type")])
+                    .agg([
+                        col("quantity_base").sum().alias("sold"),
+                        ((ts_us("sold_at").max() - ts_us("sold_at").min()).cast(DataType::Float64)
+                            / lit(30.436_875 * 86_400_000_000.0))
+                        .alias("months"),
+                    ])
+                    .with_column(
+                        (col("sold")
+                            / when(col("months").gt(lit(1.0))).then(col("months")).otherwise(lit(1.0)))
+                        .alias("basis_total"),
+                    )
+                    .select([col("license"), col("quantity_type"), col("basis_total")]);
+                totals
+                    .join(
+                        monthly,
+                        [col("license"), col("quantity_type")],
+                        [col("license"), col("quantity_type")],
+                        JoinArgs::new(JoinType::Left),
+                    )
+                    .with_column(
+                        variance.abs().gt_eq(lit(threshold) * col("basis_total").fill_null(lit(0.0)))
+                            .and(variance.abs().gt(lit(0.0)))
+                            .alias("significant"),
+                    )
+            }
+        };
+        let count_totals = totals
+            .with_column(
+                col("quantity_type")
+                    .replace_strict(
+                        lit(Series::new("k".into(), ["weight", "each", "volume"])),
+                        lit(Series::new("v".into(), ["g", "ea", "ml"])),
+                        None,
+                        Some(DataType::String),
+                    )
+                    .alias("unit"),
+            )
+            .with_column(lit(threshold).alias("threshold"))
+            .sort_by_exprs([col("license"), col("quantity_type")], SortMultipleOptions::default())
+            .cache();
+
+        // ---------------------------------------------------------------- lag
+        let own_file = col("source_file")
+            .str()
+            .starts_with(col("license") + lit("/"));
+        let activities = events
+            .clone()
+            .join(licenses.clone(), [col("license")], [col("license")], JoinArgs::new(JoinType::Semi))
+            .with_column(own_file.alias("own"))
+            .sort_by_exprs(
+                [col("own"), col("source_file"), col("record")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
+            )
+            .with_column(
+                when(col("kind").eq(lit("history")))
+                    .then(col("record").cast(DataType::String) + lit("@") + col("source_file"))
+                    .otherwise(lit(""))
+                    .alias("dedup_key"),
+            )
+            // One activity per (kind, reference, label): a sale's label once per receipt, a
+            // transfer receipt once per manifest even when both parties exported it.
+            .unique_stable_generic(
+                Some(vec![col("license"), col("kind"), col("reference"), col("label"), col("dedup_key")]),
+                UniqueKeepStrategy::First,
+            )
+            .with_columns([
+                us_to_hours(ts_us("recorded_at") - ts_us("occurred_at_end")).alias("lag_hours"),
+                us_to_hours(ts_us("occurred_at") - ts_us("recorded_at_end")).alias("early_hours"),
+            ])
+            .drop(by_name(["own", "dedup_key"], true, false));
+
+        // ---------------------------------------------------------------- transfers
+        let received_packages = transfer_packages
+            .clone()
+            .filter(col("is_voided").not().and(col("recipient_license").is_not_null()))
+            .with_column(col("recipient_license").alias("license_to"))
+            .join(licenses.clone(), [col("license_to")], [col("license")], JoinArgs::new(JoinType::Semi))
+            .with_column(
+                col("source_file").str().starts_with(col("recipient_license") + lit("/")).alias("own"),
+            )
+            .sort_by_exprs(
+                [col("own"), col("source_file"), col("record")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
+            )
+            .unique_stable_generic(
+                Some(vec![col("recipient_license"), col("manifest"), col("label")]),
+                UniqueKeepStrategy::First,
+            )
+            .drop(by_name(["own", "license", "license_to"], true, false))
+            .with_column(col("recipient_license").alias("license"))
+            .join(
+                tolerances.clone(),
+                [col("shipped_quantity_type")],
+                [col("quantity_type")],
+                JoinArgs::new(JoinType::Left),
+            );
+
+        let frames: Vec<(&'static str, LazyFrame)> = vec![
+            ("packages", packages),
+            ("packages_all", packages_all),
+            ("package_sources", package_sources),
+            ("adjustments", adjustments),
+            ("adjustments_base", adjustments_base),
+            ("transfers", transfers),
+            ("transfer_packages", transfer_packages),
+            ("received_packages", received_packages),
+            ("sales", sales),
+            ("history", history),
+            ("lab_results", lab_results),
+            ("counts", counts),
+            ("events", events),
+            ("activities", activities),
+            ("count_checks", count_checks),
+            ("count_duplicates", count_duplicates),
+            ("uncounted_expected", uncounted_expected),
+            ("count_totals", count_totals),
+            ("licenses", licenses),
+            ("tolerances", tolerances),
+            ("settings", settings),
+        ];
+        Ok(Views { frames })
+    }
+}

@@ -1,0 +1,151 @@
+//! Run settings: the profile (TOML: thresholds, tolerances, severities, time zone) with
+//! California defaults built in, validated once into [`Profile`]. Nothing past `main`
+//! sees the command line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Basis of the significant-discrepancy test (4 CCR §15034).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// |Σ counted − Σ system| / Σ system ≥ threshold (default, 5 %).
+    NetDifference,
+    /// |Σ counted − Σ system| ≥ threshold × average monthly sales (the older 3 % rule).
+    AverageMonthlySales,
+}
+
+/// Significant-discrepancy settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Significance {
+    /// Threshold in percent.
+    pub threshold_pct: f64,
+    /// What the threshold is a percentage of.
+    pub basis: Basis,
+}
+
+impl Default for Significance {
+    fn default() -> Self {
+        Significance { threshold_pct: 5.0, basis: Basis::NetDifference }
+    }
+}
+
+/// Quantity tolerance: `max(abs, rel × system)` per quantity type.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tolerance {
+    /// Grams.
+    pub abs_g: f64,
+    /// Each.
+    pub abs_ea: f64,
+    /// Millilitres.
+    pub abs_ml: f64,
+    /// Fraction of the system quantity.
+    pub rel: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { abs_g: 0.5, abs_ea: 0.0, abs_ml: 0.5, rel: 0.0 }
+    }
+}
+
+/// Data-entry lag settings, in hours.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lag {
+    /// Later than this is `lag.late_entry` (§15049(b): 24 h).
+    pub late_hours: f64,
+    /// Later than this raises `lag.late_entry` to high.
+    pub high_hours: f64,
+    /// Recorded more than this before it occurred is `lag.recorded_before_occurred`.
+    pub early_hours: f64,
+}
+
+impl Default for Lag {
+    fn default() -> Self {
+        Lag { late_hours: 24.0, high_hours: 72.0, early_hours: 1.0 }
+    }
+}
+
+/// Everything that changes results besides the inputs and rules.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// Facility time zone for naive times (IANA name).
+    pub timezone: String,
+    /// Significant discrepancy.
+    pub significance: Significance,
+    /// Quantity tolerance.
+    pub tolerance: Tolerance,
+    /// Lag thresholds.
+    pub lag: Lag,
+    /// Severity overrides by rule id.
+    pub severities: BTreeMap<String, String>,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            timezone: "America/Los_Angeles".into(),
+            significance: Significance::default(),
+            tolerance: Tolerance::default(),
+            lag: Lag::default(),
+            severities: BTreeMap::new(),
+        }
+    }
+}
+
+impl Profile {
+    /// Read a TOML profile; absent keys keep their defaults.
+    pub fn load(path: &Path) -> Result<Profile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let p: Profile = toml::from_str(&text).map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            position: e.span().map(|s| format!("byte {}", s.start)),
+            reason: format!("not a valid profile: {}", e.message()),
+        })?;
+        p.validate().map_err(|why| Error::Usage(format!("profile `{}`: {why}", path.display())))?;
+        Ok(p)
+    }
+
+    /// Check values are usable.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.tz()?;
+        let t = &self.tolerance;
+        for (name, v) in [
+            ("tolerance.abs_g", t.abs_g),
+            ("tolerance.abs_ea", t.abs_ea),
+            ("tolerance.abs_ml", t.abs_ml),
+            ("tolerance.rel", t.rel),
+            ("significance.threshold_pct", self.significance.threshold_pct),
+            ("lag.late_hours", self.lag.late_hours),
+            ("lag.high_hours", self.lag.high_hours),
+            ("lag.early_hours", self.lag.early_hours),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("{name} must be a number ≥ 0, got {v}"));
+            }
+        }
+        for (rule, sev) in &self.severities {
+            if crate::checks::Severity::parse(sev).is_none() {
+                return Err(format!(
+                    "severities.{rule} = `{sev}`: use info, low, medium, high or critical"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The time zone.
+    pub fn tz(&self) -> std::result::Result<chrono_tz::Tz, String> {
+        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            format!("unknown time zone `{}` (use an IANA name like America/Los_Angeles)", self.timezone)
+        })
+    }
+}

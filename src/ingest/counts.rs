@@ -1,0 +1,196 @@
+//! Physical count sheets (CSV) → the `counts` table. Headers are matched case- and
+//! punctuation-insensitively against the aliases of SPEC 2.2; a UTF-8 BOM and CRLF are fine.
+
+use std::io::Read;
+
+use chrono_tz::Tz;
+
+use super::normalize;
+use super::raw::Qty;
+use crate::schema;
+use crate::store::{TableBatch, V};
+
+/// Canonical count columns and the header names that mean them (lowercase, only a-z0-9).
+const ALIASES: &[(Col, &[&str])] = &[
+    (Col::License, &["license", "licensenumber", "facilitylicensenumber", "facilitylicense"]),
+    (Col::Label, &["label", "tag", "packagetag", "uid", "packagelabel", "packageuid", "packageid"]),
+    (Col::Quantity, &["quantity", "qty", "count", "countedquantity", "quantitycounted"]),
+    (Col::Unit, &["unitofmeasure", "unit", "uom", "unitofmeasurename", "units"]),
+    (Col::Location, &["location", "locationname"]),
+    (
+        Col::CountedAt,
+        &["countedat", "counteddatetime", "counteddate", "countdate", "date", "timestamp", "countedon"],
+    ),
+    (Col::CountedBy, &["countedby", "counter"]),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    License,
+    Label,
+    Quantity,
+    Unit,
+    Location,
+    CountedAt,
+    CountedBy,
+}
+
+/// A bad row of a count sheet.
+pub struct CountReject {
+    /// 1-based physical line.
+    pub line: i64,
+    /// Header name of the bad column.
+    pub column: String,
+    /// Why.
+    pub reason: String,
+    /// The row as text.
+    pub raw: String,
+}
+
+/// What a count sheet gave.
+pub struct CountSheet {
+    /// Accepted rows.
+    pub rows: TableBatch,
+    /// Rejected rows.
+    pub rejects: Vec<CountReject>,
+    /// Data rows read.
+    pub rows_in: u64,
+}
+
+/// Header problem: fatal for the file.
+pub type HeaderError = String;
+
+/// Read one count sheet. `default_license` is used when the sheet has no License column.
+pub fn read_csv<R: Read>(
+    reader: R,
+    source_file: &str,
+    default_license: &str,
+    tz: Tz,
+) -> Result<CountSheet, HeaderError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
+    let headers = rdr.byte_headers().map_err(|e| format!("unreadable header: {e}"))?.clone();
+    let names: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
+    let mut idx: Vec<(Col, usize)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let key: String = name
+            .trim_start_matches('\u{feff}')
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if let Some((col, _)) = ALIASES.iter().find(|(_, al)| al.contains(&key.as_str())) {
+            if !idx.iter().any(|(c, _)| c == col) {
+                idx.push((*col, i));
+            }
+        }
+    }
+    let find = |c: Col| idx.iter().find(|(k, _)| *k == c).map(|(_, i)| *i);
+    let (Some(label_i), Some(qty_i)) = (find(Col::Label), find(Col::Quantity)) else {
+        return Err(format!(
+            "header has no {} column (found: {}); expected Label/Tag/Package Tag/UID and Quantity/Qty/Count",
+            if find(Col::Label).is_none() { "Label" } else { "Quantity" },
+            names.join(", ")
+        ));
+    };
+    let name_of = |i: usize| names.get(i).cloned().unwrap_or_default();
+    let mut rows = TableBatch::new(schema::COUNTS);
+    let mut rejects = Vec::new();
+    let mut rows_in = 0u64;
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // A row the CSV reader cannot split (e.g. an unterminated quote) is one reject.
+                rows_in += 1;
+                let line = e.position().map_or(0, |p| p.line() as i64);
+                rejects.push(CountReject { line, column: String::new(), reason: format!("unreadable CSV row: {e}"), raw: String::new() });
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = rec.position().map_or(0, |p| p.line() as i64);
+        if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue; // blank line
+        }
+        rows_in += 1;
+        let raw = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>().join(",");
+        let mut bad: Option<(String, String)> = None;
+        let mut get = |c: Option<usize>| -> Option<String> {
+            let i = c?;
+            let f = rec.get(i)?;
+            match std::str::from_utf8(f) {
+                Ok(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+                Err(_) => {
+                    bad.get_or_insert((name_of(i), "not valid UTF-8".into()));
+                    None
+                }
+            }
+        };
+        let license = get(find(Col::License)).unwrap_or_else(|| default_license.to_owned());
+        let label = get(Some(label_i));
+        let qty_s = get(Some(qty_i));
+        let unit_s = get(find(Col::Unit));
+        let location = get(find(Col::Location));
+        let at_s = get(find(Col::CountedAt));
+        let by = get(find(Col::CountedBy));
+        if label.is_none() && bad.is_none() {
+            bad = Some((name_of(label_i), "missing or blank".into()));
+        }
+        let quantity = match qty_s.as_deref().map(normalize::parse_number) {
+            None => {
+                bad.get_or_insert((name_of(qty_i), "missing or blank".into()));
+                None
+            }
+            Some(Ok(q)) => Some(q),
+            Some(Err(why)) => {
+                bad.get_or_insert((name_of(qty_i), format!("{why}: `{}`", qty_s.as_deref().unwrap_or(""))));
+                None
+            }
+        };
+        let unit = match unit_s.as_deref() {
+            None => None,
+            Some(u) => {
+                let parsed = normalize::parse_unit(u);
+                if parsed.is_none() {
+                    bad.get_or_insert((name_of(find(Col::Unit).unwrap_or(0)), format!("unknown unit of measure `{u}`")));
+                }
+                parsed
+            }
+        };
+        let counted = match at_s.as_deref().map(|s| normalize::parse_timestamp(s, tz)) {
+            None => None,
+            Some(Ok(st)) => st,
+            Some(Err(why)) => {
+                bad.get_or_insert((name_of(find(Col::CountedAt).unwrap_or(0)), format!("{why}: `{}`", at_s.as_deref().unwrap_or(""))));
+                None
+            }
+        };
+        if let Some((column, reason)) = bad {
+            rejects.push(CountReject { line, column, reason, raw });
+            continue;
+        }
+        let Some(label) = label else { continue };
+        let q = Qty::new(quantity, unit, None);
+        rows.push(&[
+            V::S(&license),
+            V::S(&label),
+            V::opt_f(quantity),
+            V::opt_s(unit_s.as_deref()),
+            V::opt_s(q.qtype_str()),
+            V::opt_s(q.base_unit()),
+            V::opt_f(q.base),
+            V::opt_s(location.as_deref()),
+            V::opt_ts(counted.map(|s| s.start_us)),
+            V::opt_ts(counted.map(|s| s.end_us)),
+            V::opt_d(counted.map(|s| s.local_date)),
+            V::opt_s(by.as_deref()),
+            V::S(source_file),
+            V::I(line),
+        ]);
+    }
+    Ok(CountSheet { rows, rejects, rows_in })
+}

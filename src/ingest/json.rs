@@ -1,0 +1,478 @@
+//! Split a JSON input file into records without parsing them: a top-level array, a Metrc
+//! page object (`{"Data": [...], "Total": ...}`), a single object, or JSON Lines.
+//!
+//! Reads in blocks and hands out chunks of complete records, so memory stays at a few
+//! blocks however large the file. Structural damage (truncation, not JSON) is an error
+//! with the byte offset; what is inside a record is the decoder's business.
+
+use std::io::Read;
+
+/// Bytes read per block.
+const BLOCK: usize = 8 << 20;
+
+/// A run of complete records sharing one buffer.
+pub struct Chunk {
+    /// The bytes the records point into.
+    pub buf: Vec<u8>,
+    /// Byte ranges of the records in `buf`.
+    pub records: Vec<(usize, usize)>,
+    /// Record index (JSON: 0-based position; JSON Lines: 0-based line) of each record.
+    pub index: Vec<u64>,
+    /// File offset of `buf[0]`.
+    pub base: u64,
+}
+
+/// Structural error: what is wrong and the file byte offset where it was seen.
+#[derive(Debug)]
+pub struct SplitError {
+    /// File byte offset.
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Before the first value.
+    Start,
+    /// Inside the top-level object, before a key (or `}`).
+    ObjKey,
+    /// Inside the top-level object, after a value (`,` or `}`).
+    ObjNext,
+    /// Inside the record array, before a record or `]`.
+    ArrValue,
+    /// Inside the record array, after a record (`,` or `]`).
+    ArrNext,
+    /// After the top-level value: only whitespace may follow.
+    End,
+}
+
+/// Streaming record splitter.
+pub struct Splitter<R> {
+    reader: R,
+    lines: bool,
+    buf: Vec<u8>,
+    pos: usize,
+    base: u64,
+    eof: bool,
+    state: State,
+    /// Top-level `{` offset in `buf` while we do not know yet if it is a page or a record.
+    obj_start: Option<usize>,
+    in_page: bool,
+    next_index: u64,
+    /// Bytes handed out so far (for progress).
+    pub bytes_read: u64,
+    hasher: Option<sha2::Sha256>,
+}
+
+impl<R: Read> Splitter<R> {
+    /// Split `reader`; `lines` for JSON Lines. Every byte read goes through `hasher`.
+    pub fn new(reader: R, lines: bool, hasher: sha2::Sha256) -> Self {
+        Splitter {
+            reader,
+            lines,
+            buf: Vec::new(),
+            pos: 0,
+            base: 0,
+            eof: false,
+            state: State::Start,
+            obj_start: None,
+            in_page: false,
+            next_index: 0,
+            bytes_read: 0,
+            hasher: Some(hasher),
+        }
+    }
+
+    /// The SHA-256 of every byte read; call after the last chunk.
+    pub fn finish_hash(&mut self) -> [u8; 32] {
+        use sha2::Digest;
+        self.hasher.take().map(|h| h.finalize().into()).unwrap_or_default()
+    }
+
+    fn fill(&mut self) -> Result<bool, SplitError> {
+        use sha2::Digest;
+        if self.eof {
+            return Ok(false);
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + BLOCK, 0);
+        let mut n = 0;
+        while n < BLOCK {
+            match self.reader.read(&mut self.buf[old + n..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(SplitError {
+                        offset: self.base + (old + n) as u64,
+                        reason: format!("read failed: {e}"),
+                    });
+                }
+            }
+        }
+        self.buf.truncate(old + n);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(&self.buf[old..old + n]);
+        }
+        self.bytes_read += n as u64;
+        if self.base == 0 && old == 0 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            self.pos = 3;
+        }
+        Ok(n > 0)
+    }
+
+    fn err(&self, at: usize, reason: impl Into<String>) -> SplitError {
+        SplitError { offset: self.base + at as u64, reason: reason.into() }
+    }
+
+    /// The next chunk of records, or None at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, SplitError> {
+        let mut records = Vec::new();
+        let mut index = Vec::new();
+        loop {
+            let more = if self.lines {
+                self.scan_lines(&mut records, &mut index)?
+            } else {
+                self.scan_json(&mut records, &mut index)?
+            };
+            let have = records.last().map_or(0, |r: &(usize, usize)| r.1);
+            if !records.is_empty() && (have >= BLOCK || !more) {
+                return Ok(Some(self.take_chunk(records, index)));
+            }
+            if !more {
+                return Ok(None);
+            }
+            if !self.fill()? {
+                // End of file: the scanner is told by `eof`.
+                if self.lines {
+                    continue;
+                }
+                return self.at_eof(records, index);
+            }
+        }
+    }
+
+    fn at_eof(
+        &mut self,
+        records: Vec<(usize, usize)>,
+        index: Vec<u64>,
+    ) -> Result<Option<Chunk>, SplitError> {
+        let rest = skip_ws(&self.buf, self.pos);
+        if self.state == State::Start && rest == self.buf.len() {
+            return Err(self.err(rest, "file is empty (no JSON value)"));
+        }
+        if self.state != State::End {
+            return Err(self.err(self.buf.len(), "unexpected end of file (truncated JSON)"));
+        }
+        if !records.is_empty() {
+            return Ok(Some(self.take_chunk(records, index)));
+        }
+        Ok(None)
+    }
+
+    fn take_chunk(&mut self, records: Vec<(usize, usize)>, index: Vec<u64>) -> Chunk {
+        // Keep what is not consumed yet (a partial record, or the undecided top object).
+        let keep_from = self.obj_start.unwrap_or(self.pos).min(self.pos);
+        let rest = self.buf[keep_from..].to_vec();
+        let buf = std::mem::replace(&mut self.buf, rest);
+        let base = self.base;
+        self.base += keep_from as u64;
+        self.pos -= keep_from;
+        if let Some(s) = self.obj_start.as_mut() {
+            *s -= keep_from;
+        }
+        Chunk { buf, records, index, base }
+    }
+
+    /// Scan JSON Lines; returns false when the file is done.
+    fn scan_lines(
+        &mut self,
+        records: &mut Vec<(usize, usize)>,
+        index: &mut Vec<u64>,
+    ) -> Result<bool, SplitError> {
+        loop {
+            let start = self.pos;
+            let end = match memchr::memchr(b'\n', &self.buf[start..]) {
+                Some(k) => start + k,
+                None if self.eof && start < self.buf.len() => self.buf.len(),
+                None => return Ok(!self.eof),
+            };
+            self.pos = (end + 1).min(self.buf.len()).max(end);
+            let line_no = self.next_index;
+            self.next_index += 1;
+            let mut e = end;
+            if e > start && self.buf[e - 1] == b'\r' {
+                e -= 1;
+            }
+            if skip_ws(&self.buf[..e], start) < e {
+                records.push((start, e));
+                index.push(line_no);
+            }
+            if end == self.buf.len() {
+                return Ok(false);
+            }
+            if records.last().map_or(0, |r| r.1) >= BLOCK {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Scan JSON; returns false when the top-level value is complete (or true when the buffer
+    /// ran out and more input is needed).
+    fn scan_json(
+        &mut self,
+        records: &mut Vec<(usize, usize)>,
+        index: &mut Vec<u64>,
+    ) -> Result<bool, SplitError> {
+        loop {
+            let i = skip_ws(&self.buf, self.pos);
+            if i >= self.buf.len() {
+                self.pos = i;
+                return Ok(self.state != State::End || !self.eof);
+            }
+            let c = self.buf[i];
+            match self.state {
+                State::Start => match c {
+                    b'[' => {
+                        self.pos = i + 1;
+                        self.state = State::ArrValue;
+                    }
+                    b'{' => {
+                        self.obj_start = Some(i);
+                        self.pos = i + 1;
+                        self.state = State::ObjKey;
+                    }
+                    _ => return Err(self.err(i, "expected `[` or `{` (not a JSON export)")),
+                },
+                State::ObjKey => match c {
+                    b'}' => {
+                        self.pos = i + 1;
+                        self.close_object(records, index, i + 1);
+                    }
+                    b'"' => {
+                        let Some(kend) = skip_string(&self.buf, i + 1) else {
+                            return Ok(true);
+                        };
+                        let key = &self.buf[i + 1..kend - 1];
+                        let j = skip_ws(&self.buf, kend);
+                        if j >= self.buf.len() {
+                            return Ok(true);
+                        }
+                        if self.buf[j] != b':' {
+                            return Err(self.err(j, "expected `:` after an object key"));
+                        }
+                        let v = skip_ws(&self.buf, j + 1);
+                        if v >= self.buf.len() {
+                            return Ok(true);
+                        }
+                        if key == b"Data" && self.buf[v] == b'[' && !self.in_page {
+                            self.in_page = true;
+                            self.obj_start = None;
+                            self.pos = v + 1;
+                            self.state = State::ArrValue;
+                        } else {
+                            match skip_value(&self.buf, v) {
+                                Ok(Some(end)) => {
+                                    self.pos = end;
+                                    self.state = State::ObjNext;
+                                }
+                                Ok(None) => return Ok(true),
+                                Err((at, why)) => return Err(self.err(at, why)),
+                            }
+                        }
+                    }
+                    _ => return Err(self.err(i, "expected an object key")),
+                },
+                State::ObjNext => match c {
+                    b',' => {
+                        self.pos = i + 1;
+                        self.state = State::ObjKey;
+                    }
+                    b'}' => {
+                        self.pos = i + 1;
+                        self.close_object(records, index, i + 1);
+                    }
+                    _ => return Err(self.err(i, "expected `,` or `}` in the top-level object")),
+                },
+                State::ArrValue => {
+                    if c == b']' {
+                        self.pos = i + 1;
+                        self.after_array();
+                        continue;
+                    }
+                    match skip_value(&self.buf, i) {
+                        Ok(Some(end)) => {
+                            records.push((i, end));
+                            index.push(self.next_index);
+                            self.next_index += 1;
+                            self.pos = end;
+                            self.state = State::ArrNext;
+                            if end >= BLOCK && self.obj_start.is_none() {
+                                return Ok(true);
+                            }
+                        }
+                        Ok(None) => {
+                            self.pos = i;
+                            return Ok(true);
+                        }
+                        Err((at, why)) => return Err(self.err(at, why)),
+                    }
+                }
+                State::ArrNext => match c {
+                    b',' => {
+                        self.pos = i + 1;
+                        self.state = State::ArrValue;
+                    }
+                    b']' => {
+                        self.pos = i + 1;
+                        self.after_array();
+                    }
+                    _ => return Err(self.err(i, "expected `,` or `]` between records")),
+                },
+                State::End => {
+                    return Err(self.err(i, "unexpected data after the end of the JSON value"));
+                }
+            }
+        }
+    }
+
+    fn after_array(&mut self) {
+        self.state = if self.in_page { State::ObjNext } else { State::End };
+    }
+
+    fn close_object(&mut self, records: &mut Vec<(usize, usize)>, index: &mut Vec<u64>, end: usize) {
+        // A top-level object that never had a `Data` array is itself the one record.
+        if let Some(start) = self.obj_start.take() {
+            records.push((start, end));
+            index.push(self.next_index);
+            self.next_index += 1;
+        }
+        self.state = State::End;
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+        i += 1;
+    }
+    i
+}
+
+/// `i` is just after an opening quote; returns the offset after the closing quote.
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let k = memchr::memchr2(b'"', b'\\', &b[i..])?;
+        i += k;
+        if b[i] == b'\\' {
+            i += 2;
+            if i > b.len() {
+                return None;
+            }
+        } else {
+            return Some(i + 1);
+        }
+    }
+}
+
+/// End offset of the JSON value starting at `start`, None when the buffer ends first.
+fn skip_value(b: &[u8], start: usize) -> Result<Option<usize>, (usize, &'static str)> {
+    let mut i = start;
+    match b[i] {
+        b'"' => return Ok(skip_string(b, i + 1)),
+        b'{' | b'[' => {}
+        b'}' | b']' | b',' | b':' => return Err((i, "expected a JSON value")),
+        _ => {
+            // Scalar: runs until a delimiter.
+            while i < b.len() {
+                if matches!(b[i], b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
+                    return Ok(Some(i));
+                }
+                i += 1;
+            }
+            return Ok(None);
+        }
+    }
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'"' => match skip_string(b, i + 1) {
+                Some(e) => {
+                    i = e;
+                    continue;
+                }
+                None => return Ok(None),
+            },
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(Some(i + 1));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &str, lines: bool) -> Result<Vec<String>, SplitError> {
+        let mut s = Splitter::new(input.as_bytes(), lines, sha2::Sha256::default());
+        let mut out = Vec::new();
+        while let Some(c) = s.next_chunk()? {
+            for (a, b) in &c.records {
+                out.push(String::from_utf8_lossy(&c.buf[*a..*b]).into_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn json_array_records() {
+        let r = split(r#" [ {"a": "x]}"}, {"b": [1, {"c": "\"}"}]}, 3 ] "#, false).unwrap();
+        assert_eq!(r, vec![r#"{"a": "x]}"}"#, r#"{"b": [1, {"c": "\"}"}]}"#, "3"]);
+    }
+
+    #[test]
+    fn page_object_records_with_data_anywhere() {
+        let r = split(r#"{"Total": 2, "Data": [{"a":1},{"a":2}], "Page": {"x": []}}"#, false)
+            .unwrap();
+        assert_eq!(r, vec![r#"{"a":1}"#, r#"{"a":2}"#]);
+    }
+
+    #[test]
+    fn single_object_is_one_record() {
+        let r = split("\u{feff}{\"Label\": \"A\", \"Item\": {\"Data\": 1}}", false).unwrap();
+        assert_eq!(r, vec!["{\"Label\": \"A\", \"Item\": {\"Data\": 1}}"]);
+    }
+
+    #[test]
+    fn json_lines_skip_blank_and_keep_line_numbers() {
+        let mut s = Splitter::new(&b"{\"a\":1}\r\n\n{\"a\":2}"[..], true, Default::default());
+        let c = s.next_chunk().unwrap().unwrap();
+        assert_eq!(c.index, vec![0, 2]);
+        assert_eq!(&c.buf[c.records[0].0..c.records[0].1], b"{\"a\":1}");
+        assert_eq!(&c.buf[c.records[1].0..c.records[1].1], b"{\"a\":2}");
+    }
+
+    #[test]
+    fn truncated_json_names_the_offset() {
+        let e = split(r#"[{"a": 1}, {"b": "#, false).unwrap_err();
+        assert!(e.reason.contains("truncated"), "{}", e.reason);
+        assert_eq!(e.offset, 17);
+        let e = split("", false).unwrap_err();
+        assert!(e.reason.contains("empty"));
+        let e = split("hello", false).unwrap_err();
+        assert_eq!(e.offset, 0);
+        let e = split("[1] [2]", false).unwrap_err();
+        assert_eq!(e.offset, 4);
+    }
+}

@@ -1,0 +1,761 @@
+//! Metrc API JSON records → canonical rows. One decoder per export kind; each turns one
+//! record into rows of its tables (and of `events`), or names the field that is bad.
+//!
+//! Field names are Metrc's (SPEC 2.1); unknown fields are ignored.
+
+use serde::Deserialize;
+
+use super::normalize::Stamp;
+use super::raw::{Fields, Nested, Qty, Raw};
+use crate::schema;
+use crate::store::{TableBatch, V};
+
+/// The kinds of export file, by file-name prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `packages*.json`
+    Packages,
+    /// `adjustments*.json`
+    Adjustments,
+    /// `transfers*.json`
+    Transfers,
+    /// `sales*.json`
+    Sales,
+    /// `history*.json`
+    History,
+    /// `labresults*.json`
+    LabResults,
+}
+
+impl Kind {
+    /// Every kind, in ingest order.
+    pub const ALL: [Kind; 6] = [
+        Kind::Packages,
+        Kind::Adjustments,
+        Kind::Transfers,
+        Kind::Sales,
+        Kind::History,
+        Kind::LabResults,
+    ];
+
+    /// File-name prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Kind::Packages => "packages",
+            Kind::Adjustments => "adjustments",
+            Kind::Transfers => "transfers",
+            Kind::Sales => "sales",
+            Kind::History => "history",
+            Kind::LabResults => "labresults",
+        }
+    }
+
+    /// The kind of an export file, from its name (`packages.2.json`, `sales.jsonl`).
+    pub fn of_file(name: &str) -> Option<Kind> {
+        let low = name.to_ascii_lowercase();
+        if !(low.ends_with(".json") || low.ends_with(".jsonl") || low.ends_with(".ndjson")) {
+            return None;
+        }
+        Kind::ALL.into_iter().find(|k| low.starts_with(k.prefix()))
+    }
+
+    /// Tables this kind writes, in the order of [`Rows::batches`].
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Kind::Packages => &[schema::PACKAGES, schema::PACKAGE_SOURCES],
+            Kind::Adjustments => &[schema::ADJUSTMENTS],
+            Kind::Transfers => &[schema::TRANSFERS, schema::TRANSFER_PACKAGES, schema::EVENTS],
+            Kind::Sales => &[schema::SALES, schema::EVENTS],
+            Kind::History => &[schema::HISTORY, schema::EVENTS],
+            Kind::LabResults => &[schema::LAB_RESULTS],
+        }
+    }
+}
+
+/// Where a record came from.
+pub struct Origin<'a> {
+    /// Folder license.
+    pub license: &'a str,
+    /// Path relative to the input root.
+    pub source_file: &'a str,
+    /// Record index.
+    pub record: i64,
+}
+
+/// Output rows of a run of records of one kind.
+pub struct Rows {
+    /// One batch per table of [`Kind::tables`].
+    pub batches: Vec<TableBatch>,
+}
+
+impl Rows {
+    /// Empty batches for `kind`.
+    pub fn new(kind: Kind) -> Self {
+        Rows { batches: kind.tables().iter().map(|t| TableBatch::new(t)).collect() }
+    }
+
+    /// Move `other`'s rows to the end of ours.
+    pub fn append(&mut self, other: Rows) {
+        for (a, b) in self.batches.iter_mut().zip(other.batches) {
+            a.append(b);
+        }
+    }
+}
+
+/// What became of one record.
+pub enum Outcome {
+    /// Rows were written.
+    Accepted,
+    /// A field could not be read; nothing was written.
+    Rejected {
+        /// The field.
+        column: String,
+        /// Why.
+        reason: String,
+    },
+    /// The record is not JSON at all (syntax); fatal for the file.
+    Syntax {
+        /// Byte offset inside the record.
+        offset: usize,
+        /// serde_json's message.
+        reason: String,
+    },
+}
+
+/// Decode one record of `kind` from `bytes` and push its rows into `rows`.
+pub fn decode(kind: Kind, bytes: &[u8], origin: &Origin<'_>, tz: chrono_tz::Tz, rows: &mut Rows) -> Outcome {
+    if std::str::from_utf8(bytes).is_err() {
+        return Outcome::Rejected { column: String::new(), reason: "not valid UTF-8".into() };
+    }
+    let mut f = Fields::new(tz);
+    let res = match kind {
+        Kind::Packages => parse::<PackageRec>(bytes).map(|r| package(&r, origin, &mut f, rows)),
+        Kind::Adjustments => {
+            parse::<AdjustmentRec>(bytes).map(|r| adjustment(&r, origin, &mut f, rows))
+        }
+        Kind::Transfers => parse::<TransferRec>(bytes).map(|r| transfer(&r, origin, &mut f, rows)),
+        Kind::Sales => parse::<ReceiptRec>(bytes).map(|r| sale(&r, origin, &mut f, rows)),
+        Kind::History => parse::<HistoryRec>(bytes).map(|r| history(&r, origin, &mut f, rows)),
+        Kind::LabResults => parse::<LabRec>(bytes).map(|r| lab(&r, origin, &mut f, rows)),
+    };
+    match res {
+        Ok(()) => match f.bad {
+            None => Outcome::Accepted,
+            Some(bad) => Outcome::Rejected {
+                column: bad.column,
+                reason: if f.more > 0 {
+                    format!("{} (and {} more bad field(s))", bad.reason, f.more)
+                } else {
+                    bad.reason
+                },
+            },
+        },
+        Err(e) => e,
+    }
+}
+
+fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Outcome> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        let msg = e.to_string();
+        match e.classify() {
+            Category::Data => Outcome::Rejected {
+                column: String::new(),
+                reason: if msg.contains("expected struct") || msg.contains("invalid type") {
+                    "record is not a JSON object".into()
+                } else {
+                    strip_position(&msg)
+                },
+            },
+            // serde_json reports out-of-range numbers (1e999) as syntax; they are a bad value.
+            _ if msg.contains("number out of range") => Outcome::Rejected {
+                column: String::new(),
+                reason: "number out of range".into(),
+            },
+            _ => Outcome::Syntax { offset: offset_of(bytes, e.line(), e.column()), reason: strip_position(&msg) },
+        }
+    })
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn offset_of(bytes: &[u8], line: usize, column: usize) -> usize {
+    let mut off = 0;
+    for _ in 1..line {
+        match memchr::memchr(b'\n', &bytes[off..]) {
+            Some(k) => off += k + 1,
+            None => break,
+        }
+    }
+    (off + column.saturating_sub(1)).min(bytes.len())
+}
+
+fn ts_start(s: Option<Stamp>) -> V<'static> {
+    V::opt_ts(s.map(|s| s.start_us))
+}
+fn ts_end(s: Option<Stamp>) -> V<'static> {
+    V::opt_ts(s.map(|s| s.end_us))
+}
+fn date(s: Option<Stamp>) -> V<'static> {
+    V::opt_d(s.map(|s| s.local_date))
+}
+
+/// `"A, B"` (also tolerating `["A","B"]` written into the string) → labels.
+pub fn split_labels(s: &str) -> Vec<&str> {
+    s.split(',')
+        .map(|p| p.trim_matches(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | '"')))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+// ---------------------------------------------------------------- packages
+
+#[derive(Deserialize)]
+struct ItemRec<'a> {
+    #[serde(rename = "Name", borrow, default)]
+    name: Raw<'a>,
+    #[serde(rename = "ProductCategoryName", borrow, default)]
+    category: Raw<'a>,
+    #[serde(rename = "QuantityType", borrow, default)]
+    quantity_type: Raw<'a>,
+}
+
+#[derive(Deserialize)]
+struct PackageRec<'a> {
+    #[serde(rename = "Label", borrow, default)]
+    label: Raw<'a>,
+    #[serde(rename = "PackageType", borrow, default)]
+    package_type: Raw<'a>,
+    #[serde(rename = "SourcePackageLabels", borrow, default)]
+    source_labels: Raw<'a>,
+    #[serde(rename = "SourceHarvestNames", borrow, default)]
+    source_harvests: Raw<'a>,
+    #[serde(rename = "Quantity", borrow, default)]
+    quantity: Raw<'a>,
+    #[serde(rename = "OriginalPackageQuantity", borrow, default)]
+    original_quantity: Raw<'a>,
+    #[serde(rename = "UnitOfMeasureName", borrow, default)]
+    unit: Raw<'a>,
+    #[serde(rename = "LocationName", borrow, default)]
+    location: Raw<'a>,
+    #[serde(rename = "PackagedDate", borrow, default)]
+    packaged: Raw<'a>,
+    #[serde(rename = "LabTestingState", borrow, default)]
+    lab_state: Raw<'a>,
+    #[serde(rename = "IsProductionBatch", borrow, default)]
+    is_pb: Raw<'a>,
+    #[serde(rename = "ProductionBatchNumber", borrow, default)]
+    batch_number: Raw<'a>,
+    #[serde(rename = "ReceivedDateTime", borrow, default)]
+    received: Raw<'a>,
+    #[serde(rename = "ReceivedFromManifestNumber", borrow, default)]
+    received_manifest: Raw<'a>,
+    #[serde(rename = "ReceivedFromFacilityLicenseNumber", borrow, default)]
+    received_from: Raw<'a>,
+    #[serde(rename = "FinishedDate", borrow, default)]
+    finished: Raw<'a>,
+    #[serde(rename = "ArchivedDate", borrow, default)]
+    archived: Raw<'a>,
+    #[serde(rename = "LastModified", borrow, default)]
+    last_modified: Raw<'a>,
+    #[serde(rename = "Item", borrow, default)]
+    item: Nested<ItemRec<'a>>,
+}
+
+fn package(r: &PackageRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
+    let label = f.required("Label", &r.label);
+    let package_type = f.text("PackageType", &r.package_type);
+    let sources = f.text("SourcePackageLabels", &r.source_labels);
+    let harvests = f.text("SourceHarvestNames", &r.source_harvests);
+    let quantity = f.number("Quantity", &r.quantity);
+    let original = f.number("OriginalPackageQuantity", &r.original_quantity);
+    let (unit_name, unit) = f.unit("UnitOfMeasureName", &r.unit);
+    let location = f.text("LocationName", &r.location);
+    let packaged = f.stamp("PackagedDate", &r.packaged);
+    let lab_state = f.text("LabTestingState", &r.lab_state);
+    let is_pb = f.boolean("IsProductionBatch", &r.is_pb);
+    let batch_number = f.text("ProductionBatchNumber", &r.batch_number);
+    let received = f.stamp("ReceivedDateTime", &r.received);
+    let received_manifest = f.text("ReceivedFromManifestNumber", &r.received_manifest);
+    let received_from = f.text("ReceivedFromFacilityLicenseNumber", &r.received_from);
+    let finished = f.stamp("FinishedDate", &r.finished);
+    let archived = f.stamp("ArchivedDate", &r.archived);
+    let last_modified = f.stamp("LastModified", &r.last_modified);
+    let (item_name, category, item_qtype) = match &r.item {
+        Nested::None => (None, None, None),
+        Nested::Some(item) => {
+            f.set_prefix("Item".into());
+            let t = (
+                f.text("Name", &item.name),
+                f.text("ProductCategoryName", &item.category),
+                f.item_quantity_type("QuantityType", &item.quantity_type),
+            );
+            f.set_prefix(String::new());
+            t
+        }
+        Nested::Wrong(kind) => {
+            f.fail("Item", format!("wrong JSON type: expected object, got {kind}"));
+            (None, None, None)
+        }
+    };
+    if f.bad.is_some() {
+        return;
+    }
+    let Some(label) = label else { return };
+    let q = Qty::new(quantity, unit, item_qtype);
+    let oq = Qty::new(original, unit, item_qtype);
+    let source_list = sources.map(split_labels).unwrap_or_default();
+    let is_local = received.is_none() && received_manifest.is_none();
+    rows.batches[0].push(&[
+        V::S(o.license),
+        V::S(label),
+        V::opt_s(package_type),
+        V::opt_s(item_name),
+        V::opt_s(category),
+        V::opt_f(quantity),
+        V::opt_f(original),
+        V::opt_s(unit_name.as_deref()),
+        V::opt_s(q.qtype_str()),
+        V::opt_s(q.base_unit()),
+        V::opt_f(q.base),
+        V::opt_f(oq.base),
+        V::opt_s(location),
+        ts_start(packaged),
+        ts_end(packaged),
+        date(packaged),
+        V::opt_s(lab_state),
+        V::B(is_pb.unwrap_or(false)),
+        V::opt_s(batch_number),
+        V::opt_s(sources),
+        V::opt_s(harvests),
+        V::I(source_list.len() as i64),
+        ts_start(received),
+        V::opt_s(received_manifest),
+        V::opt_s(received_from),
+        date(finished),
+        date(archived),
+        ts_start(last_modified),
+        V::B(is_local),
+        V::S(o.source_file),
+        V::I(o.record),
+    ]);
+    let n = source_list.len() as i64;
+    for (i, s) in source_list.into_iter().enumerate() {
+        rows.batches[1].push(&[
+            V::S(o.license),
+            V::S(label),
+            V::S(s),
+            V::I(i as i64),
+            V::I(n),
+            V::S(o.source_file),
+            V::I(o.record),
+        ]);
+    }
+}
+
+// ---------------------------------------------------------------- adjustments
+
+#[derive(Deserialize)]
+struct AdjustmentRec<'a> {
+    #[serde(rename = "PackageLabel", borrow, default)]
+    label: Raw<'a>,
+    #[serde(rename = "AdjustmentQuantity", borrow, default)]
+    quantity: Raw<'a>,
+    #[serde(rename = "AdjustmentUnitOfMeasureName", borrow, default)]
+    unit: Raw<'a>,
+    #[serde(rename = "AdjustmentReasonName", borrow, default)]
+    reason: Raw<'a>,
+    #[serde(rename = "AdjustmentNote", borrow, default)]
+    note: Raw<'a>,
+    #[serde(rename = "AdjustmentDate", borrow, default)]
+    date: Raw<'a>,
+    #[serde(rename = "AdjustedByUserName", borrow, default)]
+    user: Raw<'a>,
+}
+
+fn adjustment(r: &AdjustmentRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
+    let label = f.required("PackageLabel", &r.label);
+    let quantity = f.number("AdjustmentQuantity", &r.quantity);
+    let (unit_name, unit) = f.unit("AdjustmentUnitOfMeasureName", &r.unit);
+    let reason = f.text("AdjustmentReasonName", &r.reason);
+    let note = f.text("AdjustmentNote", &r.note);
+    let at = f.stamp("AdjustmentDate", &r.date);
+    let user = f.text("AdjustedByUserName", &r.user);
+    let (Some(label), None) = (label, &f.bad) else { return };
+    let q = Qty::new(quantity, unit, None);
+    rows.batches[0].push(&[
+        V::S(o.license),
+        V::S(label),
+        V::opt_f(quantity),
+        V::opt_s(unit_name.as_deref()),
+        V::opt_s(q.qtype_str()),
+        V::opt_s(q.base_unit()),
+        V::opt_f(q.base),
+        V::opt_s(reason),
+        V::opt_s(note),
+        ts_start(at),
+        ts_end(at),
+        V::opt_s(user),
+        V::S(o.source_file),
+        V::I(o.record),
+    ]);
+}
+
+// ---------------------------------------------------------------- transfers
+
+#[derive(Deserialize)]
+struct DeliveryRec<'a> {
+    #[serde(rename = "PackageLabel", borrow, default)]
+    label: Raw<'a>,
+    #[serde(rename = "ShipmentPackageState", borrow, default)]
+    state: Raw<'a>,
+    #[serde(rename = "ShippedQuantity", borrow, default)]
+    shipped: Raw<'a>,
+    #[serde(rename = "ShippedUnitOfMeasureName", borrow, default)]
+    shipped_unit: Raw<'a>,
+    #[serde(rename = "ReceivedQuantity", borrow, default)]
+    received: Raw<'a>,
+    #[serde(rename = "ReceivedUnitOfMeasureName", borrow, default)]
+    received_unit: Raw<'a>,
+}
+
+#[derive(Deserialize)]
+struct TransferRec<'a> {
+    #[serde(rename = "ManifestNumber", borrow, default)]
+    manifest: Raw<'a>,
+    #[serde(rename = "ShipperFacilityLicenseNumber", borrow, default)]
+    shipper: Raw<'a>,
+    #[serde(rename = "RecipientFacilityLicenseNumber", borrow, default)]
+    recipient: Raw<'a>,
+    #[serde(rename = "CreatedDateTime", borrow, default)]
+    created: Raw<'a>,
+    #[serde(rename = "ActualDepartureDateTime", borrow, default)]
+    departed: Raw<'a>,
+    #[serde(rename = "EstimatedArrivalDateTime", borrow, default)]
+    est_arrival: Raw<'a>,
+    #[serde(rename = "ActualArrivalDateTime", borrow, default)]
+    arrival: Raw<'a>,
+    #[serde(rename = "ReceivedDateTime", borrow, default)]
+    received: Raw<'a>,
+    #[serde(rename = "IsVoided", borrow, default)]
+    voided: Raw<'a>,
+    #[serde(rename = "Packages", borrow, default)]
+    packages: Nested<Vec<DeliveryRec<'a>>>,
+}
+
+struct Delivery<'r> {
+    label: &'r str,
+    state: Option<&'r str>,
+    shipped: Qty,
+    shipped_unit: Option<String>,
+    received: Qty,
+    received_unit: Option<String>,
+}
+
+fn transfer(r: &TransferRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
+    let manifest = f.text("ManifestNumber", &r.manifest);
+    let shipper = f.text("ShipperFacilityLicenseNumber", &r.shipper);
+    let recipient = f.text("RecipientFacilityLicenseNumber", &r.recipient);
+    let created = f.stamp("CreatedDateTime", &r.created);
+    let departed = f.stamp("ActualDepartureDateTime", &r.departed);
+    let est_arrival = f.stamp("EstimatedArrivalDateTime", &r.est_arrival);
+    let arrival = f.stamp("ActualArrivalDateTime", &r.arrival);
+    let received = f.stamp("ReceivedDateTime", &r.received);
+    let voided = f.boolean("IsVoided", &r.voided).unwrap_or(false);
+    let mut deliveries = Vec::new();
+    match &r.packages {
+        Nested::None => {}
+        Nested::Wrong(kind) => f.fail("Packages", format!("wrong JSON type: expected array, got {kind}")),
+        Nested::Some(list) => {
+            for (i, d) in list.iter().enumerate() {
+                f.set_prefix(format!("Packages[{i}]"));
+                let label = f.required("PackageLabel", &d.label);
+                let state = f.text("ShipmentPackageState", &d.state);
+                let shipped = f.number("ShippedQuantity", &d.shipped);
+                let (shipped_unit, su) = f.unit("ShippedUnitOfMeasureName", &d.shipped_unit);
+                let received_q = f.number("ReceivedQuantity", &d.received);
+                let (received_unit, ru) = f.unit("ReceivedUnitOfMeasureName", &d.received_unit);
+                if let Some(label) = label {
+                    deliveries.push(Delivery {
+                        label,
+                        state,
+                        shipped: Qty::new(shipped, su, None),
+                        shipped_unit,
+                        // A received quantity without its own unit is in the shipped unit.
+                        received: Qty::new(received_q, ru.or(su), None),
+                        received_unit,
+                    });
+                }
+            }
+            f.set_prefix(String::new());
+        }
+    }
+    if f.bad.is_some() {
+        return;
+    }
+    let n = match &r.packages {
+        Nested::Some(list) => V::I(list.len() as i64),
+        _ => V::Null,
+    };
+    rows.batches[0].push(&[
+        V::S(o.license),
+        V::opt_s(manifest),
+        V::opt_s(shipper),
+        V::opt_s(recipient),
+        ts_start(created),
+        ts_start(departed),
+        ts_start(est_arrival),
+        ts_start(arrival),
+        ts_start(received),
+        ts_end(received),
+        V::B(voided),
+        n,
+        V::S(o.source_file),
+        V::I(o.record),
+    ]);
+    let arrived = arrival.or(est_arrival);
+    for d in &deliveries {
+        let base_unit = d.shipped.base_unit().or(d.received.base_unit());
+        rows.batches[1].push(&[
+            V::S(o.license),
+            V::opt_s(manifest),
+            V::opt_s(shipper),
+            V::opt_s(recipient),
+            V::B(voided),
+            V::S(d.label),
+            V::opt_s(d.state),
+            V::opt_f(d.shipped.value),
+            V::opt_s(d.shipped_unit.as_deref()),
+            V::opt_s(d.shipped.qtype_str()),
+            V::opt_f(d.shipped.base),
+            V::opt_f(d.received.value),
+            V::opt_s(d.received_unit.as_deref()),
+            V::opt_s(d.received.qtype_str()),
+            V::opt_f(d.received.base),
+            V::opt_s(base_unit),
+            ts_start(arrived),
+            ts_end(arrived),
+            ts_start(received),
+            ts_end(received),
+            V::S(o.source_file),
+            V::I(o.record),
+        ]);
+        // The receipt is the recipient's activity, for each package it accepted or rejected.
+        let received_state = matches!(d.state, Some("Accepted" | "Rejected"));
+        if let (false, true, Some(recipient)) = (voided, received_state, recipient) {
+            rows.batches[2].push(&[
+                V::S(recipient),
+                V::S("transfer_receipt"),
+                V::S(d.label),
+                V::opt_s(manifest),
+                ts_start(arrived),
+                ts_end(arrived),
+                ts_start(received),
+                ts_end(received),
+                V::S(o.source_file),
+                V::I(o.record),
+            ]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- sales
+
+#[derive(Deserialize)]
+struct TransactionRec<'a> {
+    #[serde(rename = "PackageLabel", borrow, default)]
+    label: Raw<'a>,
+    #[serde(rename = "QuantitySold", borrow, default)]
+    quantity: Raw<'a>,
+    #[serde(rename = "UnitOfMeasureName", borrow, default)]
+    unit: Raw<'a>,
+    #[serde(rename = "RecordedDateTime", borrow, default)]
+    recorded: Raw<'a>,
+}
+
+#[derive(Deserialize)]
+struct ReceiptRec<'a> {
+    #[serde(rename = "Id", borrow, default)]
+    id: Raw<'a>,
+    #[serde(rename = "ReceiptNumber", borrow, default)]
+    receipt: Raw<'a>,
+    #[serde(rename = "ExternalReceiptNumber", borrow, default)]
+    external: Raw<'a>,
+    #[serde(rename = "SalesDateTime", borrow, default)]
+    sold: Raw<'a>,
+    #[serde(rename = "RecordedDateTime", borrow, default)]
+    recorded: Raw<'a>,
+    #[serde(rename = "Transactions", borrow, default)]
+    transactions: Nested<Vec<TransactionRec<'a>>>,
+}
+
+fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
+    let id = match &r.id {
+        Raw::Num(x) => Some(format!("{x}")),
+        Raw::Str(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    };
+    let receipt_no = f.text("ReceiptNumber", &r.receipt);
+    let external = f.text("ExternalReceiptNumber", &r.external);
+    let receipt = receipt_no.or(external).or(id.as_deref());
+    let sold = f.stamp("SalesDateTime", &r.sold);
+    let recorded = f.stamp("RecordedDateTime", &r.recorded);
+    let mut lines = Vec::new();
+    match &r.transactions {
+        Nested::None => {}
+        Nested::Wrong(kind) => {
+            f.fail("Transactions", format!("wrong JSON type: expected array, got {kind}"));
+        }
+        Nested::Some(list) => {
+            for (i, t) in list.iter().enumerate() {
+                f.set_prefix(format!("Transactions[{i}]"));
+                let label = f.required("PackageLabel", &t.label);
+                let q = f.number("QuantitySold", &t.quantity);
+                let (unit_name, unit) = f.unit("UnitOfMeasureName", &t.unit);
+                let t_recorded = f.stamp("RecordedDateTime", &t.recorded);
+                if let Some(label) = label {
+                    lines.push((label, Qty::new(q, unit, None), unit_name, t_recorded));
+                }
+            }
+            f.set_prefix(String::new());
+        }
+    }
+    if f.bad.is_some() {
+        return;
+    }
+    let push = |rows: &mut Rows, label: Option<&str>, q: Qty, unit: Option<&str>, rec: Option<Stamp>| {
+        rows.batches[0].push(&[
+            V::S(o.license),
+            V::opt_s(receipt),
+            ts_start(sold),
+            ts_end(sold),
+            ts_start(rec),
+            ts_end(rec),
+            V::opt_s(label),
+            V::opt_f(q.value),
+            V::opt_s(unit),
+            V::opt_s(q.qtype_str()),
+            V::opt_s(q.base_unit()),
+            V::opt_f(q.base),
+            V::S(o.source_file),
+            V::I(o.record),
+        ]);
+    };
+    if lines.is_empty() {
+        push(rows, None, Qty::default(), None, recorded);
+    }
+    for (label, q, unit_name, t_recorded) in &lines {
+        let rec = recorded.or(*t_recorded);
+        push(rows, Some(label), *q, unit_name.as_deref(), rec);
+        rows.batches[1].push(&[
+            V::S(o.license),
+            V::S("sale"),
+            V::S(label),
+            V::opt_s(receipt),
+            ts_start(sold),
+            ts_end(sold),
+            ts_start(rec),
+            ts_end(rec),
+            V::S(o.source_file),
+            V::I(o.record),
+        ]);
+    }
+}
+
+// ---------------------------------------------------------------- history
+
+#[derive(Deserialize)]
+struct HistoryRec<'a> {
+    #[serde(rename = "PackageLabel", borrow, default)]
+    label: Raw<'a>,
+    #[serde(rename = "ActualDate", borrow, default)]
+    actual: Raw<'a>,
+    #[serde(rename = "RecordedDateTime", borrow, default)]
+    recorded: Raw<'a>,
+    #[serde(rename = "Descriptions", default)]
+    descriptions: Option<serde_json::Value>,
+    #[serde(rename = "UserName", borrow, default)]
+    user: Raw<'a>,
+}
+
+fn history(r: &HistoryRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
+    let label = f.required("PackageLabel", &r.label);
+    let actual = f.stamp("ActualDate", &r.actual);
+    let recorded = f.stamp("RecordedDateTime", &r.recorded);
+    let user = f.text("UserName", &r.user);
+    let description = match &r.descriptions {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Some(other) => Some(other.to_string()),
+    };
+    let (Some(label), None) = (label, &f.bad) else { return };
+    rows.batches[0].push(&[
+        V::S(o.license),
+        V::S(label),
+        ts_start(actual),
+        ts_end(actual),
+        ts_start(recorded),
+        ts_end(recorded),
+        V::opt_s(description.as_deref()),
+        V::opt_s(user),
+        V::S(o.source_file),
+        V::I(o.record),
+    ]);
+    rows.batches[1].push(&[
+        V::S(o.license),
+        V::S("history"),
+        V::S(label),
+        V::Null,
+        ts_start(actual),
+        ts_end(actual),
+        ts_start(recorded),
+        ts_end(recorded),
+        V::S(o.source_file),
+        V::I(o.record),
+    ]);
+}
+
+// ---------------------------------------------------------------- lab results
+
+#[derive(Deserialize)]
+struct LabRec<'a> {
+    #[serde(rename = "PackageLabel", borrow, default)]
+    label: Raw<'a>,
+    #[serde(rename = "TestTypeName", borrow, default)]
+    test_type: Raw<'a>,
+    #[serde(rename = "TestPassed", borrow, default)]
+    passed: Raw<'a>,
+    #[serde(rename = "TestPerformedDate", borrow, default)]
+    performed: Raw<'a>,
+}
+
+fn lab(r: &LabRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
+    let label = f.text("PackageLabel", &r.label);
+    let test_type = f.text("TestTypeName", &r.test_type);
+    let passed = f.boolean("TestPassed", &r.passed);
+    let performed = f.stamp("TestPerformedDate", &r.performed);
+    if f.bad.is_some() {
+        return;
+    }
+    rows.batches[0].push(&[
+        V::S(o.license),
+        V::opt_s(label),
+        V::opt_s(test_type),
+        V::opt_b(passed),
+        ts_start(performed),
+        V::S(o.source_file),
+        V::I(o.record),
+    ]);
+}

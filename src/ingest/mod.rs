@@ -1,0 +1,445 @@
+//! Ingest: read Metrc JSON exports and physical count sheets into the canonical lake
+//! (`OUT/lake/<table>/license=<L>/part-*.parquet`), bad records into `rejects.parquet`,
+//! and every input file into the manifest. Never imports `checks` or `report`.
+//!
+//! Files are read in parallel (rayon), each in blocks of complete records decoded in
+//! parallel, so memory stays at a few blocks per file. Everything is written under a
+//! staging folder and renamed into place only when every file was read.
+
+pub mod counts;
+pub mod json;
+pub mod metrc;
+pub mod normalize;
+pub mod raw;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono_tz::Tz;
+use indicatif::ProgressBar;
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::{Error, PolarsContext, Result};
+use crate::manifest::{self, InputFile};
+use crate::schema;
+use crate::store::{self, TableBatch, V};
+use metrc::{Kind, Origin, Outcome, Rows};
+
+/// Raw text kept in a reject row, at most.
+const RAW_CAP: usize = 1 << 20;
+/// Records decoded per parallel task.
+const TASK: usize = 512;
+
+/// What to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Export root: one folder per license.
+    pub export: PathBuf,
+    /// Count sheet or folder of sheets.
+    pub counts: Option<PathBuf>,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Facility time zone for naive times.
+    pub tz: Tz,
+}
+
+/// What ingest did.
+#[derive(Debug, Clone)]
+pub struct IngestSummary {
+    /// Every input file with its counts.
+    pub inputs: Vec<InputFile>,
+    /// Rows written per table.
+    pub tables: Vec<(String, u64)>,
+    /// Reject rows written.
+    pub rejects: u64,
+}
+
+struct Source {
+    path: PathBuf,
+    rel: String,
+    license: String,
+    kind: Option<Kind>,
+}
+
+struct RejectRows(TableBatch);
+
+impl RejectRows {
+    fn new() -> Self {
+        RejectRows(TableBatch::new_with(schema::REJECTS_COLUMNS))
+    }
+    fn push(&mut self, file: &str, record: i64, column: &str, reason: &str, raw: &str) {
+        let raw = if raw.len() > RAW_CAP {
+            let mut end = RAW_CAP;
+            while !raw.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}… [truncated, {} bytes in all]", &raw[..end], raw.len())
+        } else {
+            raw.to_owned()
+        };
+        self.0.push(&[V::S(file), V::I(record), V::S(column), V::S(reason), V::S(&raw)]);
+    }
+}
+
+/// Ingest `opts.export` (and counts) into `opts.out`, replacing earlier results.
+pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary> {
+    let sources = discover_export(&opts.export)?;
+    let known: BTreeSet<String> = sources.iter().map(|s| s.license.clone()).collect();
+    let count_sources = match &opts.counts {
+        Some(p) => discover_counts(p, &known)?,
+        None => Vec::new(),
+    };
+    fs::create_dir_all(&opts.out).map_err(|e| Error::io("cannot create", &opts.out, e))?;
+    let staging = opts.out.join(format!(".tagtrail-staging-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
+    let result = ingest_into(opts, &sources, &count_sources, &staging, progress)
+        .and_then(|summary| commit(&staging, &opts.out).map(|()| summary));
+    let _ = fs::remove_dir_all(&staging);
+    result
+}
+
+fn ingest_into(
+    opts: &IngestOptions,
+    sources: &[Source],
+    count_sources: &[Source],
+    staging: &Path,
+    progress: &ProgressBar,
+) -> Result<IngestSummary> {
+    let lake = staging.join(schema::out::LAKE);
+    let total: u64 = sources
+        .iter()
+        .chain(count_sources)
+        .filter_map(|s| fs::metadata(&s.path).ok())
+        .map(|m| m.len())
+        .sum();
+    progress.set_length(total);
+    let written: Vec<AtomicU64> = schema::TABLES.iter().map(|_| AtomicU64::new(0)).collect();
+    let all: Vec<(usize, &Source)> = sources.iter().chain(count_sources).enumerate().collect();
+    let results: Vec<Result<(InputFile, RejectRows)>> = all
+        .par_iter()
+        .map(|(i, src)| {
+            let r = match src.kind {
+                Some(kind) => ingest_json(*i, src, kind, opts.tz, &lake, &written, progress),
+                None => ingest_counts(*i, src, opts.tz, &lake, &written, progress),
+            };
+            r
+        })
+        .collect();
+    let mut inputs = Vec::with_capacity(results.len());
+    let mut rejects = RejectRows::new();
+    for r in results {
+        let (input, rej) = r?;
+        inputs.push(input);
+        rejects.0.append(rej.0);
+    }
+    let n_rejects = rejects.0.len() as u64;
+    let mut df = rejects.0.into_frame()?;
+    store::write_parquet(&mut df, &staging.join(schema::out::REJECTS))?;
+    let tables = schema::TABLES
+        .iter()
+        .zip(&written)
+        .map(|(t, n)| ((*t).to_owned(), n.load(Ordering::Relaxed)))
+        .collect();
+    Ok(IngestSummary { inputs, tables, rejects: n_rejects })
+}
+
+/// Move the staged lake and rejects into `out`, dropping results of an earlier run.
+fn commit(staging: &Path, out: &Path) -> Result<()> {
+    let old = out.join(format!(".tagtrail-old-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&old);
+    let lake = out.join(schema::out::LAKE);
+    if lake.exists() {
+        store::rename(&lake, &old)?;
+    }
+    store::rename(&staging.join(schema::out::LAKE), &lake)?;
+    store::rename(&staging.join(schema::out::REJECTS), &out.join(schema::out::REJECTS))?;
+    for stale in [
+        schema::out::FINDINGS,
+        schema::out::SUMMARY,
+        schema::out::REPORT_HTML,
+        schema::out::REPORT_MD,
+    ] {
+        let _ = fs::remove_file(out.join(stale));
+    }
+    let _ = fs::remove_dir_all(&old);
+    Ok(())
+}
+
+fn rel_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn discover_export(root: &Path) -> Result<Vec<Source>> {
+    if !root.is_dir() {
+        return Err(Error::Usage(format!(
+            "export folder `{}` does not exist or is not a folder; pass --export DIR \
+             with one folder per license (DIR/<LICENSE>/packages.json …)",
+            root.display()
+        )));
+    }
+    let mut out = Vec::new();
+    for lic in sorted_entries(root)? {
+        if !lic.is_dir() {
+            continue;
+        }
+        let license = lic.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        for file in sorted_entries(&lic)? {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if let (true, Some(kind)) = (file.is_file(), Kind::of_file(&name)) {
+                out.push(Source { rel: rel_path(root, &file), path: file, license: license.clone(), kind: Some(kind) });
+            }
+        }
+    }
+    if !out.iter().any(|s| s.kind == Some(Kind::Packages)) {
+        return Err(Error::Usage(format!(
+            "no packages*.json under `{}`: the export needs one folder per license, \
+             each with packages*.json (see README, Inputs)",
+            root.display()
+        )));
+    }
+    Ok(out)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| Error::io("cannot list", dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>> {
+    let is_sheet = |p: &Path| {
+        p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+            && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    };
+    let (root, files) = if path.is_file() {
+        (path.parent().unwrap_or(Path::new("")).to_path_buf(), vec![path.to_path_buf()])
+    } else if path.is_dir() {
+        let mut files = Vec::new();
+        let mut stack = vec![path.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for p in sorted_entries(&d)? {
+                if p.is_dir() {
+                    stack.push(p);
+                } else if is_sheet(&p) {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        (path.to_path_buf(), files)
+    } else {
+        return Err(Error::Usage(format!(
+            "counts `{}` does not exist; pass --counts with a CSV file or a folder of them",
+            path.display()
+        )));
+    };
+    Ok(files
+        .into_iter()
+        .map(|f| {
+            let stem = f.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let folder = f
+                .parent()
+                .and_then(Path::file_name)
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // SPEC 2.2: the file's name, else the folder it sits in; a name that is not a
+            // license of the export but a folder that is one means the folder.
+            let license = if !known.contains(&stem) && known.contains(&folder) { folder } else { stem };
+            Source { rel: rel_path(&root, &f), path: f, license, kind: None }
+        })
+        .collect())
+}
+
+fn input_error(path: &Path, offset: u64, reason: String) -> Error {
+    let line = line_of(path, offset);
+    Error::Input {
+        path: path.to_path_buf(),
+        position: Some(match line {
+            Some(l) => format!("byte {offset} (line {l})"),
+            None => format!("byte {offset}"),
+        }),
+        reason,
+    }
+}
+
+/// 1-based line of a byte offset (error path only: reads the file again).
+fn line_of(path: &Path, offset: u64) -> Option<u64> {
+    use std::io::Read;
+    let mut f = fs::File::open(path).ok()?.take(offset);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 1u64;
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            return Some(lines);
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+}
+
+fn ingest_json(
+    file_idx: usize,
+    src: &Source,
+    kind: Kind,
+    tz: Tz,
+    lake: &Path,
+    written: &[AtomicU64],
+    progress: &ProgressBar,
+) -> Result<(InputFile, RejectRows)> {
+    let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
+    let name = src.path.to_string_lossy().to_ascii_lowercase();
+    let lines = name.ends_with(".jsonl") || name.ends_with(".ndjson");
+    let mut splitter = json::Splitter::new(file, lines, sha2::Sha256::default());
+    let mut rejects = RejectRows::new();
+    let (mut rows_in, mut accepted) = (0u64, 0u64);
+    let mut chunk_no = 0usize;
+    let mut last_bytes = 0;
+    loop {
+        let chunk = splitter
+            .next_chunk()
+            .map_err(|e| input_error(&src.path, e.offset, e.reason))?;
+        progress.inc(splitter.bytes_read - last_bytes);
+        last_bytes = splitter.bytes_read;
+        let Some(chunk) = chunk else { break };
+        let parts: Vec<(Rows, RejectRows, Option<(u64, String)>, u64)> = chunk
+            .records
+            .par_chunks(TASK)
+            .zip(chunk.index.par_chunks(TASK))
+            .map(|(recs, idx)| {
+                let mut rows = Rows::new(kind);
+                let mut rej = RejectRows::new();
+                let mut ok = 0u64;
+                for (&(a, b), &i) in recs.iter().zip(idx) {
+                    let bytes = &chunk.buf[a..b];
+                    let origin = Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
+                    match metrc::decode(kind, bytes, &origin, tz, &mut rows) {
+                        Outcome::Accepted => ok += 1,
+                        Outcome::Rejected { column, reason } => {
+                            rej.push(&src.rel, i as i64, &column, &reason, &String::from_utf8_lossy(bytes));
+                        }
+                        Outcome::Syntax { offset, reason } => {
+                            return (rows, rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
+                        }
+                    }
+                }
+                (rows, rej, None, ok)
+            })
+            .collect();
+        let mut rows = Rows::new(kind);
+        for (r, rej, fatal, ok) in parts {
+            if let Some((offset, reason)) = fatal {
+                return Err(input_error(&src.path, offset, format!("not valid JSON: {reason}")));
+            }
+            rows.append(r);
+            rejects.0.append(rej.0);
+            accepted += ok;
+        }
+        rows_in += chunk.records.len() as u64;
+        for batch in rows.batches {
+            write_parts(lake, batch, file_idx, chunk_no, written)?;
+        }
+        chunk_no += 1;
+    }
+    let sha = manifest::hex(&splitter.finish_hash());
+    let rejected = rejects.0.len() as u64;
+    debug_assert_eq!(rows_in, accepted + rejected);
+    Ok((
+        InputFile {
+            path: src.rel.clone(),
+            root: "export".into(),
+            kind: kind.prefix().into(),
+            license: Some(src.license.clone()),
+            sha256: sha,
+            bytes: splitter.bytes_read,
+            rows_in,
+            rows_accepted: accepted,
+            rows_rejected: rejected,
+        },
+        rejects,
+    ))
+}
+
+fn ingest_counts(
+    file_idx: usize,
+    src: &Source,
+    tz: Tz,
+    lake: &Path,
+    written: &[AtomicU64],
+    progress: &ProgressBar,
+) -> Result<(InputFile, RejectRows)> {
+    let bytes = fs::read(&src.path).map_err(|e| Error::io("cannot read", &src.path, e))?;
+    progress.inc(bytes.len() as u64);
+    let sheet = counts::read_csv(&bytes[..], &src.rel, &src.license, tz).map_err(|reason| Error::Input {
+        path: src.path.clone(),
+        position: Some("line 1".into()),
+        reason,
+    })?;
+    let mut rejects = RejectRows::new();
+    for r in &sheet.rejects {
+        rejects.push(&src.rel, r.line, &r.column, &r.reason, &r.raw);
+    }
+    let accepted = sheet.rows.len() as u64;
+    write_parts(lake, sheet.rows, file_idx, 0, written)?;
+    Ok((
+        InputFile {
+            path: src.rel.clone(),
+            root: "counts".into(),
+            kind: "counts".into(),
+            license: Some(src.license.clone()),
+            sha256: manifest::sha256_hex(&bytes),
+            bytes: bytes.len() as u64,
+            rows_in: sheet.rows_in,
+            rows_accepted: accepted,
+            rows_rejected: sheet.rejects.len() as u64,
+        },
+        rejects,
+    ))
+}
+
+/// Write a batch as part files, one per license it holds.
+fn write_parts(
+    lake: &Path,
+    batch: TableBatch,
+    file_idx: usize,
+    chunk_no: usize,
+    written: &[AtomicU64],
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let table = batch.table();
+    let slot = schema::TABLES.iter().position(|t| *t == table).unwrap_or(0);
+    let df = batch.into_frame()?;
+    let name = format!("part-{file_idx:05}-{chunk_no:05}.parquet");
+    let lic = df.column(schema::col::LICENSE).ctx(|| format!("{table} has no license"))?;
+    let parts = if lic.n_unique().ctx(|| "license values".into())? == 1 {
+        vec![df]
+    } else {
+        df.partition_by_stable([schema::col::LICENSE], true).ctx(|| format!("partitioning {table}"))?
+    };
+    for mut part in parts {
+        let license = part
+            .column(schema::col::LICENSE)
+            .ctx(|| "license".into())?
+            .str()
+            .ctx(|| "license".into())?
+            .get(0)
+            .unwrap_or("")
+            .to_owned();
+        let path = store::partition_dir(lake, table, &license).join(&name);
+        let n = store::write_parquet(&mut part, &path)?;
+        written[slot].fetch_add(n, Ordering::Relaxed);
+    }
+    Ok(())
+}

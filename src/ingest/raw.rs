@@ -1,0 +1,356 @@
+//! Lenient JSON field values: every field is read as whatever JSON put there, and turned
+//! into its canonical type afterwards, so that one bad field rejects one record with the
+//! field's name instead of failing the file.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono_tz::Tz;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::normalize::{self, QuantityType, Stamp, Unit};
+
+/// A JSON value as found, without its content when it is nested.
+#[derive(Debug, Default, Clone)]
+pub enum Raw<'a> {
+    /// The key was absent.
+    #[default]
+    Missing,
+    /// `null`.
+    Null,
+    /// A string.
+    Str(Cow<'a, str>),
+    /// A number.
+    Num(f64),
+    /// `true` / `false`.
+    Bool(bool),
+    /// An array (content skipped).
+    Array,
+    /// An object (content skipped).
+    Object,
+}
+
+impl Raw<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Raw::Missing | Raw::Null => "null",
+            Raw::Str(_) => "string",
+            Raw::Num(_) => "number",
+            Raw::Bool(_) => "boolean",
+            Raw::Array => "array",
+            Raw::Object => "object",
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawVisitor(std::marker::PhantomData))
+    }
+}
+
+struct RawVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for RawVisitor<'a> {
+    type Value = Raw<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Raw::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Raw::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Raw::Str(Cow::Owned(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Raw::Num(v))
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Raw::Num(v as f64))
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Raw::Num(v as f64))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Raw::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Raw::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Raw::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Raw::Object)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Raw::Array)
+    }
+}
+
+/// A nested object or array read as `T` when it has that shape; its JSON kind otherwise.
+#[derive(Debug)]
+pub enum Nested<T> {
+    /// Absent or null.
+    None,
+    /// The expected shape.
+    Some(T),
+    /// Another JSON kind (named).
+    Wrong(&'static str),
+}
+
+impl<T> Default for Nested<T> {
+    fn default() -> Self {
+        Nested::None
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nested<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NV<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for NV<T> {
+            type Value = Nested<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object or array")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Nested::Some)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Nested::Some)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Nested::None)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Nested::None)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+                Ok(Nested::Wrong("string"))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Nested::Wrong("string"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Nested::Wrong("number"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Nested::Wrong("number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Nested::Wrong("number"))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Nested::Wrong("boolean"))
+            }
+        }
+        d.deserialize_any(NV(std::marker::PhantomData))
+    }
+}
+
+/// The first problem found in a record: the column and why.
+#[derive(Debug, Clone)]
+pub struct Bad {
+    /// Field name as in the input (`Transactions[2].QuantitySold`).
+    pub column: String,
+    /// Why it cannot be read.
+    pub reason: String,
+}
+
+/// Collects the fields of one record, remembering the first bad one.
+pub struct Fields {
+    /// Facility time zone for naive times.
+    pub tz: Tz,
+    /// First problem, if any.
+    pub bad: Option<Bad>,
+    /// Count of further problems.
+    pub more: usize,
+    prefix: String,
+}
+
+impl Fields {
+    /// Start a record.
+    pub fn new(tz: Tz) -> Self {
+        Fields { tz, bad: None, more: 0, prefix: String::new() }
+    }
+
+    /// Name nested fields `prefix.Name` from now on.
+    pub fn set_prefix(&mut self, prefix: String) {
+        self.prefix = prefix;
+    }
+
+    /// Record a problem with `column`.
+    pub fn fail(&mut self, column: &str, reason: impl Into<String>) {
+        if self.bad.is_none() {
+            let column = if self.prefix.is_empty() {
+                column.to_owned()
+            } else {
+                format!("{}.{column}", self.prefix)
+            };
+            self.bad = Some(Bad { column, reason: reason.into() });
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn wrong(&mut self, column: &str, want: &str, got: &Raw<'_>) {
+        self.fail(column, format!("wrong JSON type: expected {want}, got {}", got.kind()));
+    }
+
+    /// A text field; blank is null.
+    pub fn text<'r>(&mut self, column: &str, v: &'r Raw<'_>) -> Option<&'r str> {
+        match v {
+            Raw::Missing | Raw::Null => None,
+            Raw::Str(s) => Some(s.trim()).filter(|s| !s.is_empty()),
+            other => {
+                self.wrong(column, "string", other);
+                None
+            }
+        }
+    }
+
+    /// A required text field (e.g. `Label`): missing or blank is a problem.
+    pub fn required<'r>(&mut self, column: &str, v: &'r Raw<'_>) -> Option<&'r str> {
+        let t = self.text(column, v);
+        if t.is_none() && matches!(v, Raw::Missing | Raw::Null | Raw::Str(_)) {
+            self.fail(column, "missing or blank");
+        }
+        t
+    }
+
+    /// A number, as a JSON number or a string holding one; blank is null.
+    pub fn number(&mut self, column: &str, v: &Raw<'_>) -> Option<f64> {
+        match v {
+            Raw::Missing | Raw::Null => None,
+            Raw::Num(x) if x.is_finite() => Some(*x),
+            Raw::Num(_) => {
+                self.fail(column, "not a finite number");
+                None
+            }
+            Raw::Str(s) if s.trim().is_empty() => None,
+            Raw::Str(s) => match normalize::parse_number(s) {
+                Ok(x) => Some(x),
+                Err(why) => {
+                    self.fail(column, why);
+                    None
+                }
+            },
+            other => {
+                self.wrong(column, "number", other);
+                None
+            }
+        }
+    }
+
+    /// A boolean, as JSON or a string/number holding one.
+    pub fn boolean(&mut self, column: &str, v: &Raw<'_>) -> Option<bool> {
+        match v {
+            Raw::Missing | Raw::Null => None,
+            Raw::Bool(b) => Some(*b),
+            Raw::Str(s) if s.trim().is_empty() => None,
+            Raw::Str(s) => match normalize::parse_bool(s) {
+                Ok(b) => Some(b),
+                Err(why) => {
+                    self.fail(column, why);
+                    None
+                }
+            },
+            Raw::Num(x) if *x == 0.0 || *x == 1.0 => Some(*x == 1.0),
+            other => {
+                self.wrong(column, "boolean", other);
+                None
+            }
+        }
+    }
+
+    /// A timestamp; blank and the `0001-01-01` sentinel are null.
+    pub fn stamp(&mut self, column: &str, v: &Raw<'_>) -> Option<Stamp> {
+        match v {
+            Raw::Missing | Raw::Null => None,
+            Raw::Str(s) => match normalize::parse_timestamp(s, self.tz) {
+                Ok(st) => st,
+                Err(why) => {
+                    self.fail(column, format!("{why}: `{}`", clip(s)));
+                    None
+                }
+            },
+            other => {
+                self.wrong(column, "date-time string", other);
+                None
+            }
+        }
+    }
+
+    /// A unit of measure name; an unknown name is a problem (the quantity cannot be compared).
+    pub fn unit(&mut self, column: &str, v: &Raw<'_>) -> (Option<String>, Option<Unit>) {
+        match self.text(column, v) {
+            None => (None, None),
+            Some(name) => {
+                let unit = normalize::parse_unit(name);
+                if unit.is_none() {
+                    self.fail(column, format!("unknown unit of measure `{}`", clip(name)));
+                }
+                (Some(name.to_owned()), unit)
+            }
+        }
+    }
+
+    /// `Item.QuantityType`: a string or a number; unknown values are null.
+    pub fn item_quantity_type(&mut self, column: &str, v: &Raw<'_>) -> Option<QuantityType> {
+        match v {
+            Raw::Missing | Raw::Null => None,
+            Raw::Str(s) => normalize::parse_item_quantity_type(s),
+            Raw::Num(x) => normalize::parse_item_quantity_type(&format!("{x}")),
+            other => {
+                self.wrong(column, "string or number", other);
+                None
+            }
+        }
+    }
+}
+
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// A quantity with its unit, converted to the base unit of its quantity type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Qty {
+    /// As given.
+    pub value: Option<f64>,
+    /// weight / each / volume.
+    pub qtype: Option<QuantityType>,
+    /// In g / ea / ml.
+    pub base: Option<f64>,
+}
+
+impl Qty {
+    /// Convert `value` given in `unit`; when the unit is absent the quantity type may come
+    /// from elsewhere (the item) and the value is then taken as already in base units.
+    pub fn new(value: Option<f64>, unit: Option<Unit>, fallback: Option<QuantityType>) -> Self {
+        match unit {
+            Some(u) => Qty { value, qtype: Some(u.qtype), base: value.map(|v| v * u.factor) },
+            None => Qty { value, qtype: fallback, base: fallback.and(value) },
+        }
+    }
+
+    /// `weight` / `each` / `volume`.
+    pub fn qtype_str(&self) -> Option<&'static str> {
+        self.qtype.map(QuantityType::as_str)
+    }
+
+    /// `g` / `ea` / `ml`.
+    pub fn base_unit(&self) -> Option<&'static str> {
+        self.qtype.map(QuantityType::base_unit)
+    }
+}

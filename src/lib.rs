@@ -1,0 +1,20 @@
+//! tagtrail: seed-to-sale compliance reconciliation.
+//!
+//! Stages, each a module and a subcommand, joined only by canonical Parquet tables:
+//! [`ingest`] (Metrc JSON + count sheets → lake) → [`checks`] (rules → findings) →
+//! [`report`] (findings → HTML/Markdown). [`generate`] writes synthetic inputs; [`app`]
+//! wires the stages to the command line.
+
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod manifest;
+pub mod report;
+pub mod schema;
+pub mod store;
+
+pub use error::{Error, Result};

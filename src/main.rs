@@ -1,0 +1,37 @@
+//! The `tagtrail` binary: parse the command line, run, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[allow(clippy::print_stderr)]
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "error: internal error: {info}\nThis is a bug in tagtrail; please report it \
+             (run with RUST_BACKTRACE=1 for details)."
+        );
+    }));
+    let cli = match tagtrail::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if let Some(n) = cli.global.threads {
+        // Before Polars or rayon start their pools.
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("POLARS_MAX_THREADS", n.max(1).to_string()) };
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
+    match std::panic::catch_unwind(|| tagtrail::app::run(cli)) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+        Err(_) => ExitCode::from(3),
+    }
+}

@@ -1,0 +1,151 @@
+//! `manifest.json`: what a run read, which rules it ran and what it wrote, so that any
+//! result can be traced to its inputs and re-run. Each stage reads it, adds its part and
+//! writes it back atomically.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::schema;
+use crate::store;
+
+/// One input file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputFile {
+    /// Path relative to its input root (`--export` or `--counts`).
+    pub path: String,
+    /// Root it is relative to: `export` or `counts`.
+    pub root: String,
+    /// `packages`, `adjustments`, … or `counts`.
+    pub kind: String,
+    /// License folder (export) or default license (counts).
+    pub license: Option<String>,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// Size.
+    pub bytes: u64,
+    /// Records read.
+    pub rows_in: u64,
+    /// Records accepted into the lake.
+    pub rows_accepted: u64,
+    /// Records written to rejects.parquet.
+    pub rows_rejected: u64,
+}
+
+/// One rule that ran.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuleEntry {
+    /// Rule id.
+    pub id: String,
+    /// Family.
+    pub family: String,
+    /// Severity.
+    pub severity: String,
+    /// Citation.
+    pub citation: String,
+    /// One line.
+    pub description: String,
+    /// `sql` or `rust`.
+    pub source: String,
+    /// SHA-256 of the rule's text (SQL file, or the Rust rule's definition and version).
+    pub sha256: String,
+}
+
+/// One output file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutputFile {
+    /// Path relative to `--out`.
+    pub path: String,
+    /// Rows (tables) or findings shown (reports).
+    pub rows: u64,
+}
+
+/// The whole manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Manifest {
+    /// Identifies the result: a hash of inputs, rules and options.
+    pub run_id: String,
+    /// Always `tagtrail`.
+    pub tool: String,
+    /// Tool version.
+    pub version: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When the last stage finished.
+    pub finished_at: String,
+    /// The command lines of the stages that wrote this.
+    pub command: Vec<String>,
+    /// Options that change results.
+    pub options: serde_json::Value,
+    /// Every input file.
+    pub inputs: Vec<InputFile>,
+    /// Every rule.
+    pub rules: Vec<RuleEntry>,
+    /// Every output.
+    pub outputs: Vec<OutputFile>,
+    /// How to re-run.
+    pub rerun: String,
+}
+
+impl Manifest {
+    /// Read `OUT/manifest.json`.
+    pub fn load(out: &Path) -> Result<Manifest> {
+        let path = out.join(schema::out::MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Usage(format!(
+                    "`{}` has no manifest.json: run `tagtrail ingest --export DIR --out {}` first",
+                    out.display(),
+                    out.display()
+                ))
+            } else {
+                Error::io("cannot read", &path, e)
+            }
+        })?;
+        serde_json::from_str(&text).map_err(|e| Error::Input {
+            path,
+            position: Some(format!("line {}", e.line())),
+            reason: format!("not a tagtrail manifest: {e}"),
+        })
+    }
+
+    /// Write `OUT/manifest.json` atomically.
+    pub fn save(&self, out: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
+        store::write_atomic(&out.join(schema::out::MANIFEST), text.as_bytes())
+    }
+
+    /// Replace the entry for `path` in `outputs`.
+    pub fn set_output(&mut self, path: &str, rows: u64) {
+        self.outputs.retain(|o| o.path != path);
+        self.outputs.push(OutputFile { path: path.to_owned(), rows });
+        self.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    /// Rows rejected across all inputs.
+    pub fn rejected(&self) -> u64 {
+        self.inputs.iter().map(|i| i.rows_rejected).sum()
+    }
+}
+
+/// Hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Now, RFC 3339 UTC, seconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

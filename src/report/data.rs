@@ -1,0 +1,1186 @@
+//! The report model, loaded from the stage outputs under `--out`. Polars does the sorting,
+//! counting and capping, so only aggregates and at most `max_rows` rows per table reach
+//! Rust, whatever the size of the run. Missing optional inputs give empty parts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::error::{Error, PolarsContext, Result};
+use crate::schema::{self, out};
+
+/// Column names read by the report; a test checks each against [`crate::schema`].
+pub(crate) mod c {
+    pub const RUN_ID: &str = "run_id";
+    pub const RULE_ID: &str = "rule_id";
+    pub const FAMILY: &str = "family";
+    pub const SEVERITY: &str = "severity";
+    pub const LICENSE: &str = crate::schema::col::LICENSE;
+    pub const PACKAGE_LABEL: &str = "package_label";
+    pub const RELATED_LABEL: &str = "related_label";
+    pub const REFERENCE: &str = "reference";
+    pub const OCCURRED_AT: &str = "occurred_at";
+    pub const RECORDED_AT: &str = "recorded_at";
+    pub const LAG_HOURS: &str = "lag_hours";
+    pub const SYSTEM_QUANTITY: &str = "system_quantity";
+    pub const COUNTED_QUANTITY: &str = "counted_quantity";
+    pub const VARIANCE: &str = "variance";
+    pub const UNIT: &str = crate::schema::col::UNIT;
+    pub const DETAIL: &str = "detail";
+    pub const CITATION: &str = "citation";
+    pub const SOURCE_FILE: &str = crate::schema::col::SOURCE_FILE;
+    // summary.parquet
+    pub const KIND: &str = "kind";
+    pub const QUANTITY_TYPE: &str = crate::schema::col::QUANTITY_TYPE;
+    pub const SYSTEM_TOTAL: &str = "system_total";
+    pub const COUNTED_TOTAL: &str = "counted_total";
+    pub const VARIANCE_PCT: &str = "variance_pct";
+    pub const SIGNIFICANT: &str = "significant";
+    // rejects.parquet
+    pub const RECORD: &str = crate::schema::col::RECORD;
+    pub const COLUMN: &str = "column";
+    pub const REASON: &str = "reason";
+    pub const RAW: &str = "raw";
+    // lake packages
+    pub const LABEL: &str = crate::schema::col::LABEL;
+    pub const ITEM_NAME: &str = "item_name";
+    pub const CATEGORY: &str = "category";
+    pub const LOCATION: &str = "location";
+    pub const LAST_MODIFIED: &str = "last_modified";
+}
+
+/// Severities, worst first.
+pub(crate) const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+/// Slot of [`SevCounts`] for a severity outside [`SEVERITIES`] (a user rule's typo).
+pub(crate) const OTHER: usize = 5;
+/// Findings per severity, in [`SEVERITIES`] order, then [`OTHER`].
+pub(crate) type SevCounts = [u64; 6];
+
+/// Rank of a severity: 0 for critical … 4 for info, 5 for anything else.
+pub(crate) fn sev_index(s: &str) -> usize {
+    SEVERITIES.iter().position(|x| *x == s).unwrap_or(OTHER)
+}
+
+/// Rule id of the per-license significance finding.
+pub(crate) const SIGNIFICANT_RULE: &str = "count.significant_discrepancy";
+
+/// What the manifest says about the run.
+#[derive(Debug, Default)]
+pub(crate) struct Run {
+    pub has_manifest: bool,
+    pub run_id: String,
+    pub tool: String,
+    pub version: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub command: Vec<String>,
+    pub timezone: String,
+    pub profile: String,
+    pub threshold_pct: Option<f64>,
+    pub basis: String,
+    /// Every option, as (key, compact JSON or text), sorted by key.
+    pub options: Vec<(String, String)>,
+    pub rerun: String,
+}
+
+/// One input file of the manifest.
+#[derive(Debug, Default)]
+pub(crate) struct Input {
+    pub path: String,
+    pub kind: String,
+    pub license: String,
+    pub sha256: String,
+    pub bytes: Option<u64>,
+    pub rows_in: Option<u64>,
+    pub rows_accepted: Option<u64>,
+    pub rows_rejected: Option<u64>,
+}
+
+/// One rule of the manifest.
+#[derive(Debug, Default)]
+pub(crate) struct Rule {
+    pub id: String,
+    pub family: String,
+    pub severity: String,
+    pub citation: String,
+    pub description: String,
+    pub source: String,
+    pub sha256: String,
+}
+
+/// One output of the manifest.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub path: String,
+    pub rows: Option<u64>,
+}
+
+/// One `kind = quantity` row of `summary.parquet`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Quantity {
+    pub license: String,
+    pub quantity_type: String,
+    pub unit: String,
+    pub system_total: Option<f64>,
+    pub counted_total: Option<f64>,
+    pub variance: Option<f64>,
+    pub variance_pct: Option<f64>,
+    pub significant: bool,
+}
+
+/// Findings of one rule (at one license, or over all of them).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RuleCount {
+    pub family: String,
+    pub rule_id: String,
+    pub citation: String,
+    pub counts: SevCounts,
+}
+
+impl RuleCount {
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+    pub fn worst(&self) -> usize {
+        worst(&self.counts)
+    }
+}
+
+/// The worst severity slot with a finding ([`OTHER`] when none).
+pub(crate) fn worst(counts: &SevCounts) -> usize {
+    counts.iter().position(|n| *n > 0).unwrap_or(OTHER)
+}
+
+/// One license of the executive summary.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct License {
+    pub license: String,
+    pub counts: SevCounts,
+    /// Rules that fired, in family then rule order.
+    pub rules: Vec<RuleCount>,
+    /// Totals per quantity type from `summary.parquet`.
+    pub quantities: Vec<Quantity>,
+}
+
+impl License {
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+    /// Significant per the summary, or per a significance finding when there is no summary.
+    pub fn significant(&self) -> bool {
+        self.quantities.iter().any(|q| q.significant)
+            || self.rules.iter().any(|r| r.rule_id == SIGNIFICANT_RULE)
+    }
+    /// Families present, in report order (the four known ones first).
+    pub fn families(&self) -> Vec<&str> {
+        family_order(self.rules.iter().map(|r| r.family.as_str()))
+    }
+}
+
+/// Known families first in their fixed order, then any other family sorted.
+pub(crate) fn family_order<'a>(families: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let set: BTreeSet<&str> = families.collect();
+    let mut v: Vec<&str> =
+        super::guidance::FAMILIES.iter().map(|f| f.id).filter(|id| set.contains(id)).collect();
+    v.extend(set.iter().filter(|f| super::guidance::family(f).is_none()));
+    v
+}
+
+/// Everything both the report and the closing paragraph need.
+#[derive(Debug, Default)]
+pub(crate) struct Overview {
+    pub run: Run,
+    pub inputs: Vec<Input>,
+    pub rules: Vec<Rule>,
+    pub outputs: Vec<Output>,
+    /// Every license: of the inputs, the findings or the summary. Worst first, then by name.
+    pub licenses: Vec<License>,
+    pub totals: SevCounts,
+    pub total_findings: u64,
+    /// Rules over all licenses.
+    pub rule_counts: Vec<RuleCount>,
+    /// Rows of `rejects.parquet` (the manifest's sum when the file is absent).
+    pub rejects_total: u64,
+    /// Whether `summary.parquet` was there.
+    pub has_summary: bool,
+}
+
+/// One finding row as shown, with the package's item, category and location from the lake.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Finding {
+    pub rule_id: String,
+    pub severity: String,
+    pub license: String,
+    pub package_label: Option<String>,
+    pub related_label: Option<String>,
+    pub reference: Option<String>,
+    pub occurred_at: Option<i64>,
+    pub recorded_at: Option<i64>,
+    pub lag_hours: Option<f64>,
+    pub system_quantity: Option<f64>,
+    pub counted_quantity: Option<f64>,
+    pub variance: Option<f64>,
+    pub unit: Option<String>,
+    pub detail: String,
+    pub citation: String,
+    pub source_file: Option<String>,
+    pub item_name: Option<String>,
+    pub category: Option<String>,
+    pub location: Option<String>,
+}
+
+/// One family section: its rules and its first `max_rows` findings.
+#[derive(Debug, Default)]
+pub(crate) struct FamilyData {
+    pub family: String,
+    pub total: u64,
+    pub rules: Vec<RuleCount>,
+    pub rows: Vec<Finding>,
+}
+
+/// One bar of the variance chart: net shortage and overage of one group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Bar {
+    pub group: String,
+    pub shortage: f64,
+    pub overage: f64,
+    pub findings: u64,
+}
+
+/// Variance by group for one base unit.
+#[derive(Debug, Default)]
+pub(crate) struct Bars {
+    pub unit: String,
+    /// `category` when the lake is there, else `license`.
+    pub by: &'static str,
+    pub bars: Vec<Bar>,
+    /// Groups before the chart kept the largest [`MAX_BARS`].
+    pub groups: usize,
+}
+
+/// Bars per chart at most.
+pub(crate) const MAX_BARS: usize = 15;
+
+/// Width of a lag histogram bin, hours.
+pub(crate) const LAG_BIN_HOURS: f64 = 12.0;
+/// Bins of [`LAG_BIN_HOURS`] from 0 h; the last one also holds every longer lag.
+pub(crate) const LAG_BINS: usize = 15;
+
+/// Lag findings by lag.
+#[derive(Debug, Default)]
+pub(crate) struct LagHistogram {
+    /// Recorded before occurring.
+    pub negative: u64,
+    pub bins: [u64; LAG_BINS],
+}
+
+impl LagHistogram {
+    pub fn total(&self) -> u64 {
+        self.negative + self.bins.iter().sum::<u64>()
+    }
+}
+
+/// One row of `rejects.parquet`.
+#[derive(Debug, Default)]
+pub(crate) struct Reject {
+    pub source_file: String,
+    pub record: Option<i64>,
+    pub column: String,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// Everything the report shows.
+#[derive(Debug, Default)]
+pub(crate) struct Model {
+    pub overview: Overview,
+    pub max_rows: usize,
+    /// The four families always, then any other family that has findings.
+    pub families: Vec<FamilyData>,
+    pub quantities: Vec<Quantity>,
+    pub quantities_total: usize,
+    pub bars: Vec<Bars>,
+    pub lag: LagHistogram,
+    pub rejects: Vec<Reject>,
+}
+
+/// Load the whole report model.
+pub(crate) fn load(out_dir: &Path, max_rows: usize) -> Result<Model> {
+    let findings_path = out_dir.join(out::FINDINGS);
+    let findings = scan_findings(out_dir)?;
+    let summary = scan_optional(&out_dir.join(out::SUMMARY))?;
+    let overview = overview(out_dir, &findings, summary.clone())?;
+
+    let mut families = Vec::new();
+    let family_ids = family_order(
+        super::guidance::FAMILIES
+            .iter()
+            .map(|f| f.id)
+            .chain(overview.rule_counts.iter().map(|r| r.family.as_str())),
+    );
+    for family in family_ids {
+        let rules: Vec<RuleCount> =
+            overview.rule_counts.iter().filter(|r| r.family == family).cloned().collect();
+        let total = rules.iter().map(RuleCount::total).sum();
+        let rows = if total > 0 {
+            finding_rows(&findings, family, max_rows, &findings_path)?
+        } else {
+            Vec::new()
+        };
+        families.push(FamilyData { family: family.to_owned(), total, rules, rows });
+    }
+
+    let packages = lake_packages(out_dir)?;
+    attach_packages(&mut families, packages.as_ref())?;
+
+    let mut quantities: Vec<Quantity> =
+        overview.licenses.iter().flat_map(|l| l.quantities.iter().cloned()).collect();
+    quantities.sort_by(|a, b| {
+        (!a.significant, &a.license, &a.quantity_type).cmp(&(
+            !b.significant,
+            &b.license,
+            &b.quantity_type,
+        ))
+    });
+    let quantities_total = quantities.len();
+    quantities.truncate(max_rows);
+
+    let bars = variance_bars(&findings, packages.as_ref())?;
+    let lag = lag_histogram(&findings)?;
+    let rejects = reject_rows(out_dir, max_rows)?;
+    Ok(Model { overview, max_rows, families, quantities, quantities_total, bars, lag, rejects })
+}
+
+/// Load what the closing paragraph needs.
+pub(crate) fn load_overview(out_dir: &Path) -> Result<Overview> {
+    let findings = scan_findings(out_dir)?;
+    let summary = scan_optional(&out_dir.join(out::SUMMARY))?;
+    overview(out_dir, &findings, summary)
+}
+
+fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) -> Result<Overview> {
+    let manifest = read_manifest(out_dir)?;
+    let run = run_of(&manifest);
+    let inputs = inputs_of(&manifest);
+    let rules = rules_of(&manifest);
+    let outputs = outputs_of(&manifest);
+
+    // license × family × rule × severity: small however many findings there are.
+    let df = collect(
+        findings
+            .clone()
+            .group_by([col(c::LICENSE), col(c::FAMILY), col(c::RULE_ID), col(c::SEVERITY)])
+            .agg([len().alias("n"), col(c::CITATION).min().alias(c::CITATION)]),
+        "counting findings",
+    )?;
+    let lic = strings(&df, c::LICENSE)?;
+    let fam = strings(&df, c::FAMILY)?;
+    let rule = strings(&df, c::RULE_ID)?;
+    let sev = strings(&df, c::SEVERITY)?;
+    let cit = strings(&df, c::CITATION)?;
+    let n = ints(&df, "n")?;
+
+    let mut by_license: BTreeMap<String, BTreeMap<(String, String), RuleCount>> = BTreeMap::new();
+    let mut overall: BTreeMap<(String, String), RuleCount> = BTreeMap::new();
+    for i in 0..df.height() {
+        let license = lic[i].clone().unwrap_or_default();
+        let family = fam[i].clone().unwrap_or_default();
+        let rule_id = rule[i].clone().unwrap_or_default();
+        let slot = sev_index(sev[i].as_deref().unwrap_or(""));
+        let count = u64::try_from(n[i].unwrap_or(0)).unwrap_or(0);
+        let citation = cit[i].clone().unwrap_or_default();
+        for map in [by_license.entry(license).or_default(), &mut overall] {
+            let rc = map.entry((family.clone(), rule_id.clone())).or_insert_with(|| RuleCount {
+                family: family.clone(),
+                rule_id: rule_id.clone(),
+                citation: citation.clone(),
+                counts: [0; 6],
+            });
+            rc.counts[slot] += count;
+            if rc.citation.is_empty() {
+                rc.citation.clone_from(&citation);
+            }
+        }
+    }
+
+    let has_summary = summary.is_some();
+    let quantities = match summary {
+        Some(s) => summary_quantities(s)?,
+        None => Vec::new(),
+    };
+
+    let mut names: BTreeSet<String> = by_license.keys().cloned().collect();
+    names.extend(quantities.iter().map(|q| q.license.clone()));
+    names.extend(inputs.iter().filter(|i| !i.license.is_empty()).map(|i| i.license.clone()));
+
+    let mut licenses: Vec<License> = names
+        .into_iter()
+        .map(|name| {
+            let rules = by_license.remove(&name).map(sorted_rules).unwrap_or_default();
+            let mut counts = [0; 6];
+            for r in &rules {
+                for (acc, n) in counts.iter_mut().zip(r.counts) {
+                    *acc += n;
+                }
+            }
+            let quantities = quantities.iter().filter(|q| q.license == name).cloned().collect();
+            License { license: name, counts, rules, quantities }
+        })
+        .collect();
+    licenses.sort_by(|a, b| {
+        (worst(&a.counts), !a.significant(), &a.license).cmp(&(
+            worst(&b.counts),
+            !b.significant(),
+            &b.license,
+        ))
+    });
+
+    let rule_counts = sorted_rules(overall);
+    let mut totals = [0; 6];
+    for r in &rule_counts {
+        for (acc, n) in totals.iter_mut().zip(r.counts) {
+            *acc += n;
+        }
+    }
+    let total_findings = totals.iter().sum();
+
+    let rejects_total = match scan_optional(&out_dir.join(out::REJECTS))? {
+        Some(r) => {
+            let df = collect(r.select([len().alias("n")]), "counting rejects")?;
+            ints(&df, "n")?.first().copied().flatten().unwrap_or(0).max(0) as u64
+        }
+        None => inputs.iter().filter_map(|i| i.rows_rejected).sum(),
+    };
+
+    let mut run = run;
+    if run.run_id.is_empty() {
+        let df = collect(findings.clone().select([col(c::RUN_ID).min()]), "reading run id")?;
+        run.run_id = strings(&df, c::RUN_ID)?.into_iter().flatten().next().unwrap_or_default();
+    }
+
+    Ok(Overview {
+        run,
+        inputs,
+        rules,
+        outputs,
+        licenses,
+        totals,
+        total_findings,
+        rule_counts,
+        rejects_total,
+        has_summary,
+    })
+}
+
+/// Rules in family report order, then worst severity first, then by id.
+fn sorted_rules(map: BTreeMap<(String, String), RuleCount>) -> Vec<RuleCount> {
+    let order = family_order(map.keys().map(|(f, _)| f.as_str()))
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    let mut v: Vec<RuleCount> = map.into_values().collect();
+    v.sort_by_key(|r| {
+        let family = order.iter().position(|f| *f == r.family).unwrap_or(usize::MAX);
+        (family, r.worst(), r.rule_id.clone())
+    });
+    v
+}
+
+fn summary_quantities(mut summary: LazyFrame) -> Result<Vec<Quantity>> {
+    let schema = summary.collect_schema().ctx(|| "reading summary.parquet".into())?;
+    let needed = [c::LICENSE, c::KIND, c::QUANTITY_TYPE];
+    if needed.iter().any(|n| schema.get(n).is_none()) {
+        return Ok(Vec::new());
+    }
+    let opt = |name: &str, dtype: DataType| {
+        if schema.get(name).is_some() {
+            col(name).cast(dtype)
+        } else {
+            lit(NULL).cast(dtype).alias(name)
+        }
+    };
+    let df = collect(
+        summary.filter(col(c::KIND).eq(lit("quantity"))).select([
+            col(c::LICENSE).cast(DataType::String),
+            col(c::QUANTITY_TYPE).cast(DataType::String),
+            opt(c::UNIT, DataType::String),
+            opt(c::SYSTEM_TOTAL, DataType::Float64),
+            opt(c::COUNTED_TOTAL, DataType::Float64),
+            opt(c::VARIANCE, DataType::Float64),
+            opt(c::VARIANCE_PCT, DataType::Float64),
+            opt(c::SIGNIFICANT, DataType::Boolean),
+        ]),
+        "reading summary.parquet",
+    )?;
+    let license = strings(&df, c::LICENSE)?;
+    let qt = strings(&df, c::QUANTITY_TYPE)?;
+    let unit = strings(&df, c::UNIT)?;
+    let sys = floats(&df, c::SYSTEM_TOTAL)?;
+    let cnt = floats(&df, c::COUNTED_TOTAL)?;
+    let var = floats(&df, c::VARIANCE)?;
+    let pct = floats(&df, c::VARIANCE_PCT)?;
+    let sig = bools(&df, c::SIGNIFICANT)?;
+    let mut v: Vec<Quantity> = (0..df.height())
+        .map(|i| Quantity {
+            license: license[i].clone().unwrap_or_default(),
+            quantity_type: qt[i].clone().unwrap_or_default(),
+            unit: unit[i].clone().unwrap_or_default(),
+            system_total: sys[i],
+            counted_total: cnt[i],
+            variance: var[i],
+            variance_pct: pct[i],
+            significant: sig[i].unwrap_or(false),
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.license, &a.quantity_type).cmp(&(&b.license, &b.quantity_type)));
+    Ok(v)
+}
+
+/// Expression ranking severities, worst first.
+fn sev_rank() -> Expr {
+    let is = |i: usize| col(c::SEVERITY).eq(lit(SEVERITIES[i]));
+    let mut e = when(is(0)).then(lit(0i64)).when(is(1)).then(lit(1i64));
+    for i in 2..SEVERITIES.len() {
+        e = e.when(is(i)).then(lit(i as i64));
+    }
+    e.otherwise(lit(OTHER as i64))
+}
+
+/// The first `max_rows` findings of `family`, severity first, then license and label.
+fn finding_rows(
+    findings: &LazyFrame,
+    family: &str,
+    max_rows: usize,
+    path: &Path,
+) -> Result<Vec<Finding>> {
+    let limit = IdxSize::try_from(max_rows).unwrap_or(IdxSize::MAX);
+    let lf = findings
+        .clone()
+        .filter(col(c::FAMILY).eq(lit(family)))
+        .sort_by_exprs(
+            [
+                sev_rank(),
+                col(c::LICENSE),
+                col(c::PACKAGE_LABEL),
+                col(c::RULE_ID),
+                col(c::RELATED_LABEL),
+                col(c::REFERENCE),
+                col(c::OCCURRED_AT),
+                col(c::SOURCE_FILE),
+                col(c::DETAIL),
+            ],
+            SortMultipleOptions::default().with_nulls_last(true).with_maintain_order(true),
+        )
+        .limit(limit)
+        .select([
+            col(c::RULE_ID),
+            col(c::SEVERITY),
+            col(c::LICENSE),
+            col(c::PACKAGE_LABEL),
+            col(c::RELATED_LABEL),
+            col(c::REFERENCE),
+            col(c::OCCURRED_AT).dt().timestamp(TimeUnit::Microseconds),
+            col(c::RECORDED_AT).dt().timestamp(TimeUnit::Microseconds),
+            col(c::LAG_HOURS),
+            col(c::SYSTEM_QUANTITY),
+            col(c::COUNTED_QUANTITY),
+            col(c::VARIANCE),
+            col(c::UNIT),
+            col(c::DETAIL),
+            col(c::CITATION),
+            col(c::SOURCE_FILE),
+        ]);
+    let df = collect(lf, &format!("reading {} findings from {}", family, path.display()))?;
+    let rule = strings(&df, c::RULE_ID)?;
+    let sev = strings(&df, c::SEVERITY)?;
+    let lic = strings(&df, c::LICENSE)?;
+    let label = strings(&df, c::PACKAGE_LABEL)?;
+    let related = strings(&df, c::RELATED_LABEL)?;
+    let reference = strings(&df, c::REFERENCE)?;
+    let occurred = ints(&df, c::OCCURRED_AT)?;
+    let recorded = ints(&df, c::RECORDED_AT)?;
+    let lag = floats(&df, c::LAG_HOURS)?;
+    let sys = floats(&df, c::SYSTEM_QUANTITY)?;
+    let cnt = floats(&df, c::COUNTED_QUANTITY)?;
+    let var = floats(&df, c::VARIANCE)?;
+    let unit = strings(&df, c::UNIT)?;
+    let detail = strings(&df, c::DETAIL)?;
+    let citation = strings(&df, c::CITATION)?;
+    let source = strings(&df, c::SOURCE_FILE)?;
+    Ok((0..df.height())
+        .map(|i| Finding {
+            rule_id: rule[i].clone().unwrap_or_default(),
+            severity: sev[i].clone().unwrap_or_default(),
+            license: lic[i].clone().unwrap_or_default(),
+            package_label: label[i].clone(),
+            related_label: related[i].clone(),
+            reference: reference[i].clone(),
+            occurred_at: occurred[i],
+            recorded_at: recorded[i],
+            lag_hours: lag[i],
+            system_quantity: sys[i],
+            counted_quantity: cnt[i],
+            variance: var[i],
+            unit: unit[i].clone(),
+            detail: detail[i].clone().unwrap_or_default(),
+            citation: citation[i].clone().unwrap_or_default(),
+            source_file: source[i].clone(),
+            ..Finding::default()
+        })
+        .collect())
+}
+
+/// `(item, category, location)` of a package.
+type PackageInfo = (Option<String>, Option<String>, Option<String>);
+
+/// Fill item, category and location of the shown rows from the lake.
+fn attach_packages(families: &mut [FamilyData], packages: Option<&LazyFrame>) -> Result<()> {
+    let Some(packages) = packages else {
+        return Ok(());
+    };
+    let keys: BTreeSet<(&str, &str)> = families
+        .iter()
+        .flat_map(|f| f.rows.iter())
+        .filter_map(|r| r.package_label.as_deref().map(|l| (r.license.as_str(), l)))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let (lic, lab): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
+    let keys = df!(c::LICENSE => lic, c::PACKAGE_LABEL => lab).ctx(|| "package keys".into())?;
+    let df = collect(
+        dedup_packages(packages.clone().join(
+            keys.lazy(),
+            [col(c::LICENSE), col(c::LABEL)],
+            [col(c::LICENSE), col(c::PACKAGE_LABEL)],
+            JoinArgs::new(JoinType::Semi),
+        )),
+        "reading packages of the lake",
+    )?;
+    let lic = strings(&df, c::LICENSE)?;
+    let lab = strings(&df, c::LABEL)?;
+    let item = strings(&df, c::ITEM_NAME)?;
+    let cat = strings(&df, c::CATEGORY)?;
+    let loc = strings(&df, c::LOCATION)?;
+    let mut info: HashMap<(String, String), PackageInfo> = HashMap::with_capacity(df.height());
+    for i in 0..df.height() {
+        if let (Some(l), Some(p)) = (&lic[i], &lab[i]) {
+            info.insert((l.clone(), p.clone()), (item[i].clone(), cat[i].clone(), loc[i].clone()));
+        }
+    }
+    for row in families.iter_mut().flat_map(|f| f.rows.iter_mut()) {
+        let Some(label) = &row.package_label else { continue };
+        if let Some((item, cat, loc)) = info.get(&(row.license.clone(), label.clone())) {
+            row.item_name.clone_from(item);
+            row.category.clone_from(cat);
+            row.location.clone_from(loc);
+        }
+    }
+    Ok(())
+}
+
+/// One row per license and label: the copy modified last (SPEC 2.3), ties broken by value.
+fn dedup_packages(lf: LazyFrame) -> LazyFrame {
+    lf.sort_by_exprs(
+        [
+            col(c::LICENSE),
+            col(c::LABEL),
+            col(c::LAST_MODIFIED),
+            col(c::ITEM_NAME),
+            col(c::CATEGORY),
+            col(c::LOCATION),
+        ],
+        SortMultipleOptions::default()
+            .with_order_descending_multi([false, false, true, false, false, false])
+            .with_nulls_last(true)
+            .with_maintain_order(true),
+    )
+    .unique_stable_generic(Some(vec![col(c::LICENSE), col(c::LABEL)]), UniqueKeepStrategy::First)
+}
+
+/// `OUT/lake/packages/**/*.parquet` with license, label, item_name, category, location and
+/// last_modified (null when a column is absent), or `None` when there is no such table.
+fn lake_packages(out_dir: &Path) -> Result<Option<LazyFrame>> {
+    let dir = out_dir.join(out::LAKE).join(schema::PACKAGES);
+    let mut files = Vec::new();
+    parquet_files(&dir, &mut files);
+    if files.is_empty() {
+        return Ok(None);
+    }
+    files.sort();
+    let paths = files
+        .iter()
+        .map(|p| PlRefPath::try_from_path(p))
+        .collect::<PolarsResult<Vec<_>>>()
+        .ctx(|| format!("scanning `{}`", dir.display()))?;
+    let args = ScanArgsParquet {
+        glob: false,
+        hive_options: HiveOptions::new_disabled(),
+        allow_missing_columns: true,
+        ..Default::default()
+    };
+    let mut lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+        .ctx(|| format!("scanning `{}`", dir.display()))?;
+    let schema = lf.collect_schema().ctx(|| format!("scanning `{}`", dir.display()))?;
+    if schema.get(c::LICENSE).is_none() || schema.get(c::LABEL).is_none() {
+        return Ok(None);
+    }
+    let opt = |name: &str, dtype: DataType| {
+        if schema.get(name).is_some() {
+            col(name).cast(dtype)
+        } else {
+            lit(NULL).cast(dtype).alias(name)
+        }
+    };
+    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    Ok(Some(lf.select([
+        col(c::LICENSE).cast(DataType::String),
+        col(c::LABEL).cast(DataType::String),
+        opt(c::ITEM_NAME, DataType::String),
+        opt(c::CATEGORY, DataType::String),
+        opt(c::LOCATION, DataType::String),
+        opt(c::LAST_MODIFIED, ts),
+    ])))
+}
+
+/// Every visible `*.parquet` under `dir`, recursively; an unreadable folder adds nothing.
+fn parquet_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            parquet_files(&path, files);
+        } else if name.ends_with(".parquet") {
+            files.push(path);
+        }
+    }
+}
+
+/// Net shortage and overage of the package-level count findings, by category (or by
+/// license without a lake), per base unit; the largest [`MAX_BARS`] groups per unit.
+fn variance_bars(findings: &LazyFrame, packages: Option<&LazyFrame>) -> Result<Vec<Bars>> {
+    let rows = findings
+        .clone()
+        .filter(
+            col(c::FAMILY)
+                .eq(lit("count"))
+                .and(col(c::RULE_ID).neq(lit(SIGNIFICANT_RULE)))
+                .and(col(c::VARIANCE).is_not_null())
+                .and(col(c::VARIANCE).is_not_nan())
+                .and(col(c::PACKAGE_LABEL).is_not_null()),
+        )
+        .select([
+            col(c::LICENSE),
+            col(c::PACKAGE_LABEL),
+            col(c::UNIT).fill_null(lit("")),
+            col(c::VARIANCE),
+        ]);
+    let (rows, by) = match packages {
+        Some(p) => {
+            let info = dedup_packages(p.clone().join(
+                rows.clone(),
+                [col(c::LICENSE), col(c::LABEL)],
+                [col(c::LICENSE), col(c::PACKAGE_LABEL)],
+                JoinArgs::new(JoinType::Semi),
+            ))
+            .select([col(c::LICENSE), col(c::LABEL), col(c::CATEGORY)]);
+            let joined = rows
+                .join(
+                    info,
+                    [col(c::LICENSE), col(c::PACKAGE_LABEL)],
+                    [col(c::LICENSE), col(c::LABEL)],
+                    JoinArgs::new(JoinType::Left),
+                )
+                .select([
+                    col(c::CATEGORY).fill_null(lit("(unknown)")).alias("group"),
+                    col(c::UNIT),
+                    col(c::VARIANCE),
+                ]);
+            (joined, "category")
+        }
+        None => (
+            rows.select([col(c::LICENSE).alias("group"), col(c::UNIT), col(c::VARIANCE)]),
+            "license",
+        ),
+    };
+    let df = collect(
+        rows.group_by([col("group"), col(c::UNIT)]).agg([
+            when(col(c::VARIANCE).lt(lit(0.0)))
+                .then(col(c::VARIANCE))
+                .otherwise(lit(0.0))
+                .sum()
+                .alias("shortage"),
+            when(col(c::VARIANCE).gt(lit(0.0)))
+                .then(col(c::VARIANCE))
+                .otherwise(lit(0.0))
+                .sum()
+                .alias("overage"),
+            len().alias("n"),
+        ]),
+        "charting count findings",
+    )?;
+    let group = strings(&df, "group")?;
+    let unit = strings(&df, c::UNIT)?;
+    let shortage = floats(&df, "shortage")?;
+    let overage = floats(&df, "overage")?;
+    let n = ints(&df, "n")?;
+    let mut per_unit: BTreeMap<String, Vec<Bar>> = BTreeMap::new();
+    for i in 0..df.height() {
+        per_unit.entry(unit[i].clone().unwrap_or_default()).or_default().push(Bar {
+            group: group[i].clone().unwrap_or_default(),
+            shortage: shortage[i].unwrap_or(0.0),
+            overage: overage[i].unwrap_or(0.0),
+            findings: n[i].unwrap_or(0).max(0) as u64,
+        });
+    }
+    Ok(per_unit
+        .into_iter()
+        .map(|(unit, mut bars)| {
+            let groups = bars.len();
+            bars.sort_by(|a, b| {
+                let (ma, mb) = (a.overage - a.shortage, b.overage - b.shortage);
+                mb.total_cmp(&ma).then_with(|| a.group.cmp(&b.group))
+            });
+            bars.truncate(MAX_BARS);
+            Bars { unit, by, bars, groups }
+        })
+        .collect())
+}
+
+/// Lag findings counted per [`LAG_BIN_HOURS`] bin.
+fn lag_histogram(findings: &LazyFrame) -> Result<LagHistogram> {
+    let lag = col(c::LAG_HOURS);
+    let last = (LAG_BINS - 1) as i64;
+    let bin = when(lag.clone().lt(lit(0.0)))
+        .then(lit(-1i64))
+        .when(lag.clone().gt_eq(lit(LAG_BIN_HOURS * last as f64)))
+        .then(lit(last))
+        .otherwise((lag.clone() / lit(LAG_BIN_HOURS)).floor().cast(DataType::Int64))
+        .alias("bin");
+    let df = collect(
+        findings
+            .clone()
+            .filter(
+                col(c::FAMILY).eq(lit("lag")).and(lag.clone().is_not_null()).and(lag.is_not_nan()),
+            )
+            .select([bin])
+            .group_by([col("bin")])
+            .agg([len().alias("n")]),
+        "binning lag findings",
+    )?;
+    let bins = ints(&df, "bin")?;
+    let n = ints(&df, "n")?;
+    let mut h = LagHistogram::default();
+    for (b, n) in bins.into_iter().zip(n) {
+        let n = n.unwrap_or(0).max(0) as u64;
+        match b {
+            Some(b) if b < 0 => h.negative += n,
+            Some(b) => h.bins[usize::try_from(b).unwrap_or(LAG_BINS - 1).min(LAG_BINS - 1)] += n,
+            None => {}
+        }
+    }
+    Ok(h)
+}
+
+/// The first `max_rows` rejects by file and record.
+fn reject_rows(out_dir: &Path, max_rows: usize) -> Result<Vec<Reject>> {
+    let Some(mut lf) = scan_optional(&out_dir.join(out::REJECTS))? else {
+        return Ok(Vec::new());
+    };
+    let schema = lf.collect_schema().ctx(|| "reading rejects.parquet".into())?;
+    let opt = |name: &str, dtype: DataType| {
+        if schema.get(name).is_some() {
+            col(name).cast(dtype)
+        } else {
+            lit(NULL).cast(dtype).alias(name)
+        }
+    };
+    let limit = IdxSize::try_from(max_rows).unwrap_or(IdxSize::MAX);
+    let df = collect(
+        lf.select([
+            opt(c::SOURCE_FILE, DataType::String),
+            opt(c::RECORD, DataType::Int64),
+            opt(c::COLUMN, DataType::String),
+            opt(c::REASON, DataType::String),
+            // a raw record can be a whole JSON object; the report shows its start
+            opt(c::RAW, DataType::String).str().slice(lit(0i64), lit(RAW_CHARS as u64 + 1)),
+        ])
+        .sort_by_exprs(
+            [col(c::SOURCE_FILE), col(c::RECORD), col(c::COLUMN), col(c::REASON), col(c::RAW)],
+            SortMultipleOptions::default().with_nulls_last(true).with_maintain_order(true),
+        )
+        .limit(limit),
+        "reading rejects.parquet",
+    )?;
+    let file = strings(&df, c::SOURCE_FILE)?;
+    let record = ints(&df, c::RECORD)?;
+    let column = strings(&df, c::COLUMN)?;
+    let reason = strings(&df, c::REASON)?;
+    let raw = strings(&df, c::RAW)?;
+    Ok((0..df.height())
+        .map(|i| Reject {
+            source_file: file[i].clone().unwrap_or_default(),
+            record: record[i],
+            column: column[i].clone().unwrap_or_default(),
+            reason: reason[i].clone().unwrap_or_default(),
+            raw: raw[i].clone().unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Characters of a rejected record's raw text that the report shows.
+pub(crate) const RAW_CHARS: usize = 200;
+
+fn scan_findings(out_dir: &Path) -> Result<LazyFrame> {
+    let path = out_dir.join(out::FINDINGS);
+    let Some(mut lf) = scan_optional(&path)? else {
+        return Err(Error::Usage(format!(
+            "`{}` has no {}: run `tagtrail check --out {}` first",
+            out_dir.display(),
+            out::FINDINGS,
+            out_dir.display()
+        )));
+    };
+    let schema = lf.collect_schema().ctx(|| format!("cannot read `{}`", path.display()))?;
+    let missing: Vec<&str> = schema::FINDINGS_COLUMNS
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| schema.get(n).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Input {
+            path,
+            position: None,
+            reason: format!("not a tagtrail findings table: no column {}", missing.join(", ")),
+        });
+    }
+    Ok(lf)
+}
+
+fn scan_optional(path: &Path) -> Result<Option<LazyFrame>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let p = PlRefPath::try_from_path(path).ctx(|| format!("cannot read `{}`", path.display()))?;
+    let args = ScanArgsParquet {
+        glob: false,
+        hive_options: HiveOptions::new_disabled(),
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet(p, args).map(Some).ctx(|| format!("cannot read `{}`", path.display()))
+}
+
+fn collect(lf: LazyFrame, what: &str) -> Result<DataFrame> {
+    lf.collect().ctx(|| what.to_owned())
+}
+
+fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+    let s =
+        df.column(name).and_then(|c| c.cast(&DataType::String)).ctx(|| format!("column {name}"))?;
+    let ca = s.str().ctx(|| format!("column {name}"))?;
+    Ok(ca.iter().map(|v| v.map(str::to_owned)).collect())
+}
+
+fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let s = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Float64))
+        .ctx(|| format!("column {name}"))?;
+    let ca = s.f64().ctx(|| format!("column {name}"))?;
+    Ok(ca.iter().collect())
+}
+
+fn ints(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+    let s =
+        df.column(name).and_then(|c| c.cast(&DataType::Int64)).ctx(|| format!("column {name}"))?;
+    let ca = s.i64().ctx(|| format!("column {name}"))?;
+    Ok(ca.iter().collect())
+}
+
+fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
+    let s = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Boolean))
+        .ctx(|| format!("column {name}"))?;
+    let ca = s.bool().ctx(|| format!("column {name}"))?;
+    Ok(ca.iter().collect())
+}
+
+/// `OUT/manifest.json` as JSON, or `Null` when there is none. Unreadable JSON is an error.
+fn read_manifest(out_dir: &Path) -> Result<Value> {
+    let path = out_dir.join(out::MANIFEST);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Value::Null),
+        Err(e) => return Err(Error::io("cannot read", &path, e)),
+    };
+    serde_json::from_str(&text).map_err(|e| Error::Input {
+        path,
+        position: Some(format!("line {}, column {}", e.line(), e.column())),
+        reason: format!("not JSON: {e}"),
+    })
+}
+
+/// Text of `v[key]`: a string as is, a number or other value as compact JSON, null as "".
+fn text_of(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn u64_of(v: &Value, key: &str) -> Option<u64> {
+    let x = v.get(key)?;
+    x.as_u64().or_else(|| x.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+}
+
+fn run_of(m: &Value) -> Run {
+    let options = m.get("options").cloned().unwrap_or(Value::Null);
+    let command = match m.get("command") {
+        Some(Value::Array(a)) => {
+            a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect()
+        }
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let mut opts: Vec<(String, String)> = options
+        .as_object()
+        .map(|o| o.iter().map(|(k, _)| (k.clone(), text_of(&options, k))).collect())
+        .unwrap_or_default();
+    opts.sort();
+    Run {
+        has_manifest: !m.is_null(),
+        run_id: text_of(m, "run_id"),
+        tool: text_of(m, "tool"),
+        version: text_of(m, "version"),
+        started_at: text_of(m, "started_at"),
+        finished_at: text_of(m, "finished_at"),
+        command,
+        timezone: text_of(&options, "timezone"),
+        profile: text_of(&options, "profile"),
+        threshold_pct: options.get("threshold_pct").and_then(Value::as_f64),
+        basis: text_of(&options, "significance_basis"),
+        options: opts,
+        rerun: text_of(m, "rerun"),
+    }
+}
+
+fn array<'a>(m: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    m.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+fn inputs_of(m: &Value) -> Vec<Input> {
+    array(m, "inputs")
+        .map(|v| Input {
+            path: text_of(v, "path"),
+            kind: text_of(v, "kind"),
+            license: text_of(v, "license"),
+            sha256: text_of(v, "sha256"),
+            bytes: u64_of(v, "bytes"),
+            rows_in: u64_of(v, "rows_in"),
+            rows_accepted: u64_of(v, "rows_accepted"),
+            rows_rejected: u64_of(v, "rows_rejected"),
+        })
+        .collect()
+}
+
+fn rules_of(m: &Value) -> Vec<Rule> {
+    let mut v: Vec<Rule> = array(m, "rules")
+        .map(|v| Rule {
+            id: text_of(v, "id"),
+            family: text_of(v, "family"),
+            severity: text_of(v, "severity"),
+            citation: text_of(v, "citation"),
+            description: text_of(v, "description"),
+            source: text_of(v, "source"),
+            sha256: text_of(v, "sha256"),
+        })
+        .collect();
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v
+}
+
+/// The outputs of the manifest but the reports themselves, which the report cannot describe
+/// before it is written (and would otherwise differ between a first and a second run).
+fn outputs_of(m: &Value) -> Vec<Output> {
+    array(m, "outputs")
+        .map(|v| Output { path: text_of(v, "path"), rows: u64_of(v, "rows") })
+        .filter(|o| o.path != out::REPORT_HTML && o.path != out::REPORT_MD)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has(cols: &[(&str, &str)], name: &str) -> bool {
+        cols.iter().any(|(n, _)| *n == name)
+    }
+
+    #[test]
+    fn report_column_names_match_schema() {
+        for n in [
+            c::RUN_ID,
+            c::RULE_ID,
+            c::FAMILY,
+            c::SEVERITY,
+            c::LICENSE,
+            c::PACKAGE_LABEL,
+            c::RELATED_LABEL,
+            c::REFERENCE,
+            c::OCCURRED_AT,
+            c::RECORDED_AT,
+            c::LAG_HOURS,
+            c::SYSTEM_QUANTITY,
+            c::COUNTED_QUANTITY,
+            c::VARIANCE,
+            c::UNIT,
+            c::DETAIL,
+            c::CITATION,
+            c::SOURCE_FILE,
+        ] {
+            assert!(has(schema::FINDINGS_COLUMNS, n), "findings column {n}");
+        }
+        for n in [
+            c::LICENSE,
+            c::KIND,
+            c::RULE_ID,
+            c::FAMILY,
+            c::QUANTITY_TYPE,
+            c::UNIT,
+            c::SYSTEM_TOTAL,
+            c::COUNTED_TOTAL,
+            c::VARIANCE,
+            c::VARIANCE_PCT,
+            c::SIGNIFICANT,
+        ] {
+            assert!(has(schema::SUMMARY_COLUMNS, n), "summary column {n}");
+        }
+        for n in [c::SOURCE_FILE, c::RECORD, c::COLUMN, c::REASON, c::RAW] {
+            assert!(has(schema::REJECTS_COLUMNS, n), "rejects column {n}");
+        }
+        let packages = schema::layout(schema::PACKAGES);
+        for n in [c::LICENSE, c::LABEL, c::ITEM_NAME, c::CATEGORY, c::LOCATION, c::LAST_MODIFIED] {
+            assert!(has(packages, n), "packages column {n}");
+        }
+    }
+
+    #[test]
+    fn report_severity_order_is_worst_first() {
+        assert_eq!(sev_index("critical"), 0);
+        assert_eq!(sev_index("info"), 4);
+        assert_eq!(sev_index("bogus"), OTHER);
+        assert_eq!(worst(&[0, 0, 3, 1, 0, 0]), 2);
+        assert_eq!(
+            family_order(["zeta", "record", "count"].into_iter()),
+            ["count", "record", "zeta"]
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! Plain text shared by the HTML and Markdown renderers: numbers, times, the columns of
+//! each finding table, and the closing paragraph of `tagtrail run`. Nothing here escapes;
+//! each renderer escapes every piece of input data it writes.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::data::{Finding, Overview, SEVERITIES};
+use crate::schema::out;
+
+/// `1,234.5`: at most three decimals, thousands grouped; `n/a` when not finite.
+pub(crate) fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".to_owned();
+    }
+    let s = format!("{:.3}", x.abs());
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
+    let mut out = String::with_capacity(s.len() + 4);
+    if x < 0.0 && s != "0" {
+        out.push('-');
+    }
+    out.push_str(&group(int));
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+/// `+12.5` or `-3`; zero unsigned.
+pub(crate) fn signed(x: f64) -> String {
+    let s = num(x);
+    if x > 0.0 && s != "0" { format!("+{s}") } else { s }
+}
+
+/// `+5.20 %`.
+pub(crate) fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{x:+.2} %") } else { "n/a".to_owned() }
+}
+
+/// Thousands separators for a run of digits.
+fn group(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// An integer count, grouped.
+pub(crate) fn int(n: u64) -> String {
+    group(&n.to_string())
+}
+
+/// `2025-10-03 17:35:45 UTC` from µs since the epoch.
+pub(crate) fn ts(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// "1 finding" / "3 findings".
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", int(n), if n == 1 { one } else { many })
+}
+
+/// The sentence shown under a capped table.
+pub(crate) fn cap_note(shown: usize, total: u64, file: &str) -> Option<String> {
+    (total > shown as u64).then(|| {
+        format!("showing {} of {} — the full list is in {file}", int(shown as u64), int(total))
+    })
+}
+
+/// Characters of a finding's detail that a report shows.
+pub(crate) const MAX_DETAIL_CHARS: usize = 600;
+/// Characters of any other finding cell that a report shows.
+pub(crate) const MAX_CELL_CHARS: usize = 200;
+
+/// A column of a finding table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Col {
+    Severity,
+    Rule,
+    License,
+    Label,
+    Chain,
+    Related,
+    Reference,
+    Item,
+    Location,
+    System,
+    Counted,
+    Variance,
+    Unit,
+    Occurred,
+    Recorded,
+    Lag,
+    Detail,
+    Citation,
+    Source,
+}
+
+impl Col {
+    pub fn header(self) -> &'static str {
+        match self {
+            Col::Severity => "Severity",
+            Col::Rule => "Rule",
+            Col::License => "License",
+            Col::Label => "Package",
+            Col::Chain => "Source → package",
+            Col::Related => "Related",
+            Col::Reference => "Reference",
+            Col::Item => "Item (category)",
+            Col::Location => "Location",
+            Col::System => "System",
+            Col::Counted => "Counted",
+            Col::Variance => "Variance",
+            Col::Unit => "Unit",
+            Col::Occurred => "Occurred",
+            Col::Recorded => "Recorded",
+            Col::Lag => "Lag (h)",
+            Col::Detail => "Detail",
+            Col::Citation => "Citation",
+            Col::Source => "Source file",
+        }
+    }
+
+    /// Relative width in a printed table.
+    pub fn weight(self) -> u32 {
+        match self {
+            Col::Severity => 9,
+            Col::Citation => 7,
+            Col::Rule | Col::Label | Col::Related | Col::Source => 13,
+            Col::Chain => 20,
+            Col::License => 10,
+            Col::Reference | Col::Location => 8,
+            Col::Item => 11,
+            Col::System | Col::Counted | Col::Variance => 7,
+            Col::Unit => 4,
+            Col::Occurred | Col::Recorded => 9,
+            Col::Lag => 5,
+            Col::Detail => 22,
+        }
+    }
+
+    /// Right-aligned.
+    pub fn numeric(self) -> bool {
+        matches!(self, Col::System | Col::Counted | Col::Variance | Col::Lag)
+    }
+
+    /// The cell's text, unescaped; long input text is clipped so that no single value can
+    /// blow up the report.
+    pub fn text(self, f: &Finding) -> String {
+        let t = self.full_text(f);
+        clip(&t, if self == Col::Detail { MAX_DETAIL_CHARS } else { MAX_CELL_CHARS })
+    }
+
+    fn full_text(self, f: &Finding) -> String {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let opt_num = |v: Option<f64>| v.map(num).unwrap_or_default();
+        match self {
+            Col::Severity => f.severity.clone(),
+            Col::Rule => f.rule_id.clone(),
+            Col::License => f.license.clone(),
+            Col::Label => opt(&f.package_label),
+            Col::Chain => match (&f.related_label, &f.package_label) {
+                (Some(r), Some(p)) => format!("{r} → {p}"),
+                (None, Some(p)) => p.clone(),
+                (Some(r), None) => format!("{r} →"),
+                (None, None) => String::new(),
+            },
+            Col::Related => opt(&f.related_label),
+            Col::Reference => opt(&f.reference),
+            Col::Item => match (&f.item_name, &f.category) {
+                (Some(i), Some(c)) => format!("{i} ({c})"),
+                (Some(i), None) => i.clone(),
+                (None, Some(c)) => format!("({c})"),
+                (None, None) => String::new(),
+            },
+            Col::Location => opt(&f.location),
+            Col::System => opt_num(f.system_quantity),
+            Col::Counted => opt_num(f.counted_quantity),
+            Col::Variance => f.variance.map(signed).unwrap_or_default(),
+            Col::Unit => opt(&f.unit),
+            Col::Occurred => f.occurred_at.map(ts).unwrap_or_default(),
+            Col::Recorded => f.recorded_at.map(ts).unwrap_or_default(),
+            Col::Lag => f
+                .lag_hours
+                .map(|h| if h.is_finite() { format!("{h:.1}") } else { num(h) })
+                .unwrap_or_default(),
+            Col::Detail => f.detail.clone(),
+            Col::Citation => f.citation.clone(),
+            Col::Source => opt(&f.source_file),
+        }
+    }
+}
+
+/// The columns of a family's finding table.
+pub(crate) fn columns(family: &str) -> &'static [Col] {
+    use Col::*;
+    match family {
+        "count" => &[
+            Severity, Rule, License, Label, Item, Location, System, Counted, Variance, Unit,
+            Detail, Citation, Source,
+        ],
+        "lag" => &[
+            Severity, Rule, License, Label, Reference, Occurred, Recorded, Lag, Detail, Citation,
+            Source,
+        ],
+        "lineage" => &[Severity, Rule, License, Chain, Item, Reference, Detail, Citation, Source],
+        _ => &[Severity, Rule, License, Label, Related, Reference, Detail, Citation, Source],
+    }
+}
+
+/// The paragraph printed at the end of `tagtrail run`.
+pub(crate) fn paragraph(ov: &Overview, out_dir: &Path) -> String {
+    let mut s = String::new();
+    let names: Vec<&str> = ov.licenses.iter().map(|l| l.license.as_str()).collect();
+    let _ = write!(s, "Checked {}", plural(names.len() as u64, "license", "licenses"));
+    if !names.is_empty() {
+        let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        let more = names.len().saturating_sub(5);
+        if more > 0 {
+            let _ = write!(s, " ({shown} and {} more)", int(more as u64));
+        } else {
+            let _ = write!(s, " ({shown})");
+        }
+    }
+    if ov.total_findings == 0 {
+        s.push_str(" and found nothing to report.");
+    } else {
+        let parts: Vec<String> = SEVERITIES
+            .iter()
+            .enumerate()
+            .map(|(i, sev)| format!("{} {sev}", int(ov.totals[i])))
+            .collect();
+        let _ = write!(
+            s,
+            " and found {}: {}.",
+            plural(ov.total_findings, "finding", "findings"),
+            parts.join(", ")
+        );
+    }
+    let significant: Vec<String> = ov
+        .licenses
+        .iter()
+        .filter(|l| l.significant())
+        .flat_map(|l| {
+            let qs: Vec<String> = l
+                .quantities
+                .iter()
+                .filter(|q| q.significant)
+                .map(|q| {
+                    let ratio = q.variance_pct.map(pct).unwrap_or_else(|| "n/a".to_owned());
+                    format!("{} {} {ratio}", l.license, q.quantity_type)
+                })
+                .collect();
+            if qs.is_empty() { vec![l.license.clone()] } else { qs }
+        })
+        .collect();
+    if significant.is_empty() {
+        s.push_str(" No significant inventory discrepancy.");
+    } else {
+        let shown = significant.iter().take(5).cloned().collect::<Vec<_>>().join("; ");
+        let more = significant.len().saturating_sub(5);
+        let _ = write!(
+            s,
+            " Significant inventory discrepancies: {} ({shown}{}) — under §15034 each must be \
+             reported to the Department within 24 hours of discovery.",
+            int(significant.len() as u64),
+            if more > 0 { format!("; and {} more", int(more as u64)) } else { String::new() }
+        );
+    }
+    if ov.rejects_total > 0 {
+        let _ = write!(
+            s,
+            " {} could not be read and {} set aside in {}.",
+            plural(ov.rejects_total, "input record", "input records"),
+            if ov.rejects_total == 1 { "was" } else { "were" },
+            out_dir.join(out::REJECTS).display()
+        );
+    }
+    let _ = write!(
+        s,
+        " Report: {} (Markdown: {}).",
+        out_dir.join(out::REPORT_HTML).display(),
+        out_dir.join(out::REPORT_MD).display()
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_numbers_read_well() {
+        assert_eq!(num(1234.5), "1,234.5");
+        assert_eq!(num(-1_000_000.0), "-1,000,000");
+        assert_eq!(num(0.0004), "0");
+        assert_eq!(num(-0.0004), "0");
+        assert_eq!(num(12.34567), "12.346");
+        assert_eq!(num(f64::NAN), "n/a");
+        assert_eq!(signed(3.0), "+3");
+        assert_eq!(signed(-3.25), "-3.25");
+        assert_eq!(pct(-6.2), "-6.20 %");
+        assert_eq!(int(1234567), "1,234,567");
+        assert_eq!(ts(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("abc", 3), "abc");
+    }
+}

@@ -1,0 +1,322 @@
+//! Canonical table and column names: the only contract between the stages.
+//!
+//! Ingest writes these tables under `OUT/lake/<table>/license=<LICENSE>/part-*.parquet`,
+//! checks and report read them. Never retype a table or column name elsewhere.
+
+/// Canonical tables of the lake, in the order ingest writes them.
+pub const TABLES: &[&str] = &[
+    PACKAGES,
+    PACKAGE_SOURCES,
+    ADJUSTMENTS,
+    TRANSFERS,
+    TRANSFER_PACKAGES,
+    SALES,
+    HISTORY,
+    LAB_RESULTS,
+    COUNTS,
+    EVENTS,
+];
+
+pub const PACKAGES: &str = "packages";
+pub const PACKAGE_SOURCES: &str = "package_sources";
+pub const ADJUSTMENTS: &str = "adjustments";
+pub const TRANSFERS: &str = "transfers";
+pub const TRANSFER_PACKAGES: &str = "transfer_packages";
+pub const SALES: &str = "sales";
+pub const HISTORY: &str = "history";
+pub const LAB_RESULTS: &str = "lab_results";
+pub const COUNTS: &str = "counts";
+pub const EVENTS: &str = "events";
+
+/// Output files under `--out`.
+pub mod out {
+    pub const LAKE: &str = "lake";
+    pub const FINDINGS: &str = "findings.parquet";
+    pub const SUMMARY: &str = "summary.parquet";
+    pub const REJECTS: &str = "rejects.parquet";
+    pub const REPORT_HTML: &str = "report.html";
+    pub const REPORT_MD: &str = "report.md";
+    pub const MANIFEST: &str = "manifest.json";
+}
+
+/// Columns shared by several tables.
+pub mod col {
+    pub const LICENSE: &str = "license";
+    pub const LABEL: &str = "label";
+    pub const SOURCE_FILE: &str = "source_file";
+    /// 0-based record index in a JSON file, 1-based physical line in a CSV file.
+    pub const RECORD: &str = "record";
+    pub const QUANTITY: &str = "quantity";
+    pub const UNIT: &str = "unit";
+    /// `weight`, `each` or `volume`.
+    pub const QUANTITY_TYPE: &str = "quantity_type";
+    /// `g`, `ea` or `ml`.
+    pub const BASE_UNIT: &str = "base_unit";
+    pub const QUANTITY_BASE: &str = "quantity_base";
+}
+
+/// Column layout of every canonical table, as (name, type) pairs.
+///
+/// Types: `str`, `f64`, `i64`, `bool`, `ts` (timestamp µs UTC), `date` (local calendar date).
+/// A time field read from the input gives two columns: `<name>` is the earliest instant the
+/// value can mean (a date-only value: start of the local day) and `<name>_end` the latest
+/// (end of the local day); they are equal for a full timestamp.
+pub const LAYOUT: &[(&str, &[(&str, &str)])] = &[
+    (
+        PACKAGES,
+        &[
+            ("license", "str"),
+            ("label", "str"),
+            ("package_type", "str"),
+            ("item_name", "str"),
+            ("category", "str"),
+            ("quantity", "f64"),
+            ("original_quantity", "f64"),
+            ("unit", "str"),
+            ("quantity_type", "str"),
+            ("base_unit", "str"),
+            ("quantity_base", "f64"),
+            ("original_quantity_base", "f64"),
+            ("location", "str"),
+            ("packaged_at", "ts"),
+            ("packaged_at_end", "ts"),
+            ("packaged_date", "date"),
+            ("lab_testing_state", "str"),
+            ("is_production_batch", "bool"),
+            ("production_batch_number", "str"),
+            ("source_package_labels", "str"),
+            ("source_harvest_names", "str"),
+            ("source_count", "i64"),
+            ("received_at", "ts"),
+            ("received_manifest", "str"),
+            ("received_from_license", "str"),
+            ("finished_date", "date"),
+            ("archived_date", "date"),
+            ("last_modified", "ts"),
+            ("is_local", "bool"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        PACKAGE_SOURCES,
+        &[
+            ("license", "str"),
+            ("label", "str"),
+            ("source_label", "str"),
+            ("source_index", "i64"),
+            ("source_count", "i64"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        ADJUSTMENTS,
+        &[
+            ("license", "str"),
+            ("label", "str"),
+            ("quantity", "f64"),
+            ("unit", "str"),
+            ("quantity_type", "str"),
+            ("base_unit", "str"),
+            ("quantity_base", "f64"),
+            ("reason", "str"),
+            ("note", "str"),
+            ("adjusted_at", "ts"),
+            ("adjusted_at_end", "ts"),
+            ("adjusted_by", "str"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        TRANSFERS,
+        &[
+            ("license", "str"),
+            ("manifest", "str"),
+            ("shipper_license", "str"),
+            ("recipient_license", "str"),
+            ("created_at", "ts"),
+            ("departed_at", "ts"),
+            ("estimated_arrival_at", "ts"),
+            ("actual_arrival_at", "ts"),
+            ("received_at", "ts"),
+            ("received_at_end", "ts"),
+            ("is_voided", "bool"),
+            ("package_count", "i64"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        TRANSFER_PACKAGES,
+        &[
+            // `license` is the folder the file sat in; `recipient_license` is who received.
+            ("license", "str"),
+            ("manifest", "str"),
+            ("shipper_license", "str"),
+            ("recipient_license", "str"),
+            ("is_voided", "bool"),
+            ("label", "str"),
+            ("state", "str"),
+            ("shipped_quantity", "f64"),
+            ("shipped_unit", "str"),
+            ("shipped_quantity_type", "str"),
+            ("shipped_quantity_base", "f64"),
+            ("received_quantity", "f64"),
+            ("received_unit", "str"),
+            ("received_quantity_type", "str"),
+            ("received_quantity_base", "f64"),
+            ("base_unit", "str"),
+            // ActualArrivalDateTime, else EstimatedArrivalDateTime
+            ("arrived_at", "ts"),
+            ("arrived_at_end", "ts"),
+            ("received_at", "ts"),
+            ("received_at_end", "ts"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        SALES,
+        &[
+            // one row per transaction; a receipt without transactions gives one row with a
+            // null label so that no receipt is lost
+            ("license", "str"),
+            ("receipt", "str"),
+            ("sold_at", "ts"),
+            ("sold_at_end", "ts"),
+            ("recorded_at", "ts"),
+            ("recorded_at_end", "ts"),
+            ("label", "str"),
+            ("quantity", "f64"),
+            ("unit", "str"),
+            ("quantity_type", "str"),
+            ("base_unit", "str"),
+            ("quantity_base", "f64"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        HISTORY,
+        &[
+            ("license", "str"),
+            ("label", "str"),
+            ("occurred_at", "ts"),
+            ("occurred_at_end", "ts"),
+            ("recorded_at", "ts"),
+            ("recorded_at_end", "ts"),
+            ("description", "str"),
+            ("user_name", "str"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        LAB_RESULTS,
+        &[
+            ("license", "str"),
+            ("label", "str"),
+            ("test_type", "str"),
+            ("passed", "bool"),
+            ("tested_at", "ts"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        COUNTS,
+        &[
+            ("license", "str"),
+            ("label", "str"),
+            ("quantity", "f64"),
+            ("unit", "str"),
+            ("quantity_type", "str"),
+            ("base_unit", "str"),
+            ("quantity_base", "f64"),
+            ("location", "str"),
+            ("counted_at", "ts"),
+            ("counted_at_end", "ts"),
+            ("counted_date", "date"),
+            ("counted_by", "str"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        EVENTS,
+        &[
+            // activities for the lag rules; `license` is whose activity it is (for a transfer
+            // receipt: the recipient), `kind` is history | sale | transfer_receipt
+            ("license", "str"),
+            ("kind", "str"),
+            ("label", "str"),
+            ("reference", "str"),
+            ("occurred_at", "ts"),
+            ("occurred_at_end", "ts"),
+            ("recorded_at", "ts"),
+            ("recorded_at_end", "ts"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+];
+
+/// `findings.parquet` columns (SPEC section 4), in order.
+pub const FINDINGS_COLUMNS: &[(&str, &str)] = &[
+    ("run_id", "str"),
+    ("rule_id", "str"),
+    ("family", "str"),
+    ("severity", "str"),
+    ("license", "str"),
+    ("package_label", "str"),
+    ("related_label", "str"),
+    ("reference", "str"),
+    ("occurred_at", "ts"),
+    ("recorded_at", "ts"),
+    ("lag_hours", "f64"),
+    ("system_quantity", "f64"),
+    ("counted_quantity", "f64"),
+    ("variance", "f64"),
+    ("unit", "str"),
+    ("detail", "str"),
+    ("citation", "str"),
+    ("source_file", "str"),
+];
+
+/// `rejects.parquet` columns (SPEC section 2.4), in order.
+pub const REJECTS_COLUMNS: &[(&str, &str)] = &[
+    ("source_file", "str"),
+    ("record", "i64"),
+    ("column", "str"),
+    ("reason", "str"),
+    ("raw", "str"),
+];
+
+/// `summary.parquet` columns. `kind` = `rule` (one row per license × rule that fired) or
+/// `quantity` (one row per license × quantity type with counts).
+pub const SUMMARY_COLUMNS: &[(&str, &str)] = &[
+    ("license", "str"),
+    ("kind", "str"),
+    ("rule_id", "str"),
+    ("family", "str"),
+    ("findings", "i64"),
+    ("worst_severity", "str"),
+    ("quantity_type", "str"),
+    ("unit", "str"),
+    ("system_total", "f64"),
+    ("counted_total", "f64"),
+    ("variance", "f64"),
+    ("variance_pct", "f64"),
+    ("significant", "bool"),
+];
+
+/// Columns of a table in [`LAYOUT`].
+pub fn layout(table: &str) -> &'static [(&'static str, &'static str)] {
+    LAYOUT
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, cols)| *cols)
+        .unwrap_or(&[])
+}

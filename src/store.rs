@@ -1,0 +1,381 @@
+//! Canonical Parquet: build table batches in memory, write them as parts of the lake,
+//! read the lake back lazily. Every file is written to a temporary name and renamed.
+//!
+//! This module knows the layout of [`crate::schema`] and nothing about where rows come from.
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{Error, PolarsContext, Result};
+use crate::schema;
+
+/// One value of a row pushed into a [`TableBatch`].
+#[derive(Debug, Clone, Copy)]
+pub enum V<'a> {
+    /// SQL null.
+    Null,
+    /// utf8.
+    S(&'a str),
+    /// f64.
+    F(f64),
+    /// i64.
+    I(i64),
+    /// boolean.
+    B(bool),
+    /// Timestamp, µs since the epoch, UTC.
+    Ts(i64),
+    /// Local calendar date, days since 1970-01-01.
+    D(i32),
+}
+
+impl<'a> V<'a> {
+    /// `S` or `Null`.
+    pub fn opt_s(v: Option<&'a str>) -> Self {
+        v.map_or(V::Null, V::S)
+    }
+    /// `F` or `Null`.
+    pub fn opt_f(v: Option<f64>) -> Self {
+        v.map_or(V::Null, V::F)
+    }
+    /// `Ts` or `Null`.
+    pub fn opt_ts(v: Option<i64>) -> Self {
+        v.map_or(V::Null, V::Ts)
+    }
+    /// `D` or `Null`.
+    pub fn opt_d(v: Option<i32>) -> Self {
+        v.map_or(V::Null, V::D)
+    }
+    /// `B` or `Null`.
+    pub fn opt_b(v: Option<bool>) -> Self {
+        v.map_or(V::Null, V::B)
+    }
+}
+
+enum Buf {
+    Str(Vec<Option<Box<str>>>),
+    F64(Vec<Option<f64>>),
+    I64(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+    Ts(Vec<Option<i64>>),
+    Date(Vec<Option<i32>>),
+}
+
+/// Rows of one canonical table, column by column, in [`schema::LAYOUT`] order.
+pub struct TableBatch {
+    table: &'static str,
+    names: &'static [(&'static str, &'static str)],
+    bufs: Vec<Buf>,
+    len: usize,
+}
+
+impl TableBatch {
+    /// An empty batch of `table`.
+    pub fn new(table: &'static str) -> Self {
+        Self::with_columns(table, schema::layout(table))
+    }
+
+    /// An empty batch of `cols` (a table outside the lake, such as rejects).
+    pub fn new_with(cols: &'static [(&'static str, &'static str)]) -> Self {
+        Self::with_columns("rejects", cols)
+    }
+
+    fn with_columns(table: &'static str, names: &'static [(&'static str, &'static str)]) -> Self {
+        let bufs = names
+            .iter()
+            .map(|(_, ty)| match *ty {
+                "str" => Buf::Str(Vec::new()),
+                "f64" => Buf::F64(Vec::new()),
+                "i64" => Buf::I64(Vec::new()),
+                "bool" => Buf::Bool(Vec::new()),
+                "ts" => Buf::Ts(Vec::new()),
+                "date" => Buf::Date(Vec::new()),
+                other => unreachable!("schema type {other} is not known"),
+            })
+            .collect();
+        TableBatch { table, names, bufs, len: 0 }
+    }
+
+    /// The table this batch belongs to.
+    pub fn table(&self) -> &'static str {
+        self.table
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Append one row; `row` follows the table's layout exactly.
+    ///
+    /// A value of the wrong kind for its column is a programming error: it panics in tests
+    /// (debug assertions) and is stored as null otherwise.
+    pub fn push(&mut self, row: &[V<'_>]) {
+        debug_assert_eq!(row.len(), self.bufs.len(), "row width for {}", self.table);
+        for (i, (buf, v)) in self.bufs.iter_mut().zip(row).enumerate() {
+            let ok = match (buf, *v) {
+                (Buf::Str(b), V::S(s)) => {
+                    b.push(Some(s.into()));
+                    true
+                }
+                (Buf::F64(b), V::F(x)) => {
+                    b.push(Some(x));
+                    true
+                }
+                (Buf::I64(b), V::I(x)) => {
+                    b.push(Some(x));
+                    true
+                }
+                (Buf::Bool(b), V::B(x)) => {
+                    b.push(Some(x));
+                    true
+                }
+                (Buf::Ts(b), V::Ts(x)) => {
+                    b.push(Some(x));
+                    true
+                }
+                (Buf::Date(b), V::D(x)) => {
+                    b.push(Some(x));
+                    true
+                }
+                (Buf::Str(b), _) => push_null(b, matches!(v, V::Null)),
+                (Buf::F64(b), _) => push_null(b, matches!(v, V::Null)),
+                (Buf::I64(b), _) => push_null(b, matches!(v, V::Null)),
+                (Buf::Bool(b), _) => push_null(b, matches!(v, V::Null)),
+                (Buf::Ts(b), _) => push_null(b, matches!(v, V::Null)),
+                (Buf::Date(b), _) => push_null(b, matches!(v, V::Null)),
+            };
+            debug_assert!(ok, "{}.{}: wrong value kind {v:?}", self.table, self.names[i].0);
+        }
+        self.len += 1;
+    }
+
+    /// Move every row of `other` (same table) to the end of `self`.
+    pub fn append(&mut self, other: TableBatch) {
+        debug_assert_eq!(self.table, other.table);
+        for (a, b) in self.bufs.iter_mut().zip(other.bufs) {
+            match (a, b) {
+                (Buf::Str(a), Buf::Str(b)) => a.extend(b),
+                (Buf::F64(a), Buf::F64(b)) => a.extend(b),
+                (Buf::I64(a), Buf::I64(b)) => a.extend(b),
+                (Buf::Bool(a), Buf::Bool(b)) => a.extend(b),
+                (Buf::Ts(a), Buf::Ts(b)) => a.extend(b),
+                (Buf::Date(a), Buf::Date(b)) => a.extend(b),
+                _ => unreachable!("same table, same layout"),
+            }
+        }
+        self.len += other.len;
+    }
+
+    /// Turn the batch into a DataFrame with the canonical types.
+    pub fn into_frame(self) -> Result<DataFrame> {
+        let len = self.len;
+        let cols = self
+            .names
+            .iter()
+            .zip(self.bufs)
+            .map(|((name, _), buf)| {
+                let name = PlSmallStr::from_static(name);
+                match buf {
+                    Buf::Str(v) => {
+                        let mut b = StringChunkedBuilder::new(name, v.len());
+                        for s in v {
+                            b.append_option(s);
+                        }
+                        b.finish().into_column()
+                    }
+                    Buf::F64(v) => Float64Chunked::from_iter_options(name, v.into_iter()).into_column(),
+                    Buf::I64(v) => Int64Chunked::from_iter_options(name, v.into_iter()).into_column(),
+                    Buf::Bool(v) => {
+                        BooleanChunked::from_iter_options(name, v.into_iter()).into_column()
+                    }
+                    Buf::Ts(v) => Int64Chunked::from_iter_options(name, v.into_iter())
+                        .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+                        .into_column(),
+                    Buf::Date(v) => Int32Chunked::from_iter_options(name, v.into_iter())
+                        .into_date()
+                        .into_column(),
+                }
+            })
+            .collect();
+        DataFrame::new(len, cols).ctx(|| format!("building table {}", self.table))
+    }
+}
+
+fn push_null<T>(b: &mut Vec<Option<T>>, was_null: bool) -> bool {
+    b.push(None);
+    was_null
+}
+
+/// The polars dtype of a layout type.
+pub fn dtype(ty: &str) -> DataType {
+    match ty {
+        "str" => DataType::String,
+        "f64" => DataType::Float64,
+        "i64" => DataType::Int64,
+        "bool" => DataType::Boolean,
+        "ts" => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+        "date" => DataType::Date,
+        other => unreachable!("schema type {other} is not known"),
+    }
+}
+
+/// The polars schema of a layout.
+pub fn schema_of(cols: &[(&str, &str)]) -> Schema {
+    cols.iter().map(|(n, t)| Field::new((*n).into(), dtype(t))).collect()
+}
+
+/// An empty frame with `cols`.
+pub fn empty_frame(cols: &[(&str, &str)]) -> DataFrame {
+    DataFrame::empty_with_schema(&schema_of(cols))
+}
+
+/// Write `df` to `path` as zstd Parquet, atomically (temporary name, then rename).
+pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<u64> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    let tmp = temp_path(path);
+    let file = fs::File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
+    let res = ParquetWriter::new(BufWriter::new(file))
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .finish(df);
+    if let Err(e) = res {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::polars(format!("cannot write `{}`", path.display()), e));
+    }
+    rename(&tmp, path)?;
+    Ok(df.height() as u64)
+}
+
+/// `dir/.name.tmp-<pid>`: where a file is written before it is renamed into place.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Rename, with the paths in the error.
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(|e| Error::io("cannot rename into", to, e))
+}
+
+/// Write `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    let tmp = temp_path(path);
+    fs::write(&tmp, bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
+    rename(&tmp, path)
+}
+
+/// Percent-encode a partition value the way Hive does, so that no license value can
+/// leave its folder (`/`, `..`, control characters, `%`, `=` are encoded).
+pub fn encode_partition(value: &str) -> String {
+    let mut s = String::with_capacity(value.len());
+    for b in value.bytes() {
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b' ' | b'+' | b',');
+        if keep {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    // `.` and `..` alone are folder names with a meaning; encode them.
+    if s.chars().all(|c| c == '.') {
+        s = s.replace('.', "%2E");
+    }
+    if s.is_empty() {
+        s.push_str("__HIVE_DEFAULT_PARTITION__");
+    }
+    s
+}
+
+/// Folder of one license's part files of `table` under `lake`.
+pub fn partition_dir(lake: &Path, table: &str, license: &str) -> PathBuf {
+    lake.join(table).join(format!("license={}", encode_partition(license)))
+}
+
+/// Lazily scan every part of `table` under `lake`; an absent table is an empty frame
+/// with the canonical schema.
+pub fn scan_table(lake: &Path, table: &str) -> Result<LazyFrame> {
+    let cols = schema::layout(table);
+    let files = table_files(lake, table)?;
+    if files.is_empty() {
+        return Ok(empty_frame(cols).lazy());
+    }
+    let paths: Vec<PlRefPath> = files.iter().map(|p| PlRefPath::from(p.to_string_lossy().as_ref())).collect();
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        schema: Some(Arc::new(schema_of(cols))),
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+        .ctx(|| format!("scanning lake table {table}"))
+}
+
+/// Every part file of `table`, sorted (deterministic order).
+pub fn table_files(lake: &Path, table: &str) -> Result<Vec<PathBuf>> {
+    let dir = lake.join(table);
+    let mut files = Vec::new();
+    let Ok(parts) = fs::read_dir(&dir) else {
+        return Ok(files);
+    };
+    for part in parts {
+        let part = part.map_err(|e| Error::io("cannot list", &dir, e))?.path();
+        if !part.is_dir() {
+            continue;
+        }
+        for f in fs::read_dir(&part).map_err(|e| Error::io("cannot list", &part, e))? {
+            let f = f.map_err(|e| Error::io("cannot list", &part, e))?.path();
+            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name.ends_with(".parquet") && !name.starts_with('.') {
+                files.push(f);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Read a whole Parquet file eagerly.
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let file = fs::File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+    ParquetReader::new(file).finish().ctx(|| format!("cannot read `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_never_leave_their_folder() {
+        assert_eq!(encode_partition("C11-0000001-LIC"), "C11-0000001-LIC");
+        assert_eq!(encode_partition("../etc"), "..%2Fetc");
+        assert_eq!(encode_partition(".."), "%2E%2E");
+        assert_eq!(encode_partition("a/b\n"), "a%2Fb%0A");
+        assert_eq!(encode_partition("x=1%"), "x%3D1%25");
+        assert_eq!(encode_partition(""), "__HIVE_DEFAULT_PARTITION__");
+    }
+
+    #[test]
+    fn batch_round_trips_through_parquet() {
+        let mut b = TableBatch::new(schema::LAB_RESULTS);
+        b.push(&[V::S("L1"), V::S("A"), V::Null, V::B(true), V::Ts(1_000_000), V::S("f"), V::I(3)]);
+        b.push(&[V::S("L1"), V::Null, V::S("x"), V::Null, V::Null, V::S("f"), V::I(4)]);
+        let mut df = b.into_frame().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        write_parquet(&mut df, &p).unwrap();
+        let back = read_parquet(&p).unwrap();
+        assert_eq!(back.height(), 2);
+        assert_eq!(back.schema().as_ref(), &schema_of(schema::layout(schema::LAB_RESULTS)));
+        assert!(back.equals_missing(&df));
+    }
+}
