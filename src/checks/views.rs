@@ -481,7 +481,7 @@ impl Views {
                         JoinArgs::new(JoinType::Left),
                     )
                     .with_column(
-                        variance.abs().gt_eq(lit(threshold) * col("basis_total").fill_null(lit(0.0)))
+                        variance.clone().abs().gt_eq(lit(threshold) * col("basis_total").fill_null(lit(0.0)))
                             .and(variance.abs().gt(lit(0.0)))
                             .alias("significant"),
                     )

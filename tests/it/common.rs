@@ -1,0 +1,135 @@
+//! Helpers shared by the integration tests: run the binary, read its Parquet outputs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+/// The shared fixtures folder of the workspace (`../shared/fixtures/real/...`).
+pub fn real_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("shared")
+        .join("fixtures")
+        .join("real")
+        .join("metrc-api-doc-examples")
+}
+
+/// `tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join(rel)
+}
+
+/// A `tagtrail` command with progress bars off.
+pub fn tagtrail() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tagtrail"));
+    c.env_remove("RUST_BACKTRACE").env("NO_COLOR", "1");
+    c
+}
+
+/// Run and return the output; panics with stderr when the exit code is not `code`.
+pub fn run_expect(args: &[&str], code: i32) -> Output {
+    let out = tagtrail().args(args).output().expect("the binary runs");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "tagtrail {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `tagtrail run --export E [--counts C] --out O --quiet`, expecting exit 0.
+pub fn run_pipeline(export: &Path, counts: Option<&Path>, out: &Path) -> Output {
+    let mut args = vec![
+        "run".to_owned(),
+        "--quiet".to_owned(),
+        "--export".to_owned(),
+        export.display().to_string(),
+        "--out".to_owned(),
+        out.display().to_string(),
+    ];
+    if let Some(c) = counts {
+        args.push("--counts".to_owned());
+        args.push(c.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_expect(&args, 0)
+}
+
+/// Read a Parquet file eagerly.
+pub fn read(path: &Path) -> DataFrame {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    ParquetReader::new(f).finish().unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Every row of a lake table (all license partitions).
+pub fn read_table(out: &Path, table: &str) -> DataFrame {
+    let mut frames = Vec::new();
+    let dir = out.join("lake").join(table);
+    let Ok(parts) = std::fs::read_dir(&dir) else {
+        return DataFrame::empty();
+    };
+    let mut files = Vec::new();
+    for part in parts {
+        for f in std::fs::read_dir(part.unwrap().path()).unwrap() {
+            files.push(f.unwrap().path());
+        }
+    }
+    files.sort();
+    for f in files {
+        frames.push(read(&f));
+    }
+    let mut it = frames.into_iter();
+    let Some(mut all) = it.next() else {
+        return DataFrame::empty();
+    };
+    for f in it {
+        all.vstack_mut(&f).unwrap();
+    }
+    all
+}
+
+/// String cell, or None for null.
+pub fn s(df: &DataFrame, col: &str, row: usize) -> Option<String> {
+    df.column(col).unwrap().str().unwrap().get(row).map(str::to_owned)
+}
+
+/// f64 cell.
+pub fn f(df: &DataFrame, col: &str, row: usize) -> Option<f64> {
+    df.column(col).unwrap().f64().unwrap().get(row)
+}
+
+/// Timestamp cell (µs since epoch, UTC).
+pub fn ts(df: &DataFrame, col: &str, row: usize) -> Option<i64> {
+    df.column(col).unwrap().datetime().unwrap().phys.get(row)
+}
+
+/// Row index where `col` equals `value`.
+pub fn row_where(df: &DataFrame, col: &str, value: &str) -> usize {
+    let c = df.column(col).unwrap().str().unwrap();
+    c.iter().position(|v| v == Some(value)).unwrap_or_else(|| panic!("no row with {col} = {value}"))
+}
+
+/// (rule_id, license, package_label) of every finding, with multiplicity.
+pub fn finding_keys(out: &Path) -> BTreeMap<(String, String, String), usize> {
+    let df = read(&out.join("findings.parquet"));
+    let mut m = BTreeMap::new();
+    for i in 0..df.height() {
+        let key = (
+            s(&df, "rule_id", i).unwrap(),
+            s(&df, "license", i).unwrap(),
+            s(&df, "package_label", i).unwrap_or_default(),
+        );
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Parse `2026-03-08T10:00:00Z`-style UTC text into µs since the epoch.
+pub fn utc_us(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text).expect("rfc3339").timestamp_micros()
+}

@@ -1,0 +1,278 @@
+//! Ingest: the real Metrc API shapes, bad records, unreadable files, the manifest.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::{f, read, read_table, real_fixtures, row_where, run_expect, s, tagtrail, ts, utc_us};
+
+const LIC: &str = "C11-0000001-LIC";
+
+/// An export folder made of the real Metrc documentation examples. The delivery-package
+/// example (`GET /transfers/v2/deliveries/{id}/packages`) is placed in the incoming
+/// transfer's `Packages`, which is how a transfers file of the export carries it.
+fn real_export(root: &Path) {
+    let dir = root.join(LIC);
+    fs::create_dir_all(&dir).unwrap();
+    let real = real_fixtures();
+    fs::copy(real.join("Packages_GetActivePackages.json"), dir.join("packages.json")).unwrap();
+    fs::copy(real.join("Packages_GetPackagesById.json"), dir.join("packages.2.json")).unwrap();
+    fs::copy(real.join("Packages_GetAdjustments.json"), dir.join("adjustments.json")).unwrap();
+    fs::copy(real.join("Sales_GetActiveReceipts.json"), dir.join("sales.json")).unwrap();
+    fs::copy(real.join("Transfers_GetOutgoingTransfers.json"), dir.join("transfers.2.json")).unwrap();
+    let read_json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(real.join(name)).unwrap()).unwrap()
+    };
+    let mut incoming = read_json("Transfers_GetIncomingTransfers.json");
+    let delivery = read_json("Transfers_GetDeliveryPackageById.json");
+    incoming["Data"][0]["Packages"] = delivery["Data"].clone();
+    fs::write(dir.join("transfers.json"), serde_json::to_vec_pretty(&incoming).unwrap()).unwrap();
+}
+
+#[test]
+fn ingest_real_metrc_examples_with_zero_rejects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    real_export(&export);
+    let out = tmp.path().join("out");
+    run_expect(&["ingest", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 0);
+
+    let rejects = read(&out.join("rejects.parquet"));
+    assert_eq!(rejects.height(), 0, "rejects: {rejects:?}");
+
+    // Packages: both copies of ...0042 (two files), and ...0043.
+    let p = read_table(&out, "packages");
+    assert_eq!(p.height(), 3);
+    let i = row_where(&p, "label", "ABCDEF012345670000010043");
+    assert_eq!(s(&p, "license", i).as_deref(), Some(LIC));
+    assert_eq!(f(&p, "quantity", i), Some(1.0));
+    assert_eq!(s(&p, "unit", i).as_deref(), Some("Ounces"));
+    assert_eq!(s(&p, "quantity_type", i).as_deref(), Some("weight"));
+    assert_eq!(s(&p, "base_unit", i).as_deref(), Some("g"));
+    assert!((f(&p, "quantity_base", i).unwrap() - 28.349_523_125).abs() < 1e-6);
+    assert_eq!(s(&p, "item_name", i).as_deref(), Some("Buds"));
+    assert_eq!(s(&p, "category", i).as_deref(), Some("Buds"));
+    assert_eq!(s(&p, "lab_testing_state", i).as_deref(), Some("NotSubmitted"));
+    // Date-only PackagedDate: start of the local day (PST, UTC-8) and its end.
+    assert_eq!(ts(&p, "packaged_at", i), Some(utc_us("2014-11-29T08:00:00Z")));
+    assert_eq!(ts(&p, "packaged_at_end", i), Some(utc_us("2014-11-30T07:59:59.999999Z")));
+    assert_eq!(ts(&p, "last_modified", i), Some(utc_us("2026-02-08T07:05:59.804361Z")));
+    assert_eq!(s(&p, "source_file", i).as_deref(), Some(&*format!("{LIC}/packages.json")));
+
+    // Adjustments: signed delta in grams, Z timestamp.
+    let a = read_table(&out, "adjustments");
+    assert_eq!(a.height(), 2);
+    let i = row_where(&a, "label", "ABCDEF012345670000010042");
+    assert_eq!(f(&a, "quantity", i), Some(-0.5));
+    assert_eq!(s(&a, "unit", i).as_deref(), Some("Grams"));
+    assert_eq!(f(&a, "quantity_base", i), Some(-0.5));
+    assert_eq!(ts(&a, "adjusted_at", i), Some(utc_us("2024-01-15T09:30:00Z")));
+    let j = row_where(&a, "label", "ABCDEF012345670000010111");
+    assert_eq!(s(&a, "quantity_type", j).as_deref(), Some("each"));
+
+    // Transfers: offset timestamp, naive local (PDT in October), and the 0001 sentinel.
+    let t = read_table(&out, "transfers");
+    assert_eq!(t.height(), 2);
+    let i = row_where(&t, "source_file", &format!("{LIC}/transfers.json"));
+    assert_eq!(s(&t, "manifest", i).as_deref(), Some("0000000001"));
+    assert_eq!(ts(&t, "received_at", i), Some(utc_us("2016-10-12T00:42:19Z")));
+    assert_eq!(ts(&t, "estimated_arrival_at", i), Some(utc_us("2016-10-11T23:50:00Z")));
+    let o = row_where(&t, "source_file", &format!("{LIC}/transfers.2.json"));
+    assert_eq!(ts(&t, "estimated_arrival_at", o), None, "0001-01-01 means null");
+
+    // Delivery packages, flattened out of the transfer.
+    let tp = read_table(&out, "transfer_packages");
+    assert_eq!(tp.height(), 2);
+    let i = row_where(&tp, "label", "ABCDEF012345670000010026");
+    assert_eq!(s(&tp, "state", i).as_deref(), Some("Accepted"));
+    assert_eq!(f(&tp, "shipped_quantity", i), Some(10.0));
+    assert_eq!(s(&tp, "shipped_unit", i).as_deref(), Some("Ounces"));
+    assert_eq!(f(&tp, "received_quantity", i), Some(10.0));
+    let r = row_where(&tp, "label", "ABCDEF012345670000010027");
+    assert_eq!(s(&tp, "state", r).as_deref(), Some("Rejected"));
+    assert_eq!(f(&tp, "received_quantity", r), None);
+
+    // Sales: a receipt without transactions keeps one row; naive local PST time.
+    let sa = read_table(&out, "sales");
+    assert_eq!(sa.height(), 2);
+    let i = row_where(&sa, "receipt", "ABC-123");
+    assert_eq!(ts(&sa, "sold_at", i), Some(utc_us("2016-01-02T01:35:45Z")));
+    assert_eq!(ts(&sa, "recorded_at", i), None, "0001-01-01 means null");
+
+    // Manifest: every input file with its hash and rows in = accepted + rejected.
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let inputs = m["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 6);
+    for input in inputs {
+        assert_eq!(input["sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(input["rows_rejected"], 0);
+        assert_eq!(input["rows_in"], input["rows_accepted"]);
+    }
+}
+
+/// A packages file with one good record and one of each kind of bad record.
+const BAD_PACKAGES: &str = r#"[
+{"Label": "1A4FF0100000022000000001", "Quantity": 10, "UnitOfMeasureName": "Grams", "PackagedDate": "2026-10-01", "Item": {"Name": "OG Kush", "ProductCategoryName": "Buds"}},
+{"Label": "1A4FF0100000022000000002", "Quantity": "ten", "UnitOfMeasureName": "Grams", "PackagedDate": "2026-10-01"},
+{"Quantity": 3, "UnitOfMeasureName": "Grams"},
+{"Label": "1A4FF0100000022000000004", "Quantity": 3, "UnitOfMeasureName": "Grams", "PackagedDate": "next tuesday"},
+{"Label": "1A4FF0100000022000000005", "Quantity": 3, "UnitOfMeasureName": "Grams", "IsProductionBatch": "maybe"},
+{"Label": "1A4FF0100000022000000006", "Quantity": "12.5", "UnitOfMeasureName": "Grams", "PackagedDate": "2026-10-02T09:00:00"},
+{"Label": "   ", "Quantity": 3, "UnitOfMeasureName": "Grams"},
+{"Label": "1A4FF0100000022000000008", "Quantity": 3, "UnitOfMeasureName": "Grams", "Item": ["not", "an", "object"]}
+]"#;
+
+#[test]
+fn ingest_bad_records_go_to_rejects_and_good_rows_to_the_lake() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    fs::create_dir_all(export.join(LIC)).unwrap();
+    fs::write(export.join(LIC).join("packages.json"), BAD_PACKAGES).unwrap();
+    let counts = tmp.path().join("counts");
+    fs::create_dir_all(&counts).unwrap();
+    fs::write(
+        counts.join(format!("{LIC}.csv")),
+        "\u{feff}Tag,Qty,UOM,CountedAt\r\n1A4FF0100000022000000001,10,g,2026-10-20T10:00:00\r\n\
+         1A4FF0100000022000000006,abc,g,2026-10-20T10:00:00\r\n,3,g,2026-10-20\r\n\
+         1A4FF0100000022000000009,1,oz,yesterday\r\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    run_expect(
+        &[
+            "ingest", "--quiet", "--export", export.to_str().unwrap(), "--counts",
+            counts.to_str().unwrap(), "--out", out.to_str().unwrap(),
+        ],
+        0,
+    );
+    let rej = read(&out.join("rejects.parquet"));
+    let rows: Vec<(String, i64, String, String)> = (0..rej.height())
+        .map(|i| {
+            (
+                s(&rej, "source_file", i).unwrap(),
+                rej.column("record").unwrap().i64().unwrap().get(i).unwrap(),
+                s(&rej, "column", i).unwrap(),
+                s(&rej, "reason", i).unwrap().to_lowercase(),
+            )
+        })
+        .collect();
+    let find = |file: &str, rec: i64| {
+        rows.iter()
+            .find(|r| r.0 == file && r.1 == rec)
+            .unwrap_or_else(|| panic!("no reject for {file} record {rec}: {rows:?}"))
+            .clone()
+    };
+    let pk = format!("{LIC}/packages.json");
+    let r = find(&pk, 1);
+    assert_eq!(r.2, "Quantity");
+    assert!(r.3.contains("number"), "{r:?}");
+    let r = find(&pk, 2);
+    assert_eq!(r.2, "Label");
+    assert!(r.3.contains("missing") || r.3.contains("blank"), "{r:?}");
+    let r = find(&pk, 3);
+    assert_eq!(r.2, "PackagedDate");
+    assert!(r.3.contains("date"), "{r:?}");
+    let r = find(&pk, 4);
+    assert_eq!(r.2, "IsProductionBatch");
+    assert!(r.3.contains("type") || r.3.contains("boolean"), "{r:?}");
+    assert_eq!(find(&pk, 6).2, "Label");
+    let r = find(&pk, 7);
+    assert_eq!(r.2, "Item");
+    assert!(r.3.contains("type"), "{r:?}");
+    // Raw text of the record is kept.
+    let i = (0..rej.height()).find(|&i| rows[i].1 == 1 && rows[i].0 == pk).unwrap();
+    assert!(s(&rej, "raw", i).unwrap().contains("\"ten\""));
+
+    // CSV rejects are by 1-based physical line (header = line 1).
+    let cf = format!("{LIC}.csv");
+    assert_eq!(find(&cf, 3).2, "Quantity");
+    assert_eq!(find(&cf, 4).2, "Label");
+    assert_eq!(find(&cf, 5).2, "CountedAt");
+    assert_eq!(rows.len(), 9, "{rows:?}");
+
+    // The good rows are in the lake.
+    let p = read_table(&out, "packages");
+    assert_eq!(p.height(), 2);
+    let i = row_where(&p, "label", "1A4FF0100000022000000006");
+    assert_eq!(f(&p, "quantity", i), Some(12.5), "a number in a string is a number");
+    let c = read_table(&out, "counts");
+    assert_eq!(c.height(), 1);
+    assert_eq!(s(&c, "label", 0).as_deref(), Some("1A4FF0100000022000000001"));
+    assert_eq!(s(&c, "license", 0).as_deref(), Some(LIC), "license from the file name");
+
+    // Manifest: rows in = accepted + rejected, per file.
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    for input in m["inputs"].as_array().unwrap() {
+        let (n, a, r) = (&input["rows_in"], &input["rows_accepted"], &input["rows_rejected"]);
+        assert_eq!(n.as_u64().unwrap(), a.as_u64().unwrap() + r.as_u64().unwrap(), "{input}");
+        match input["path"].as_str().unwrap() {
+            p if p.ends_with("packages.json") => assert_eq!((n, r), (&8.into(), &6.into())),
+            p if p.ends_with(".csv") => assert_eq!((n, r), (&4.into(), &3.into())),
+            other => panic!("unexpected input {other}"),
+        }
+    }
+}
+
+#[test]
+fn ingest_truncated_json_is_exit_2_naming_file_and_position_with_no_partial_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    fs::create_dir_all(export.join(LIC)).unwrap();
+    let good = r#"[{"Label": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasureName": "Grams"}]"#;
+    fs::write(export.join(LIC).join("packages.json"), good).unwrap();
+    // A second license whose file stops in the middle of a record.
+    fs::create_dir_all(export.join("C11-0000002-LIC")).unwrap();
+    let mut text = String::from("[\n");
+    for i in 0..50 {
+        text.push_str(&format!(
+            "{{\"Label\": \"1A4FF01000000220000{i:05}\", \"Quantity\": 1, \"UnitOfMeasureName\": \"Grams\"}},\n"
+        ));
+    }
+    text.push_str("{\"Label\": \"1A4FF0100000022000099999\", \"Quan");
+    fs::write(export.join("C11-0000002-LIC").join("packages.json"), &text).unwrap();
+    let out = tmp.path().join("out");
+    let o = tagtrail()
+        .args(["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("C11-0000002-LIC/packages.json"), "{err}");
+    assert!(err.contains("byte") || err.contains("line"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line message: {err}");
+    // Nothing of this run is left behind.
+    let left: Vec<_> = fs::read_dir(&out).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "partial output left in OUT: {left:?}");
+
+    // A previous good result in OUT survives a failed re-run untouched.
+    fs::remove_dir_all(export.join("C11-0000002-LIC")).unwrap();
+    run_expect(&["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 0);
+    let before = fs::read(out.join("findings.parquet")).unwrap();
+    fs::create_dir_all(export.join("C11-0000002-LIC")).unwrap();
+    fs::write(export.join("C11-0000002-LIC").join("packages.json"), &text).unwrap();
+    run_expect(&["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 2);
+    assert_eq!(fs::read(out.join("findings.parquet")).unwrap(), before);
+    assert_eq!(read_table(&out, "packages").height(), 1);
+}
+
+#[test]
+fn ingest_jsonl_pages_and_paged_file_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    let dir = export.join(LIC);
+    fs::create_dir_all(&dir).unwrap();
+    let rec = |n: u32| {
+        format!(r#"{{"Label": "1A4FF01000000220000000{n:02}", "Quantity": {n}, "UnitOfMeasureName": "Grams", "LastModified": "2026-10-01T10:00:00Z"}}"#)
+    };
+    fs::write(dir.join("packages.json"), format!("{{\"Data\": [{}, {}], \"Total\": 4, \"Page\": 1}}", rec(1), rec(2))).unwrap();
+    fs::write(dir.join("packages.2.json"), format!("{{\"Data\": [{}], \"Total\": 4, \"Page\": 2}}", rec(3))).unwrap();
+    fs::write(dir.join("packages.3.jsonl"), format!("{}\n\n{}\r\n", rec(4), rec(5))).unwrap();
+    let out = tmp.path().join("out");
+    run_expect(&["ingest", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 0);
+    let p = read_table(&out, "packages");
+    assert_eq!(p.height(), 5);
+    let i = row_where(&p, "label", "1A4FF0100000022000000005");
+    assert_eq!(p.column("record").unwrap().i64().unwrap().get(i), Some(2), "JSONL record = 0-based line");
+    assert_eq!(f(&p, "quantity", i), Some(5.0));
+}

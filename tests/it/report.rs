@@ -1,0 +1,94 @@
+//! Reports: self-contained HTML with every section and the counts of findings.parquet;
+//! report.md snapshot-tested with the volatile fields filtered.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use crate::common::{fixture, read, run_pipeline, s};
+
+fn severity_counts(out: &std::path::Path) -> BTreeMap<String, usize> {
+    let f = read(&out.join("findings.parquet"));
+    let mut m = BTreeMap::new();
+    for i in 0..f.height() {
+        *m.entry(s(&f, "severity", i).unwrap()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn report_html_is_self_contained_and_shows_every_section_and_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    crate::common::run_expect(
+        &["generate", "--quiet", "--out", data.to_str().unwrap(), "--licenses", "2", "--packages", "1500", "--seed", "5"],
+        0,
+    );
+    let out = tmp.path().join("out");
+    run_pipeline(&data.join("export"), Some(&data.join("counts")), &out);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    let lower = html.to_lowercase();
+    for bad in ["http://", "https://", "src=\"//", "@import", "url(http"] {
+        assert!(!lower.contains(bad), "report.html references an outside resource: {bad}");
+    }
+    for section in ["id=\"run\"", "id=\"summary\"", "id=\"rejects\"", "id=\"rules\"", "<svg", "@media print"] {
+        assert!(html.contains(section), "report.html lacks {section}");
+    }
+    let findings = read(&out.join("findings.parquet"));
+    let total = findings.height();
+    assert!(total > 0);
+    let tile = |id: &str, n: usize| format!("id=\"total-{id}\"><b>{}</b>", group(n));
+    assert!(html.contains(&tile("all", total)), "total findings {total} shown");
+    for (sev, n) in severity_counts(&out) {
+        assert!(html.contains(&tile(&sev, n)), "{sev}: {n} not shown");
+    }
+    // Families present in findings have their section.
+    for family in ["count", "lag", "lineage", "record"] {
+        assert!(html.contains(&format!("<code>{family}</code>")), "family {family} section");
+    }
+    // Every input file is listed with its hash.
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    for input in m["inputs"].as_array().unwrap() {
+        assert!(html.contains(input["sha256"].as_str().unwrap()), "{input}");
+    }
+}
+
+#[test]
+fn report_markdown_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = fixture("rules").join("trap.count_duplicate_first_row");
+    run_pipeline(&case.join("export"), Some(&case.join("counts")), tmp.path());
+    let md = fs::read_to_string(tmp.path().join("report.md")).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[TIME]");
+    settings.add_filter(r"\b[0-9a-f]{64}\b", "[SHA256]");
+    settings.add_filter(r"\b[0-9a-f]{16}\b", "[RUN_ID]");
+    settings.add_filter(&regex_escape(tmp.path().to_str().unwrap()), "[OUT]");
+    settings.add_filter(&regex_escape(case.to_str().unwrap()), "[CASE]");
+    settings.add_filter(r"tagtrail \d+\.\d+\.\d+", "tagtrail [VERSION]");
+    settings.bind(|| insta::assert_snapshot!("report_md_duplicate_count", md));
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// 12345 → "12,345" (the report groups thousands).
+fn group(n: usize) -> String {
+    let d = n.to_string();
+    let mut out = String::new();
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,115 @@
+//! Generated data against its own truth: `tagtrail generate` plants an anomaly for every
+//! rule and writes `truth.csv`; the findings must equal it exactly, and the only rejects
+//! are the ones it planted (`expected_rejects.csv`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::{finding_keys, read, run_expect, run_pipeline, s};
+use crate::rules::SPEC_RULES;
+
+type Keys = BTreeMap<(String, String, String), usize>;
+
+fn truth(dir: &Path) -> Keys {
+    let text = std::fs::read_to_string(dir.join("truth.csv")).unwrap();
+    let mut m = Keys::new();
+    for line in text.lines().skip(1) {
+        let mut it = line.splitn(3, ',');
+        let key = (
+            it.next().unwrap().to_owned(),
+            it.next().unwrap().to_owned(),
+            it.next().unwrap_or("").to_owned(),
+        );
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+fn per_rule(keys: &Keys) -> BTreeMap<&str, usize> {
+    let mut m = BTreeMap::new();
+    for ((rule, _, _), n) in keys {
+        *m.entry(rule.as_str()).or_insert(0) += n;
+    }
+    m
+}
+
+fn generate_and_check(licenses: usize, packages: usize, seed: u64, format: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    let (lic, pk, sd) = (licenses.to_string(), packages.to_string(), seed.to_string());
+    run_expect(
+        &[
+            "generate", "--quiet", "--out", data.to_str().unwrap(), "--licenses", &lic,
+            "--packages", &pk, "--seed", &sd, "--format", format,
+        ],
+        0,
+    );
+    run_pipeline(&data.join("export"), Some(&data.join("counts")), &out);
+
+    let want = truth(&data);
+    let got = finding_keys(&out);
+    // Every rule is planted at least once, so a rule that silently stops firing fails here.
+    let planted = per_rule(&want);
+    for rule in SPEC_RULES {
+        assert!(planted.contains_key(rule), "seed {seed}: generator planted no {rule}");
+    }
+    if got != want {
+        let missed: Vec<_> = want.iter().filter(|(k, n)| got.get(*k) != Some(n)).take(15).collect();
+        let extra: Vec<_> = got.iter().filter(|(k, n)| want.get(*k) != Some(n)).take(15).collect();
+        panic!(
+            "seed {seed}: findings differ from truth.csv\nper rule (truth): {:?}\nper rule (found): \
+             {:?}\nmissed (first 15): {missed:?}\nunplanted (first 15): {extra:?}",
+            per_rule(&want),
+            per_rule(&got)
+        );
+    }
+
+    // Rejects: exactly the planted bad records.
+    let text = std::fs::read_to_string(data.join("expected_rejects.csv")).unwrap();
+    let mut want_rej: Vec<(String, i64, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut it = l.splitn(4, ',');
+            let file = it.next().unwrap().to_owned();
+            let rec = it.next().unwrap().parse().unwrap();
+            let column = it.next().unwrap().to_owned();
+            (file, rec, column)
+        })
+        .collect();
+    want_rej.sort();
+    let rej = read(&out.join("rejects.parquet"));
+    let mut got_rej: Vec<(String, i64, String)> = (0..rej.height())
+        .map(|i| {
+            (
+                s(&rej, "source_file", i).unwrap(),
+                rej.column("record").unwrap().i64().unwrap().get(i).unwrap(),
+                s(&rej, "column", i).unwrap(),
+            )
+        })
+        .collect();
+    got_rej.sort();
+    assert_eq!(got_rej, want_rej, "seed {seed}: rejects differ from expected_rejects.csv");
+    assert!(!want_rej.is_empty(), "the generator plants bad records");
+}
+
+#[test]
+fn truth_small_json_seed_1() {
+    generate_and_check(3, 2_000, 1, "json");
+}
+
+#[test]
+fn truth_small_jsonl_seed_7() {
+    generate_and_check(4, 3_000, 7, "jsonl");
+}
+
+#[test]
+fn truth_one_license_seed_42() {
+    generate_and_check(1, 1_500, 42, "json");
+}
+
+#[test]
+fn truth_50k_packages_seed_2026() {
+    generate_and_check(6, 50_000, 2026, "jsonl");
+}
