@@ -4,7 +4,7 @@
 -- citation: §15047.2(c)
 -- description: a package's PackagedDate is before its source's PackagedDate
 -- tables: package_sources, packages
-SELECT c.license, c.label AS package_label, s.source_label AS related_label,
+SELECT s.license, s.label AS package_label, s.source_label AS related_label,
        c.packaged_at_end AS occurred_at,
        'packaged ' || CAST(c.packaged_date AS VARCHAR) || ', before its source ' || s.source_label ||
        ' (packaged ' || CAST(p.packaged_date AS VARCHAR) || ')' AS detail,

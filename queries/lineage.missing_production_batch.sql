@@ -4,7 +4,7 @@
 -- citation: Metrc Production Batch guidance
 -- description: a locally created package changes category from a source but is not flagged as a production batch
 -- tables: package_sources, packages
-SELECT c.license, c.label AS package_label, MIN(s.source_label) AS related_label,
+SELECT s.license, s.label AS package_label, MIN(s.source_label) AS related_label,
        'category ' || MIN(c.category) || ' differs from its source category ' || MIN(p.category) ||
        ' but IsProductionBatch is false' AS detail,
        MIN(c.source_file) AS source_file, MIN(c.record) AS record
@@ -14,4 +14,4 @@ JOIN packages p ON p.license = s.license AND p.label = s.source_label
 WHERE c.is_local AND NOT c.is_production_batch
   AND c.category IS NOT NULL AND p.category IS NOT NULL
   AND LOWER(c.category) <> LOWER(p.category)
-GROUP BY c.license, c.label
+GROUP BY s.license, s.label

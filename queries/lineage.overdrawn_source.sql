@@ -6,7 +6,7 @@
 -- tables: package_sources, packages, adjustments_base, tolerances
 WITH kids AS (
   SELECT s.license, s.source_label AS label, SUM(c.original_quantity_base) AS drawn,
-         COUNT(*) AS n_children, MIN(c.label) AS first_child
+         COUNT(*) AS n_children, MIN(s.label) AS first_child
   FROM package_sources s
   JOIN packages c ON c.license = s.license AND c.label = s.label
   JOIN packages p ON p.license = s.license AND p.label = s.source_label

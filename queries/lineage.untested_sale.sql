@@ -9,7 +9,7 @@ WITH sold AS (
   FROM sales WHERE label IS NOT NULL
   GROUP BY license, label
 )
-SELECT p.license, p.label AS package_label, s.receipt AS reference, s.first_sale AS occurred_at,
+SELECT s.license, s.label AS package_label, s.receipt AS reference, s.first_sale AS occurred_at,
        'sold ' || CAST(s.n_sales AS VARCHAR) || ' time(s) with LabTestingState ' ||
        COALESCE(p.lab_testing_state, 'null (untested)') AS detail,
        p.source_file, p.record
