@@ -1,7 +1,6 @@
 //! Physical count sheets (CSV) → the `counts` table. Headers are matched case- and
 //! punctuation-insensitively against the aliases of SPEC 2.2; a UTF-8 BOM and CRLF are fine.
 
-use std::io::Read;
 
 use chrono_tz::Tz;
 
@@ -61,13 +60,16 @@ pub struct CountSheet {
 pub type HeaderError = String;
 
 /// Read one count sheet. `default_license` is used when the sheet has no License column.
-pub fn read_csv<R: Read>(
-    reader: R,
+pub fn read_csv(
+    bytes: &[u8],
     source_file: &str,
     default_license: &str,
     tz: Tz,
 ) -> Result<CountSheet, HeaderError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(bytes);
+    // The CSV reader's own line numbers are off by one on CRLF files; count `\n` bytes up to
+    // each record's start instead (records come in byte order, so this is one pass).
+    let mut lines = LineCounter { bytes, pos: 0, line: 1 };
     let headers = rdr.byte_headers().map_err(|e| format!("unreadable header: {e}"))?.clone();
     let names: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
     let mut idx: Vec<(Col, usize)> = Vec::new();
@@ -104,7 +106,7 @@ pub fn read_csv<R: Read>(
             Err(e) => {
                 // A row the CSV reader cannot split (e.g. an unterminated quote) is one reject.
                 rows_in += 1;
-                let line = e.position().map_or(0, |p| p.line() as i64);
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 rejects.push(CountReject { line, column: String::new(), reason: format!("unreadable CSV row: {e}"), raw: String::new() });
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
@@ -112,7 +114,7 @@ pub fn read_csv<R: Read>(
                 continue;
             }
         }
-        let line = rec.position().map_or(0, |p| p.line() as i64);
+        let line = rec.position().map_or(0, |p| lines.at(p.byte()));
         if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // blank line
         }
@@ -193,4 +195,27 @@ pub fn read_csv<R: Read>(
         ]);
     }
     Ok(CountSheet { rows, rejects, rows_in })
+}
+
+/// 1-based physical line of increasing byte offsets in one buffer.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: i64,
+}
+
+impl LineCounter<'_> {
+    fn at(&mut self, byte: u64) -> i64 {
+        let mut to = usize::try_from(byte).unwrap_or(usize::MAX).min(self.bytes.len());
+        // After a `\r` terminator the reader reports the next record at the `\n` that
+        // follows it: the record starts after the line break.
+        while to < self.bytes.len() && matches!(self.bytes[to], b'\r' | b'\n') {
+            to += 1;
+        }
+        if to > self.pos {
+            self.line += memchr::memchr_iter(b'\n', &self.bytes[self.pos..to]).count() as i64;
+            self.pos = to;
+        }
+        self.line
+    }
 }

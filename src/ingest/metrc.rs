@@ -225,6 +225,10 @@ struct ItemRec<'a> {
     quantity_type: Raw<'a>,
 }
 
+impl super::raw::Shape for ItemRec<'_> {
+    const IS_LIST: bool = false;
+}
+
 #[derive(Deserialize)]
 struct PackageRec<'a> {
     #[serde(rename = "Label", borrow, default)]

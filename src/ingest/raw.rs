@@ -112,18 +112,37 @@ impl<T> Default for Nested<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nested<T> {
+/// Whether a nested value is a JSON array (`Vec<_>`) or an object (a record struct), so that
+/// an array where an object belongs (or the reverse) is a wrong type, not a positional read.
+pub trait Shape {
+    /// `true` for arrays.
+    const IS_LIST: bool;
+}
+
+impl<T> Shape for Vec<T> {
+    const IS_LIST: bool = true;
+}
+
+impl<'de, T: Deserialize<'de> + Shape> Deserialize<'de> for Nested<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct NV<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for NV<T> {
+        impl<'de, T: Deserialize<'de> + Shape> Visitor<'de> for NV<T> {
             type Value = Nested<T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object or array")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                if T::IS_LIST {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    return Ok(Nested::Wrong("object"));
+                }
                 T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Nested::Some)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                if !T::IS_LIST {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    return Ok(Nested::Wrong("array"));
+                }
                 T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Nested::Some)
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {

@@ -77,11 +77,11 @@ const USER_RULE: &str = "-- id: local.large_package
 -- severity: info
 -- family: local
 -- citation: house rule 7
--- description: packages holding more than 1 kg
+-- description: packages holding more than 450 g
 -- tables: packages
 SELECT license, label AS package_label, quantity_base AS system_quantity, base_unit AS unit,
        'holds ' || CAST(quantity_base AS VARCHAR) || ' g' AS detail, source_file, record
-FROM packages WHERE base_unit = 'g' AND quantity_base > 1000
+FROM packages WHERE base_unit = 'g' AND quantity_base > 450
 ";
 
 #[test]
@@ -92,7 +92,7 @@ fn cli_user_rules_run_and_list_and_broken_ones_fail_cleanly() {
     fs::write(rules.join("local.large_package.sql"), USER_RULE).unwrap();
     let o = run_expect(&["rules", "--rules", rules.to_str().unwrap()], 0);
     let listed = String::from_utf8(o.stdout).unwrap();
-    assert!(listed.contains("local.large_package\tlocal\tinfo\thouse rule 7\tpackages holding more than 1 kg"), "{listed}");
+    assert!(listed.contains("local.large_package\tlocal\tinfo\thouse rule 7\tpackages holding more than 450 g"), "{listed}");
 
     let (export, counts) = case("trap.unit_conversion");
     let out = tmp.path().join("out");

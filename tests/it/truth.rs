@@ -105,8 +105,8 @@ fn truth_small_jsonl_seed_7() {
 }
 
 #[test]
-fn truth_one_license_seed_42() {
-    generate_and_check(1, 1_500, 42, "json");
+fn truth_two_licenses_seed_42() {
+    generate_and_check(2, 1_500, 42, "json");
 }
 
 #[test]
