@@ -168,7 +168,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 jsonl: format == "jsonl",
                 timezone: settings.tz,
             };
-            let stats = crate::generate::run(&opts).map_err(|e| Error::Internal(format!("{e:#}")))?;
+            let stats =
+                crate::generate::run(&opts).map_err(|e| Error::Internal(format!("{e:#}")))?;
             settings.printer.note(&format!(
                 "generated {} packages for {} licenses ({} bytes, {} planted findings) in {}",
                 stats.packages,
@@ -264,7 +265,12 @@ fn run_id(m: &Manifest) -> String {
     manifest::sha256_hex(text.as_bytes())[..16].to_owned()
 }
 
-fn do_check(s: &Settings, out: &Path, rules_dir: Option<&Path>, argv: &[String]) -> Result<Option<Severity>> {
+fn do_check(
+    s: &Settings,
+    out: &Path,
+    rules_dir: Option<&Path>,
+    argv: &[String],
+) -> Result<Option<Severity>> {
     let mut m = Manifest::load(out)?;
     let rules = checks::registry(rules_dir, &s.profile)?;
     m.rules = rules.iter().map(checks::Rule::entry).collect();
@@ -283,9 +289,19 @@ fn do_check(s: &Settings, out: &Path, rules_dir: Option<&Path>, argv: &[String])
     }
     m.finished_at = manifest::now_rfc3339();
     m.save(out)?;
-    let sev = output.findings.column("severity").ctx(|| "severity".into())?.str().ctx(|| "severity".into())?.clone();
+    let sev = output
+        .findings
+        .column("severity")
+        .ctx(|| "severity".into())?
+        .str()
+        .ctx(|| "severity".into())?
+        .clone();
     let worst = sev.iter().flatten().filter_map(Severity::parse).max();
-    s.printer.note(&format!("check: {} rules, {n} findings → {}", rules.len(), out.join(schema::out::FINDINGS).display()));
+    s.printer.note(&format!(
+        "check: {} rules, {n} findings → {}",
+        rules.len(),
+        out.join(schema::out::FINDINGS).display()
+    ));
     Ok(worst)
 }
 

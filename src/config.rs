@@ -145,7 +145,10 @@ impl Profile {
     /// The time zone.
     pub fn tz(&self) -> std::result::Result<chrono_tz::Tz, String> {
         self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
-            format!("unknown time zone `{}` (use an IANA name like America/Los_Angeles)", self.timezone)
+            format!(
+                "unknown time zone `{}` (use an IANA name like America/Los_Angeles)",
+                self.timezone
+            )
         })
     }
 }

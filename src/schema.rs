@@ -314,9 +314,5 @@ pub const SUMMARY_COLUMNS: &[(&str, &str)] = &[
 
 /// Columns of a table in [`LAYOUT`].
 pub fn layout(table: &str) -> &'static [(&'static str, &'static str)] {
-    LAYOUT
-        .iter()
-        .find(|(t, _)| *t == table)
-        .map(|(_, cols)| *cols)
-        .unwrap_or(&[])
+    LAYOUT.iter().find(|(t, _)| *t == table).map(|(_, cols)| *cols).unwrap_or(&[])
 }

@@ -191,8 +191,12 @@ impl TableBatch {
                         }
                         b.finish().into_column()
                     }
-                    Buf::F64(v) => Float64Chunked::from_iter_options(name, v.into_iter()).into_column(),
-                    Buf::I64(v) => Int64Chunked::from_iter_options(name, v.into_iter()).into_column(),
+                    Buf::F64(v) => {
+                        Float64Chunked::from_iter_options(name, v.into_iter()).into_column()
+                    }
+                    Buf::I64(v) => {
+                        Int64Chunked::from_iter_options(name, v.into_iter()).into_column()
+                    }
                     Buf::Bool(v) => {
                         BooleanChunked::from_iter_options(name, v.into_iter()).into_column()
                     }
@@ -280,7 +284,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn encode_partition(value: &str) -> String {
     let mut s = String::with_capacity(value.len());
     for b in value.bytes() {
-        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b' ' | b'+' | b',');
+        let keep =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b' ' | b'+' | b',');
         if keep {
             s.push(b as char);
         } else {
@@ -310,7 +315,8 @@ pub fn scan_table(lake: &Path, table: &str) -> Result<LazyFrame> {
     if files.is_empty() {
         return Ok(empty_frame(cols).lazy());
     }
-    let paths: Vec<PlRefPath> = files.iter().map(|p| PlRefPath::from(p.to_string_lossy().as_ref())).collect();
+    let paths: Vec<PlRefPath> =
+        files.iter().map(|p| PlRefPath::from(p.to_string_lossy().as_ref())).collect();
     let args = ScanArgsParquet {
         hive_options: HiveOptions::new_disabled(),
         schema: Some(Arc::new(schema_of(cols))),

@@ -17,7 +17,10 @@ pub fn cycles(packages: LazyFrame, sources: LazyFrame) -> Result<DataFrame> {
             [col("license"), col("source_label")],
             JoinArgs::new(JoinType::Semi),
         )
-        .sort_by_exprs([col("license"), col("label"), col("source_label")], SortMultipleOptions::default())
+        .sort_by_exprs(
+            [col("license"), col("label"), col("source_label")],
+            SortMultipleOptions::default(),
+        )
         .collect()
         .ctx(|| "lineage edges".into())?;
     let lic = edges.column("license").ctx(|| "license".into())?.str().ctx(|| "license".into())?;
@@ -33,7 +36,9 @@ pub fn cycles(packages: LazyFrame, sources: LazyFrame) -> Result<DataFrame> {
     let mut names: Vec<(&str, &str)> = Vec::new();
     let mut adj: Vec<Vec<usize>> = Vec::new();
     for i in 0..edges.height() {
-        let (Some(l), Some(c), Some(p)) = (lic.get(i), child.get(i), parent.get(i)) else { continue };
+        let (Some(l), Some(c), Some(p)) = (lic.get(i), child.get(i), parent.get(i)) else {
+            continue;
+        };
         let mut node = |label| {
             *ids.entry((l, label)).or_insert_with(|| {
                 names.push((l, label));
@@ -69,7 +74,10 @@ pub fn cycles(packages: LazyFrame, sources: LazyFrame) -> Result<DataFrame> {
         out_detail.push(if n == 1 {
             "package lists itself as its own source".to_owned()
         } else {
-            format!("package is its own ancestor: a cycle of {n} packages through source {}", next.unwrap_or("?"))
+            format!(
+                "package is its own ancestor: a cycle of {n} packages through source {}",
+                next.unwrap_or("?")
+            )
         });
     }
     let n = out_lic.len();

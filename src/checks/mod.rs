@@ -139,7 +139,10 @@ pub fn registry(user_rules: Option<&Path>, profile: &Profile) -> Result<Vec<Rule
                 RuleKind::Sql(s) => s.path.clone(),
                 RuleKind::Cycle => "lineage.cycle".into(),
             };
-            return Err(Error::Rule { path, reason: format!("rule id `{}` is defined twice", r.id) });
+            return Err(Error::Rule {
+                path,
+                reason: format!("rule id `{}` is defined twice", r.id),
+            });
         }
     }
     for r in &mut rules {
@@ -292,7 +295,12 @@ pub fn validate(rules: &[Rule], profile: &Profile) -> Result<()> {
 }
 
 /// Run every rule over the lake at `lake`.
-pub fn run_all(lake: &Path, rules: &[Rule], profile: &Profile, run_id: &str) -> Result<CheckOutput> {
+pub fn run_all(
+    lake: &Path,
+    rules: &[Rule],
+    profile: &Profile,
+    run_id: &str,
+) -> Result<CheckOutput> {
     let views = views::Views::build(lake, profile)?;
     let plans = plan(rules, &views, profile)?;
     // Each rule is collected on its own thread; Polars parallelises inside each plan too.

@@ -89,9 +89,14 @@ pub fn parse(path: &Path, text: &str) -> Result<SqlRule> {
         }
     }
     if rule.id != stem {
-        return Err(bad(format!("header id `{}` differs from the file name `{stem}.sql`", rule.id)));
+        return Err(bad(format!(
+            "header id `{}` differs from the file name `{stem}.sql`",
+            rule.id
+        )));
     }
-    if rule.id.is_empty() || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+    if rule.id.is_empty()
+        || !rule.id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
         return Err(bad(format!("rule id `{}` must be letters, digits, `.`, `_` or `-`", rule.id)));
     }
     if super::Severity::parse(&rule.severity).is_none() {
@@ -108,11 +113,8 @@ pub fn parse(path: &Path, text: &str) -> Result<SqlRule> {
             return Err(bad(format!("header needs `-- {name}: …`")));
         }
     }
-    let body: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let body: String =
+        text.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
     if body.trim().is_empty() {
         return Err(bad("no SQL after the header".into()));
     }
@@ -135,10 +137,7 @@ pub fn body(text: &str) -> String {
 
 /// Built-in rules.
 pub fn builtin() -> Result<Vec<SqlRule>> {
-    BUILTIN
-        .iter()
-        .map(|(name, text)| parse(&Path::new("queries").join(name), text))
-        .collect()
+    BUILTIN.iter().map(|(name, text)| parse(&Path::new("queries").join(name), text)).collect()
 }
 
 /// Rules in a user's folder (`*.sql`, sorted by name).
@@ -181,10 +180,12 @@ mod tests {
     #[test]
     fn header_problems_name_the_file() {
         let p = Path::new("x/my.rule.sql");
-        let e = parse(p, "-- severity: urgent\n-- citation: a\n-- description: b\nSELECT 1").unwrap_err();
-        assert!(e.to_string().contains("x/my.rule.sql") && e.to_string().contains("severity"));
-        let e = parse(p, "-- id: other\n-- severity: low\n-- citation: a\n-- description: b\nSELECT 1")
+        let e = parse(p, "-- severity: urgent\n-- citation: a\n-- description: b\nSELECT 1")
             .unwrap_err();
+        assert!(e.to_string().contains("x/my.rule.sql") && e.to_string().contains("severity"));
+        let e =
+            parse(p, "-- id: other\n-- severity: low\n-- citation: a\n-- description: b\nSELECT 1")
+                .unwrap_err();
         assert!(e.to_string().contains("differs"));
         let ok = parse(p, "-- severity: low\n-- citation: a\n-- description: b\nSELECT 1").unwrap();
         assert_eq!((ok.id.as_str(), ok.family.as_str()), ("my.rule", "my"));

@@ -91,7 +91,13 @@ impl Views {
         let packages = packages_all
             .clone()
             .sort_by_exprs(
-                [col("license"), col("label"), col("last_modified"), col("source_file"), col("record")],
+                [
+                    col("license"),
+                    col("label"),
+                    col("last_modified"),
+                    col("source_file"),
+                    col("record"),
+                ],
                 SortMultipleOptions::default()
                     .with_order_descending_multi([false, false, true, true, true])
                     .with_nulls_last(true),
@@ -104,7 +110,12 @@ impl Views {
         let key = [col("license"), col("label"), col("source_file"), col("record")];
         let package_sources = sources_all
             .join(
-                packages.clone().select([col("license"), col("label"), col("source_file"), col("record")]),
+                packages.clone().select([
+                    col("license"),
+                    col("label"),
+                    col("source_file"),
+                    col("record"),
+                ]),
                 key.clone(),
                 key,
                 JoinArgs::new(JoinType::Semi),
@@ -212,17 +223,20 @@ impl Views {
                 [col("license"), col("label")],
                 JoinArgs::new(JoinType::Inner),
             )
-            .join(sessions.clone(), [col("license")], [col("license")], JoinArgs::new(JoinType::Left))
+            .join(
+                sessions.clone(),
+                [col("license")],
+                [col("license")],
+                JoinArgs::new(JoinType::Left),
+            )
             .with_columns([
                 col("counted_at_end").fill_null(col("session_at")).alias("t"),
                 col("counted_date").fill_null(col("session_date")).alias("t_date"),
                 col("row").eq(col("first_row")).alias("is_first"),
             ])
             .cache();
-        let count_duplicates = counts_first
-            .clone()
-            .filter(col("n_rows").gt(lit(1)).and(col("is_first")))
-            .select([
+        let count_duplicates =
+            counts_first.clone().filter(col("n_rows").gt(lit(1)).and(col("is_first"))).select([
                 col("license"),
                 col("label"),
                 col("n_rows"),
@@ -238,7 +252,12 @@ impl Views {
         let uncounted = packages
             .clone()
             .select([col("license"), col("label")])
-            .join(sessions.clone(), [col("license")], [col("license")], JoinArgs::new(JoinType::Inner))
+            .join(
+                sessions.clone(),
+                [col("license")],
+                [col("license")],
+                JoinArgs::new(JoinType::Inner),
+            )
             .join(
                 counts.clone().select([col("license"), col("label")]),
                 [col("license"), col("label")],
@@ -298,7 +317,8 @@ impl Views {
             .filter(col("at").gt(col("t")))
             .group_by([col("license"), col("label"), col("t")])
             .agg([col("delta").sum().alias("rollback")]);
-        let on_date = |c: &str, op: fn(Expr, Expr) -> Expr| op(col(c), col("t_date")).fill_null(lit(true));
+        let on_date =
+            |c: &str, op: fn(Expr, Expr) -> Expr| op(col(c), col("t_date")).fill_null(lit(true));
         let positions = points
             .join(
                 packages.clone().select([
@@ -329,7 +349,8 @@ impl Views {
                 },
             )
             .with_column(
-                (col("pkg_quantity") + col("rollback").fill_null(lit(0.0))).alias("system_quantity"),
+                (col("pkg_quantity") + col("rollback").fill_null(lit(0.0)))
+                    .alias("system_quantity"),
             )
             .with_column(
                 col("pkg_source_file")
@@ -384,7 +405,12 @@ impl Views {
                     .and(col("count_quantity_type").neq(col("system_quantity_type")))
                     .alias("unit_incompatible"),
             )
-            .join(tol, [col("system_quantity_type")], [col("quantity_type")], JoinArgs::new(JoinType::Left))
+            .join(
+                tol,
+                [col("system_quantity_type")],
+                [col("quantity_type")],
+                JoinArgs::new(JoinType::Left),
+            )
             .with_column(
                 col("system_unit")
                     .fill_null(col("effective_quantity_type").replace_strict(
@@ -437,10 +463,9 @@ impl Views {
         )
         .ctx(|| "count totals".into())?
         .filter(col("quantity_type").is_not_null());
-        let mut totals = sys_part.group_by([col("license"), col("quantity_type")]).agg([
-            col("sys").sum().alias("system_total"),
-            col("cnt").sum().alias("counted_total"),
-        ]);
+        let mut totals = sys_part
+            .group_by([col("license"), col("quantity_type")])
+            .agg([col("sys").sum().alias("system_total"), col("cnt").sum().alias("counted_total")]);
         let threshold = profile.significance.threshold_pct / 100.0;
         let variance = col("counted_total") - col("system_total");
         totals = totals.with_columns([
@@ -448,13 +473,14 @@ impl Views {
             (variance.clone() / col("system_total") * lit(100.0)).alias("variance_pct"),
         ]);
         totals = match profile.significance.basis {
-            Basis::NetDifference => totals.with_column(
-                when(col("system_total").gt(lit(0.0)))
-                    .then(variance.abs().gt_eq(lit(threshold) * col("system_total")))
-                    .otherwise(col("counted_total").gt(lit(0.0)))
-                    .alias("significant"),
-            )
-            .with_column(col("system_total").alias("basis_total")),
+            Basis::NetDifference => totals
+                .with_column(
+                    when(col("system_total").gt(lit(0.0)))
+                        .then(variance.abs().gt_eq(lit(threshold) * col("system_total")))
+                        .otherwise(col("counted_total").gt(lit(0.0)))
+                        .alias("significant"),
+                )
+                .with_column(col("system_total").alias("basis_total")),
             Basis::AverageMonthlySales => {
                 // Average monthly sales = sold quantity / months spanned by the sales.
                 let monthly = sales
@@ -469,7 +495,9 @@ impl Views {
                     ])
                     .with_column(
                         (col("sold")
-                            / when(col("months").gt(lit(1.0))).then(col("months")).otherwise(lit(1.0)))
+                            / when(col("months").gt(lit(1.0)))
+                                .then(col("months"))
+                                .otherwise(lit(1.0)))
                         .alias("basis_total"),
                     )
                     .select([col("license"), col("quantity_type"), col("basis_total")]);
@@ -481,7 +509,10 @@ impl Views {
                         JoinArgs::new(JoinType::Left),
                     )
                     .with_column(
-                        variance.clone().abs().gt_eq(lit(threshold) * col("basis_total").fill_null(lit(0.0)))
+                        variance
+                            .clone()
+                            .abs()
+                            .gt_eq(lit(threshold) * col("basis_total").fill_null(lit(0.0)))
                             .and(variance.abs().gt(lit(0.0)))
                             .alias("significant"),
                     )
@@ -503,12 +534,15 @@ impl Views {
             .cache();
 
         // ---------------------------------------------------------------- lag
-        let own_file = col("source_file")
-            .str()
-            .starts_with(col("license") + lit("/"));
+        let own_file = col("source_file").str().starts_with(col("license") + lit("/"));
         let activities = events
             .clone()
-            .join(licenses.clone(), [col("license")], [col("license")], JoinArgs::new(JoinType::Semi))
+            .join(
+                licenses.clone(),
+                [col("license")],
+                [col("license")],
+                JoinArgs::new(JoinType::Semi),
+            )
             .with_column(own_file.alias("own"))
             .sort_by_exprs(
                 [col("own"), col("source_file"), col("record")],
@@ -523,7 +557,13 @@ impl Views {
             // One activity per (kind, reference, label): a sale's label once per receipt, a
             // transfer receipt once per manifest even when both parties exported it.
             .unique_stable_generic(
-                Some(vec![col("license"), col("kind"), col("reference"), col("label"), col("dedup_key")]),
+                Some(vec![
+                    col("license"),
+                    col("kind"),
+                    col("reference"),
+                    col("label"),
+                    col("dedup_key"),
+                ]),
                 UniqueKeepStrategy::First,
             )
             .with_columns([
@@ -537,9 +577,17 @@ impl Views {
             .clone()
             .filter(col("is_voided").not().and(col("recipient_license").is_not_null()))
             .with_column(col("recipient_license").alias("license_to"))
-            .join(licenses.clone(), [col("license_to")], [col("license")], JoinArgs::new(JoinType::Semi))
+            .join(
+                licenses.clone(),
+                [col("license_to")],
+                [col("license")],
+                JoinArgs::new(JoinType::Semi),
+            )
             .with_column(
-                col("source_file").str().starts_with(col("recipient_license") + lit("/")).alias("own"),
+                col("source_file")
+                    .str()
+                    .starts_with(col("recipient_license") + lit("/"))
+                    .alias("own"),
             )
             .sort_by_exprs(
                 [col("own"), col("source_file"), col("record")],

@@ -1,7 +1,6 @@
 //! Physical count sheets (CSV) → the `counts` table. Headers are matched case- and
 //! punctuation-insensitively against the aliases of SPEC 2.2; a UTF-8 BOM and CRLF are fine.
 
-
 use chrono_tz::Tz;
 
 use super::normalize;
@@ -18,7 +17,15 @@ const ALIASES: &[(Col, &[&str])] = &[
     (Col::Location, &["location", "locationname"]),
     (
         Col::CountedAt,
-        &["countedat", "counteddatetime", "counteddate", "countdate", "date", "timestamp", "countedon"],
+        &[
+            "countedat",
+            "counteddatetime",
+            "counteddate",
+            "countdate",
+            "date",
+            "timestamp",
+            "countedon",
+        ],
     ),
     (Col::CountedBy, &["countedby", "counter"]),
 ];
@@ -71,7 +78,8 @@ pub fn read_csv(
     // each record's start instead (records come in byte order, so this is one pass).
     let mut lines = LineCounter { bytes, pos: 0, line: 1 };
     let headers = rdr.byte_headers().map_err(|e| format!("unreadable header: {e}"))?.clone();
-    let names: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
+    let names: Vec<String> =
+        headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
     let mut idx: Vec<(Col, usize)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let key: String = name
@@ -107,7 +115,12 @@ pub fn read_csv(
                 // A row the CSV reader cannot split (e.g. an unterminated quote) is one reject.
                 rows_in += 1;
                 let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                rejects.push(CountReject { line, column: String::new(), reason: format!("unreadable CSV row: {e}"), raw: String::new() });
+                rejects.push(CountReject {
+                    line,
+                    column: String::new(),
+                    reason: format!("unreadable CSV row: {e}"),
+                    raw: String::new(),
+                });
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
@@ -119,7 +132,11 @@ pub fn read_csv(
             continue; // blank line
         }
         rows_in += 1;
-        let raw = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect::<Vec<_>>().join(",");
+        let raw = rec
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect::<Vec<_>>()
+            .join(",");
         let mut bad: Option<(String, String)> = None;
         let mut get = |c: Option<usize>| -> Option<String> {
             let i = c?;
@@ -149,7 +166,10 @@ pub fn read_csv(
             }
             Some(Ok(q)) => Some(q),
             Some(Err(why)) => {
-                bad.get_or_insert((name_of(qty_i), format!("{why}: `{}`", qty_s.as_deref().unwrap_or(""))));
+                bad.get_or_insert((
+                    name_of(qty_i),
+                    format!("{why}: `{}`", qty_s.as_deref().unwrap_or("")),
+                ));
                 None
             }
         };
@@ -158,7 +178,10 @@ pub fn read_csv(
             Some(u) => {
                 let parsed = normalize::parse_unit(u);
                 if parsed.is_none() {
-                    bad.get_or_insert((name_of(find(Col::Unit).unwrap_or(0)), format!("unknown unit of measure `{u}`")));
+                    bad.get_or_insert((
+                        name_of(find(Col::Unit).unwrap_or(0)),
+                        format!("unknown unit of measure `{u}`"),
+                    ));
                 }
                 parsed
             }
@@ -167,7 +190,10 @@ pub fn read_csv(
             None => None,
             Some(Ok(st)) => st,
             Some(Err(why)) => {
-                bad.get_or_insert((name_of(find(Col::CountedAt).unwrap_or(0)), format!("{why}: `{}`", at_s.as_deref().unwrap_or(""))));
+                bad.get_or_insert((
+                    name_of(find(Col::CountedAt).unwrap_or(0)),
+                    format!("{why}: `{}`", at_s.as_deref().unwrap_or("")),
+                ));
                 None
             }
         };

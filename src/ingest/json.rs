@@ -344,7 +344,12 @@ impl<R: Read> Splitter<R> {
         self.state = if self.in_page { State::ObjNext } else { State::End };
     }
 
-    fn close_object(&mut self, records: &mut Vec<(usize, usize)>, index: &mut Vec<u64>, end: usize) {
+    fn close_object(
+        &mut self,
+        records: &mut Vec<(usize, usize)>,
+        index: &mut Vec<u64>,
+        end: usize,
+    ) {
         // A top-level object that never had a `Data` array is itself the one record.
         if let Some(start) = self.obj_start.take() {
             records.push((start, end));
@@ -443,8 +448,8 @@ mod tests {
 
     #[test]
     fn page_object_records_with_data_anywhere() {
-        let r = split(r#"{"Total": 2, "Data": [{"a":1},{"a":2}], "Page": {"x": []}}"#, false)
-            .unwrap();
+        let r =
+            split(r#"{"Total": 2, "Data": [{"a":1},{"a":2}], "Page": {"x": []}}"#, false).unwrap();
         assert_eq!(r, vec![r#"{"a":1}"#, r#"{"a":2}"#]);
     }
 

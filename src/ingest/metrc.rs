@@ -123,7 +123,13 @@ pub enum Outcome {
 }
 
 /// Decode one record of `kind` from `bytes` and push its rows into `rows`.
-pub fn decode(kind: Kind, bytes: &[u8], origin: &Origin<'_>, tz: chrono_tz::Tz, rows: &mut Rows) -> Outcome {
+pub fn decode(
+    kind: Kind,
+    bytes: &[u8],
+    origin: &Origin<'_>,
+    tz: chrono_tz::Tz,
+    rows: &mut Rows,
+) -> Outcome {
     if std::str::from_utf8(bytes).is_err() {
         return Outcome::Rejected { column: String::new(), reason: "not valid UTF-8".into() };
     }
@@ -168,11 +174,13 @@ fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Outcome> {
                 },
             },
             // serde_json reports out-of-range numbers (1e999) as syntax; they are a bad value.
-            _ if msg.contains("number out of range") => Outcome::Rejected {
-                column: String::new(),
-                reason: "number out of range".into(),
+            _ if msg.contains("number out of range") => {
+                Outcome::Rejected { column: String::new(), reason: "number out of range".into() }
+            }
+            _ => Outcome::Syntax {
+                offset: offset_of(bytes, e.line(), e.column()),
+                reason: strip_position(&msg),
             },
-            _ => Outcome::Syntax { offset: offset_of(bytes, e.line(), e.column()), reason: strip_position(&msg) },
         }
     })
 }
@@ -474,7 +482,9 @@ fn transfer(r: &TransferRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows
     let mut deliveries = Vec::new();
     match &r.packages {
         Nested::None => {}
-        Nested::Wrong(kind) => f.fail("Packages", format!("wrong JSON type: expected array, got {kind}")),
+        Nested::Wrong(kind) => {
+            f.fail("Packages", format!("wrong JSON type: expected array, got {kind}"))
+        }
         Nested::Some(list) => {
             for (i, d) in list.iter().enumerate() {
                 f.set_prefix(format!("Packages[{i}]"));
@@ -632,24 +642,25 @@ fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
     if f.bad.is_some() {
         return;
     }
-    let push = |rows: &mut Rows, label: Option<&str>, q: Qty, unit: Option<&str>, rec: Option<Stamp>| {
-        rows.batches[0].push(&[
-            V::S(o.license),
-            V::opt_s(receipt),
-            ts_start(sold),
-            ts_end(sold),
-            ts_start(rec),
-            ts_end(rec),
-            V::opt_s(label),
-            V::opt_f(q.value),
-            V::opt_s(unit),
-            V::opt_s(q.qtype_str()),
-            V::opt_s(q.base_unit()),
-            V::opt_f(q.base),
-            V::S(o.source_file),
-            V::I(o.record),
-        ]);
-    };
+    let push =
+        |rows: &mut Rows, label: Option<&str>, q: Qty, unit: Option<&str>, rec: Option<Stamp>| {
+            rows.batches[0].push(&[
+                V::S(o.license),
+                V::opt_s(receipt),
+                ts_start(sold),
+                ts_end(sold),
+                ts_start(rec),
+                ts_end(rec),
+                V::opt_s(label),
+                V::opt_f(q.value),
+                V::opt_s(unit),
+                V::opt_s(q.qtype_str()),
+                V::opt_s(q.base_unit()),
+                V::opt_f(q.base),
+                V::S(o.source_file),
+                V::I(o.record),
+            ]);
+        };
     if lines.is_empty() {
         push(rows, None, Qty::default(), None, recorded);
     }

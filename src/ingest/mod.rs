@@ -192,9 +192,15 @@ fn discover_export(root: &Path) -> Result<Vec<Source>> {
         }
         let license = lic.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         for file in sorted_entries(&lic)? {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name =
+                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if let (true, Some(kind)) = (file.is_file(), Kind::of_file(&name)) {
-                out.push(Source { rel: rel_path(root, &file), path: file, license: license.clone(), kind: Some(kind) });
+                out.push(Source {
+                    rel: rel_path(root, &file),
+                    path: file,
+                    license: license.clone(),
+                    kind: Some(kind),
+                });
             }
         }
     }
@@ -255,7 +261,8 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>>
                 .unwrap_or_default();
             // SPEC 2.2: the file's name, else the folder it sits in; a name that is not a
             // license of the export but a folder that is one means the folder.
-            let license = if !known.contains(&stem) && known.contains(&folder) { folder } else { stem };
+            let license =
+                if !known.contains(&stem) && known.contains(&folder) { folder } else { stem };
             Source { rel: rel_path(&root, &f), path: f, license, kind: None }
         })
         .collect())
@@ -306,9 +313,8 @@ fn ingest_json(
     let mut chunk_no = 0usize;
     let mut last_bytes = 0;
     loop {
-        let chunk = splitter
-            .next_chunk()
-            .map_err(|e| input_error(&src.path, e.offset, e.reason))?;
+        let chunk =
+            splitter.next_chunk().map_err(|e| input_error(&src.path, e.offset, e.reason))?;
         progress.inc(splitter.bytes_read - last_bytes);
         last_bytes = splitter.bytes_read;
         let Some(chunk) = chunk else { break };
@@ -322,14 +328,26 @@ fn ingest_json(
                 let mut ok = 0u64;
                 for (&(a, b), &i) in recs.iter().zip(idx) {
                     let bytes = &chunk.buf[a..b];
-                    let origin = Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
+                    let origin =
+                        Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
                     match metrc::decode(kind, bytes, &origin, tz, &mut rows) {
                         Outcome::Accepted => ok += 1,
                         Outcome::Rejected { column, reason } => {
-                            rej.push(&src.rel, i as i64, &column, &reason, &String::from_utf8_lossy(bytes));
+                            rej.push(
+                                &src.rel,
+                                i as i64,
+                                &column,
+                                &reason,
+                                &String::from_utf8_lossy(bytes),
+                            );
                         }
                         Outcome::Syntax { offset, reason } => {
-                            return (rows, rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
+                            return (
+                                rows,
+                                rej,
+                                Some((chunk.base + (a + offset) as u64, reason)),
+                                ok,
+                            );
                         }
                     }
                 }
@@ -380,10 +398,8 @@ fn ingest_counts(
 ) -> Result<(InputFile, RejectRows)> {
     let bytes = fs::read(&src.path).map_err(|e| Error::io("cannot read", &src.path, e))?;
     progress.inc(bytes.len() as u64);
-    let sheet = counts::read_csv(&bytes[..], &src.rel, &src.license, tz).map_err(|reason| Error::Input {
-        path: src.path.clone(),
-        position: Some("line 1".into()),
-        reason,
+    let sheet = counts::read_csv(&bytes[..], &src.rel, &src.license, tz).map_err(|reason| {
+        Error::Input { path: src.path.clone(), position: Some("line 1".into()), reason }
     })?;
     let mut rejects = RejectRows::new();
     for r in &sheet.rejects {
@@ -426,7 +442,8 @@ fn write_parts(
     let parts = if lic.n_unique().ctx(|| "license values".into())? == 1 {
         vec![df]
     } else {
-        df.partition_by_stable([schema::col::LICENSE], true).ctx(|| format!("partitioning {table}"))?
+        df.partition_by_stable([schema::col::LICENSE], true)
+            .ctx(|| format!("partitioning {table}"))?
     };
     for mut part in parts {
         let license = part

@@ -13,7 +13,14 @@ fn case(name: &str) -> (std::path::PathBuf, Option<std::path::PathBuf>) {
 }
 
 fn run_args<'a>(export: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let mut v = vec![
+        "run",
+        "--quiet",
+        "--export",
+        export.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
     v.extend_from_slice(extra);
     v
 }
@@ -63,7 +70,10 @@ fn cli_rules_lists_every_spec_rule_with_citation() {
     let o = run_expect(&["rules"], 0);
     let text = String::from_utf8(o.stdout).unwrap();
     for rule in SPEC_RULES {
-        let line = text.lines().find(|l| l.starts_with(&format!("{rule}\t"))).unwrap_or_else(|| panic!("{rule} not listed"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{rule}\t")))
+            .unwrap_or_else(|| panic!("{rule} not listed"));
         let cols: Vec<&str> = line.split('\t').collect();
         assert_eq!(cols.len(), 5, "{line}");
         assert!(cols[3].starts_with('§') || cols[3].contains("Metrc"), "citation: {line}");
@@ -92,7 +102,12 @@ fn cli_user_rules_run_and_list_and_broken_ones_fail_cleanly() {
     fs::write(rules.join("local.large_package.sql"), USER_RULE).unwrap();
     let o = run_expect(&["rules", "--rules", rules.to_str().unwrap()], 0);
     let listed = String::from_utf8(o.stdout).unwrap();
-    assert!(listed.contains("local.large_package\tlocal\tinfo\thouse rule 7\tpackages holding more than 450 g"), "{listed}");
+    assert!(
+        listed.contains(
+            "local.large_package\tlocal\tinfo\thouse rule 7\tpackages holding more than 450 g"
+        ),
+        "{listed}"
+    );
 
     let (export, counts) = case("trap.unit_conversion");
     let out = tmp.path().join("out");
@@ -104,7 +119,8 @@ fn cli_user_rules_run_and_list_and_broken_ones_fail_cleanly() {
     run_expect(&args, 0);
     let f = read(&out.join("findings.parquet"));
     let ids = f.column("rule_id").unwrap().str().unwrap();
-    let hits: Vec<usize> = (0..f.height()).filter(|&i| ids.get(i) == Some("local.large_package")).collect();
+    let hits: Vec<usize> =
+        (0..f.height()).filter(|&i| ids.get(i) == Some("local.large_package")).collect();
     assert!(!hits.is_empty(), "the user rule fired on the fixture's large package");
     for i in hits {
         assert_eq!(s(&f, "citation", i).as_deref(), Some("house rule 7"));
@@ -130,7 +146,14 @@ fn cli_user_rules_run_and_list_and_broken_ones_fail_cleanly() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(name), "{name}: {err}");
         let o = tagtrail()
-            .args(["check", "--quiet", "--out", out.to_str().unwrap(), "--rules", broken.to_str().unwrap()])
+            .args([
+                "check",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+                "--rules",
+                broken.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "{name}");
@@ -177,21 +200,38 @@ fn cli_findings_schema_matches_spec_column_by_column() {
     }
     // The run id is the manifest's.
     let m: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(tmp.path().join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(s(&f, "run_id", 0).as_deref(), m["run_id"].as_str());
     let rules = m["rules"].as_array().unwrap();
     assert!(rules.len() >= SPEC_RULES.len());
     assert!(rules.iter().all(|r| r["sha256"].as_str().is_some_and(|h| h.len() == 64)));
     // Severity values are the SPEC's.
     let sev = f.column("severity").unwrap().str().unwrap();
-    assert!(sev.iter().flatten().all(|v| ["info", "low", "medium", "high", "critical"].contains(&v)));
+    assert!(
+        sev.iter().flatten().all(|v| ["info", "low", "medium", "high", "critical"].contains(&v))
+    );
 }
 
 #[test]
 fn cli_two_runs_on_the_same_input_give_identical_findings_and_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    run_expect(&["generate", "--quiet", "--out", data.to_str().unwrap(), "--licenses", "3", "--packages", "3000", "--seed", "11"], 0);
+    run_expect(
+        &[
+            "generate",
+            "--quiet",
+            "--out",
+            data.to_str().unwrap(),
+            "--licenses",
+            "3",
+            "--packages",
+            "3000",
+            "--seed",
+            "11",
+        ],
+        0,
+    );
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     run_pipeline(&data.join("export"), Some(&data.join("counts")), &a);
     run_pipeline(&data.join("export"), Some(&data.join("counts")), &b);
@@ -204,7 +244,9 @@ fn cli_two_runs_on_the_same_input_give_identical_findings_and_summary() {
         fs::read_to_string(p.join("report.md"))
             .unwrap()
             .lines()
-            .filter(|l| !l.contains("Generated") && !l.contains("started") && !l.contains("finished"))
+            .filter(|l| {
+                !l.contains("Generated") && !l.contains("started") && !l.contains("finished")
+            })
             .map(|l| l.replace(a.to_str().unwrap(), "OUT").replace(b.to_str().unwrap(), "OUT"))
             .collect::<Vec<_>>()
             .join("\n")

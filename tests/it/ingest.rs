@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{f, read, read_table, real_fixtures, row_where, run_expect, s, tagtrail, ts, utc_us};
+use crate::common::{
+    f, read, read_table, real_fixtures, row_where, run_expect, s, tagtrail, ts, utc_us,
+};
 
 const LIC: &str = "C11-0000001-LIC";
 
@@ -18,7 +20,8 @@ fn real_export(root: &Path) {
     fs::copy(real.join("Packages_GetPackagesById.json"), dir.join("packages.2.json")).unwrap();
     fs::copy(real.join("Packages_GetAdjustments.json"), dir.join("adjustments.json")).unwrap();
     fs::copy(real.join("Sales_GetActiveReceipts.json"), dir.join("sales.json")).unwrap();
-    fs::copy(real.join("Transfers_GetOutgoingTransfers.json"), dir.join("transfers.2.json")).unwrap();
+    fs::copy(real.join("Transfers_GetOutgoingTransfers.json"), dir.join("transfers.2.json"))
+        .unwrap();
     let read_json = |name: &str| -> serde_json::Value {
         serde_json::from_str(&fs::read_to_string(real.join(name)).unwrap()).unwrap()
     };
@@ -34,7 +37,17 @@ fn ingest_real_metrc_examples_with_zero_rejects() {
     let export = tmp.path().join("export");
     real_export(&export);
     let out = tmp.path().join("out");
-    run_expect(&["ingest", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 0);
+    run_expect(
+        &[
+            "ingest",
+            "--quiet",
+            "--export",
+            export.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
 
     let rejects = read(&out.join("rejects.parquet"));
     assert_eq!(rejects.height(), 0, "rejects: {rejects:?}");
@@ -140,8 +153,14 @@ fn ingest_bad_records_go_to_rejects_and_good_rows_to_the_lake() {
     let out = tmp.path().join("out");
     run_expect(
         &[
-            "ingest", "--quiet", "--export", export.to_str().unwrap(), "--counts",
-            counts.to_str().unwrap(), "--out", out.to_str().unwrap(),
+            "ingest",
+            "--quiet",
+            "--export",
+            export.to_str().unwrap(),
+            "--counts",
+            counts.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
         ],
         0,
     );
@@ -220,7 +239,8 @@ fn ingest_truncated_json_is_exit_2_naming_file_and_position_with_no_partial_outp
     let tmp = tempfile::tempdir().unwrap();
     let export = tmp.path().join("export");
     fs::create_dir_all(export.join(LIC)).unwrap();
-    let good = r#"[{"Label": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasureName": "Grams"}]"#;
+    let good =
+        r#"[{"Label": "1A4FF0100000022000000001", "Quantity": 1, "UnitOfMeasureName": "Grams"}]"#;
     fs::write(export.join(LIC).join("packages.json"), good).unwrap();
     // A second license whose file stops in the middle of a record.
     fs::create_dir_all(export.join("C11-0000002-LIC")).unwrap();
@@ -234,7 +254,14 @@ fn ingest_truncated_json_is_exit_2_naming_file_and_position_with_no_partial_outp
     fs::write(export.join("C11-0000002-LIC").join("packages.json"), &text).unwrap();
     let out = tmp.path().join("out");
     let o = tagtrail()
-        .args(["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            "--quiet",
+            "--export",
+            export.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -243,16 +270,23 @@ fn ingest_truncated_json_is_exit_2_naming_file_and_position_with_no_partial_outp
     assert!(err.contains("byte") || err.contains("line"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one-line message: {err}");
     // Nothing of this run is left behind.
-    let left: Vec<_> = fs::read_dir(&out).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+    let left: Vec<_> =
+        fs::read_dir(&out).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
     assert!(left.is_empty(), "partial output left in OUT: {left:?}");
 
     // A previous good result in OUT survives a failed re-run untouched.
     fs::remove_dir_all(export.join("C11-0000002-LIC")).unwrap();
-    run_expect(&["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 0);
+    run_expect(
+        &["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        0,
+    );
     let before = fs::read(out.join("findings.parquet")).unwrap();
     fs::create_dir_all(export.join("C11-0000002-LIC")).unwrap();
     fs::write(export.join("C11-0000002-LIC").join("packages.json"), &text).unwrap();
-    run_expect(&["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 2);
+    run_expect(
+        &["run", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        2,
+    );
     assert_eq!(fs::read(out.join("findings.parquet")).unwrap(), before);
     assert_eq!(read_table(&out, "packages").height(), 1);
 }
@@ -264,16 +298,40 @@ fn ingest_jsonl_pages_and_paged_file_names() {
     let dir = export.join(LIC);
     fs::create_dir_all(&dir).unwrap();
     let rec = |n: u32| {
-        format!(r#"{{"Label": "1A4FF01000000220000000{n:02}", "Quantity": {n}, "UnitOfMeasureName": "Grams", "LastModified": "2026-10-01T10:00:00Z"}}"#)
+        format!(
+            r#"{{"Label": "1A4FF01000000220000000{n:02}", "Quantity": {n}, "UnitOfMeasureName": "Grams", "LastModified": "2026-10-01T10:00:00Z"}}"#
+        )
     };
-    fs::write(dir.join("packages.json"), format!("{{\"Data\": [{}, {}], \"Total\": 4, \"Page\": 1}}", rec(1), rec(2))).unwrap();
-    fs::write(dir.join("packages.2.json"), format!("{{\"Data\": [{}], \"Total\": 4, \"Page\": 2}}", rec(3))).unwrap();
+    fs::write(
+        dir.join("packages.json"),
+        format!("{{\"Data\": [{}, {}], \"Total\": 4, \"Page\": 1}}", rec(1), rec(2)),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("packages.2.json"),
+        format!("{{\"Data\": [{}], \"Total\": 4, \"Page\": 2}}", rec(3)),
+    )
+    .unwrap();
     fs::write(dir.join("packages.3.jsonl"), format!("{}\n\n{}\r\n", rec(4), rec(5))).unwrap();
     let out = tmp.path().join("out");
-    run_expect(&["ingest", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()], 0);
+    run_expect(
+        &[
+            "ingest",
+            "--quiet",
+            "--export",
+            export.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
     let p = read_table(&out, "packages");
     assert_eq!(p.height(), 5);
     let i = row_where(&p, "label", "1A4FF0100000022000000005");
-    assert_eq!(p.column("record").unwrap().i64().unwrap().get(i), Some(2), "JSONL record = 0-based line");
+    assert_eq!(
+        p.column("record").unwrap().i64().unwrap().get(i),
+        Some(2),
+        "JSONL record = 0-based line"
+    );
     assert_eq!(f(&p, "quantity", i), Some(5.0));
 }

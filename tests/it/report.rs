@@ -20,7 +20,18 @@ fn report_html_is_self_contained_and_shows_every_section_and_count() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     crate::common::run_expect(
-        &["generate", "--quiet", "--out", data.to_str().unwrap(), "--licenses", "2", "--packages", "1500", "--seed", "5"],
+        &[
+            "generate",
+            "--quiet",
+            "--out",
+            data.to_str().unwrap(),
+            "--licenses",
+            "2",
+            "--packages",
+            "1500",
+            "--seed",
+            "5",
+        ],
         0,
     );
     let out = tmp.path().join("out");
@@ -30,7 +41,9 @@ fn report_html_is_self_contained_and_shows_every_section_and_count() {
     for bad in ["http://", "https://", "src=\"//", "@import", "url(http"] {
         assert!(!lower.contains(bad), "report.html references an outside resource: {bad}");
     }
-    for section in ["id=\"run\"", "id=\"summary\"", "id=\"rejects\"", "id=\"rules\"", "<svg", "@media print"] {
+    for section in
+        ["id=\"run\"", "id=\"summary\"", "id=\"rejects\"", "id=\"rules\"", "<svg", "@media print"]
+    {
         assert!(html.contains(section), "report.html lacks {section}");
     }
     let findings = read(&out.join("findings.parquet"));

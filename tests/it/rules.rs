@@ -96,9 +96,11 @@ fn rules_every_spec_rule_has_a_firing_case_and_a_quiet_twin() {
         for suffix in ["fires", "quiet"] {
             let case = format!("{rule}.{suffix}");
             assert!(names.contains(&case), "missing fixture tests/fixtures/rules/{case}");
-            let text = std::fs::read_to_string(fixture("rules").join(&case).join("case.toml")).unwrap();
+            let text =
+                std::fs::read_to_string(fixture("rules").join(&case).join("case.toml")).unwrap();
             let parsed: Case = toml::from_str(&text).unwrap();
-            let want = parsed.expect.get(rule).unwrap_or_else(|| panic!("{case} does not list {rule}"));
+            let want =
+                parsed.expect.get(rule).unwrap_or_else(|| panic!("{case} does not list {rule}"));
             assert_eq!(suffix == "fires", !want.is_empty(), "{case}: wrong expectation for {rule}");
         }
     }
@@ -116,7 +118,9 @@ fn rules_lag_family_fixtures() {
 
 #[test]
 fn rules_lineage_and_record_fixtures() {
-    assert_cases(|n| n.starts_with("lineage.") || n.starts_with("transfer.") || n.starts_with("record."));
+    assert_cases(|n| {
+        n.starts_with("lineage.") || n.starts_with("transfer.") || n.starts_with("record.")
+    });
 }
 
 #[test]

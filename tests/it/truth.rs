@@ -40,8 +40,18 @@ fn generate_and_check(licenses: usize, packages: usize, seed: u64, format: &str)
     let (lic, pk, sd) = (licenses.to_string(), packages.to_string(), seed.to_string());
     run_expect(
         &[
-            "generate", "--quiet", "--out", data.to_str().unwrap(), "--licenses", &lic,
-            "--packages", &pk, "--seed", &sd, "--format", format,
+            "generate",
+            "--quiet",
+            "--out",
+            data.to_str().unwrap(),
+            "--licenses",
+            &lic,
+            "--packages",
+            &pk,
+            "--seed",
+            &sd,
+            "--format",
+            format,
         ],
         0,
     );
