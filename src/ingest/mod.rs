@@ -122,11 +122,10 @@ fn ingest_into(
     let results: Vec<Result<(InputFile, RejectRows)>> = all
         .par_iter()
         .map(|(i, src)| {
-            let r = match src.kind {
+            match src.kind {
                 Some(kind) => ingest_json(*i, src, kind, opts.tz, &lake, &written, progress),
                 None => ingest_counts(*i, src, opts.tz, &lake, &written, progress),
-            };
-            r
+            }
         })
         .collect();
     let mut inputs = Vec::with_capacity(results.len());
@@ -295,6 +294,10 @@ fn line_of(path: &Path, offset: u64) -> Option<u64> {
     }
 }
 
+/// What one parallel decode task returns: rows, rejects, a fatal syntax error (byte offset,
+/// reason) that stops the file, and the count of accepted records.
+type TaskOutput = (Rows, RejectRows, Option<(u64, String)>, u64);
+
 fn ingest_json(
     file_idx: usize,
     src: &Source,
@@ -318,7 +321,7 @@ fn ingest_json(
         progress.inc(splitter.bytes_read - last_bytes);
         last_bytes = splitter.bytes_read;
         let Some(chunk) = chunk else { break };
-        let parts: Vec<(Rows, RejectRows, Option<(u64, String)>, u64)> = chunk
+        let parts: Vec<TaskOutput> = chunk
             .records
             .par_chunks(TASK)
             .zip(chunk.index.par_chunks(TASK))

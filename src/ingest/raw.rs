@@ -96,9 +96,10 @@ impl<'de: 'a, 'a> Visitor<'de> for RawVisitor<'a> {
 }
 
 /// A nested object or array read as `T` when it has that shape; its JSON kind otherwise.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub enum Nested<T> {
     /// Absent or null.
+    #[default]
     None,
     /// The expected shape.
     Some(T),
@@ -106,11 +107,6 @@ pub enum Nested<T> {
     Wrong(&'static str),
 }
 
-impl<T> Default for Nested<T> {
-    fn default() -> Self {
-        Nested::None
-    }
-}
 
 /// Whether a nested value is a JSON array (`Vec<_>`) or an object (a record struct), so that
 /// an array where an object belongs (or the reverse) is a wrong type, not a positional read.
