@@ -96,7 +96,7 @@ impl Settings {
         serde_json::json!({
             "timezone": self.profile.timezone,
             "profile": self.profile_path.as_ref().map(|p| p.display().to_string()),
-            "threshold_pct": self.profile.significance.threshold_pct,
+            "threshold_pct": self.profile.significance.threshold_pct(),
             "significance_basis": self.profile.significance.basis,
             "tolerance": self.profile.tolerance,
             "lag": self.profile.lag,

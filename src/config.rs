@@ -23,15 +23,26 @@ pub enum Basis {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Significance {
-    /// Threshold in percent.
-    pub threshold_pct: f64,
+    /// Threshold in percent; unset means the basis's own default (5 % of the system total,
+    /// or 3 % of average monthly sales for the older rule).
+    pub threshold_pct: Option<f64>,
     /// What the threshold is a percentage of.
     pub basis: Basis,
 }
 
+impl Significance {
+    /// The threshold in force, in percent.
+    pub fn threshold_pct(&self) -> f64 {
+        self.threshold_pct.unwrap_or(match self.basis {
+            Basis::NetDifference => 5.0,
+            Basis::AverageMonthlySales => 3.0,
+        })
+    }
+}
+
 impl Default for Significance {
     fn default() -> Self {
-        Significance { threshold_pct: 5.0, basis: Basis::NetDifference }
+        Significance { threshold_pct: None, basis: Basis::NetDifference }
     }
 }
 
@@ -123,7 +134,7 @@ impl Profile {
             ("tolerance.abs_ea", t.abs_ea),
             ("tolerance.abs_ml", t.abs_ml),
             ("tolerance.rel", t.rel),
-            ("significance.threshold_pct", self.significance.threshold_pct),
+            ("significance.threshold_pct", self.significance.threshold_pct()),
             ("lag.late_hours", self.lag.late_hours),
             ("lag.high_hours", self.lag.high_hours),
             ("lag.early_hours", self.lag.early_hours),
@@ -150,5 +161,41 @@ impl Profile {
                 self.timezone
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_defaults_are_californias() {
+        let p = Profile::default();
+        assert_eq!(p.significance.threshold_pct(), 5.0);
+        assert_eq!(p.tolerance.abs_g, 0.5);
+        assert_eq!(p.lag.late_hours, 24.0);
+        assert_eq!(p.tz().unwrap(), chrono_tz::America::Los_Angeles);
+    }
+
+    #[test]
+    fn profile_older_rule_defaults_to_3_percent_of_monthly_sales() {
+        let p: Profile = toml::from_str("[significance]\nbasis = \"average_monthly_sales\"\n").unwrap();
+        assert_eq!(p.significance.basis, Basis::AverageMonthlySales);
+        assert_eq!(p.significance.threshold_pct(), 3.0);
+        let p: Profile =
+            toml::from_str("[significance]\nbasis = \"average_monthly_sales\"\nthreshold_pct = 4\n")
+                .unwrap();
+        assert_eq!(p.significance.threshold_pct(), 4.0);
+    }
+
+    #[test]
+    fn profile_rejects_unknown_keys_and_bad_values() {
+        assert!(toml::from_str::<Profile>("[tolerance]\nabs_kg = 1\n").is_err());
+        let p: Profile = toml::from_str("[tolerance]\nabs_g = -1\n").unwrap();
+        assert!(p.validate().unwrap_err().contains("tolerance.abs_g"));
+        let p: Profile = toml::from_str("[severities]\n\"lag.late_entry\" = \"urgent\"\n").unwrap();
+        assert!(p.validate().is_err());
+        let p: Profile = toml::from_str("timezone = \"Mars/Base\"\n").unwrap();
+        assert!(p.validate().is_err());
     }
 }

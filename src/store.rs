@@ -54,8 +54,13 @@ impl<'a> V<'a> {
     }
 }
 
+/// Marks a null in a string column's spans.
+const NULL_SPAN: (u32, u32) = (u32::MAX, 0);
+
 enum Buf {
-    Str(Vec<Option<Box<str>>>),
+    /// All values of the column in one arena, each a (start, len) span of it: one
+    /// allocation per column instead of one per value (malloc/free were a fifth of ingest).
+    Str(String, Vec<(u32, u32)>),
     F64(Vec<Option<f64>>),
     I64(Vec<Option<i64>>),
     Bool(Vec<Option<bool>>),
@@ -86,7 +91,7 @@ impl TableBatch {
         let bufs = names
             .iter()
             .map(|(_, ty)| match *ty {
-                "str" => Buf::Str(Vec::new()),
+                "str" => Buf::Str(String::new(), Vec::new()),
                 "f64" => Buf::F64(Vec::new()),
                 "i64" => Buf::I64(Vec::new()),
                 "bool" => Buf::Bool(Vec::new()),
@@ -121,8 +126,8 @@ impl TableBatch {
         debug_assert_eq!(row.len(), self.bufs.len(), "row width for {}", self.table);
         for (i, (buf, v)) in self.bufs.iter_mut().zip(row).enumerate() {
             let ok = match (buf, *v) {
-                (Buf::Str(b), V::S(s)) => {
-                    b.push(Some(s.into()));
+                (Buf::Str(arena, spans), V::S(s)) => {
+                    spans.push(push_span(arena, s));
                     true
                 }
                 (Buf::F64(b), V::F(x)) => {
@@ -145,7 +150,10 @@ impl TableBatch {
                     b.push(Some(x));
                     true
                 }
-                (Buf::Str(b), _) => push_null(b, matches!(v, V::Null)),
+                (Buf::Str(_, spans), _) => {
+                    spans.push(NULL_SPAN);
+                    matches!(v, V::Null)
+                }
                 (Buf::F64(b), _) => push_null(b, matches!(v, V::Null)),
                 (Buf::I64(b), _) => push_null(b, matches!(v, V::Null)),
                 (Buf::Bool(b), _) => push_null(b, matches!(v, V::Null)),
@@ -162,7 +170,13 @@ impl TableBatch {
         debug_assert_eq!(self.table, other.table);
         for (a, b) in self.bufs.iter_mut().zip(other.bufs) {
             match (a, b) {
-                (Buf::Str(a), Buf::Str(b)) => a.extend(b),
+                (Buf::Str(arena, spans), Buf::Str(b_arena, b_spans)) => {
+                    let shift = u32::try_from(arena.len()).expect("a batch holds under 4 GiB of text");
+                    arena.push_str(&b_arena);
+                    spans.extend(b_spans.into_iter().map(|sp| {
+                        if sp == NULL_SPAN { sp } else { (sp.0 + shift, sp.1) }
+                    }));
+                }
                 (Buf::F64(a), Buf::F64(b)) => a.extend(b),
                 (Buf::I64(a), Buf::I64(b)) => a.extend(b),
                 (Buf::Bool(a), Buf::Bool(b)) => a.extend(b),
@@ -184,10 +198,15 @@ impl TableBatch {
             .map(|((name, _), buf)| {
                 let name = PlSmallStr::from_static(name);
                 match buf {
-                    Buf::Str(v) => {
-                        let mut b = StringChunkedBuilder::new(name, v.len());
-                        for s in v {
-                            b.append_option(s);
+                    Buf::Str(arena, spans) => {
+                        let mut b = StringChunkedBuilder::new(name, spans.len());
+                        for sp in spans {
+                            if sp == NULL_SPAN {
+                                b.append_null();
+                            } else {
+                                let (start, len) = (sp.0 as usize, sp.1 as usize);
+                                b.append_value(&arena[start..start + len]);
+                            }
                         }
                         b.finish().into_column()
                     }
@@ -211,6 +230,12 @@ impl TableBatch {
             .collect();
         DataFrame::new(len, cols).ctx(|| format!("building table {}", self.table))
     }
+}
+
+fn push_span(arena: &mut String, s: &str) -> (u32, u32) {
+    let start = u32::try_from(arena.len()).expect("a batch holds under 4 GiB of text");
+    arena.push_str(s);
+    (start, u32::try_from(s.len()).expect("one value is under 4 GiB"))
 }
 
 fn push_null<T>(b: &mut Vec<Option<T>>, was_null: bool) -> bool {

@@ -54,6 +54,12 @@ fn unit_factors(units: &[String]) -> DataFrame {
     .expect("two columns of equal length")
 }
 
+/// Compute a view once: it feeds several rules, and each rule's plan is collected on its
+/// own, so a lazy view would be recomputed (its sorts and joins included) per rule.
+fn materialize(lf: LazyFrame, what: &str) -> Result<LazyFrame> {
+    Ok(lf.collect().ctx(|| format!("computing view {what}"))?.lazy())
+}
+
 impl Views {
     /// Build every view over the lake at `lake`.
     pub fn build(lake: &Path, profile: &Profile) -> Result<Views> {
@@ -82,7 +88,7 @@ impl Views {
             "late_hours" => [profile.lag.late_hours],
             "high_hours" => [profile.lag.high_hours],
             "early_hours" => [profile.lag.early_hours],
-            "threshold" => [profile.significance.threshold_pct / 100.0],
+            "threshold" => [profile.significance.threshold_pct() / 100.0],
         )
         .ctx(|| "settings".into())?
         .lazy();
@@ -106,7 +112,7 @@ impl Views {
                 Some(vec![col("license"), col("label")]),
                 UniqueKeepStrategy::First,
             );
-        let packages = packages.cache();
+        let packages = materialize(packages, "packages")?;
         let key = [col("license"), col("label"), col("source_file"), col("record")];
         let package_sources = sources_all
             .join(
@@ -124,6 +130,7 @@ impl Views {
                 Some(vec![col("license"), col("label"), col("source_label")]),
                 UniqueKeepStrategy::First,
             );
+        let package_sources = materialize(package_sources, "package_sources")?;
 
         // Licenses in the export: every folder that gave rows.
         let licenses = concat(
@@ -137,8 +144,8 @@ impl Views {
             UnionArgs::default(),
         )
         .ctx(|| "licenses".into())?
-        .unique_stable(None, UniqueKeepStrategy::First)
-        .cache();
+        .unique_stable(None, UniqueKeepStrategy::First);
+        let licenses = materialize(licenses, "licenses")?;
 
         // Factor of each package's own unit, for adjustments and sales without a unit.
         let pkg_units: Vec<String> = packages
@@ -362,7 +369,8 @@ impl Views {
                     .and(col("system_quantity").gt(lit(0.0)).fill_null(lit(false)))
                     .alias("expected"),
             )
-            .cache();
+            ;
+        let positions = materialize(positions, "positions")?;
         let tol = tolerances.clone();
         let count_checks = counted_rows
             .select([
@@ -421,7 +429,8 @@ impl Views {
                     ))
                     .alias("base_unit"),
             )
-            .cache();
+            ;
+        let count_checks = materialize(count_checks, "count_checks")?;
         let uncounted_expected = positions
             .clone()
             .filter(col("counted").not().and(col("expected")))
@@ -435,7 +444,8 @@ impl Views {
                 col("pkg_source_file").alias("source_file"),
                 col("pkg_record").alias("record"),
             ])
-            .cache();
+            ;
+        let uncounted_expected = materialize(uncounted_expected, "uncounted_expected")?;
 
         // Totals per license × quantity type.
         let sys_part = concat(
@@ -466,7 +476,7 @@ impl Views {
         let mut totals = sys_part
             .group_by([col("license"), col("quantity_type")])
             .agg([col("sys").sum().alias("system_total"), col("cnt").sum().alias("counted_total")]);
-        let threshold = profile.significance.threshold_pct / 100.0;
+        let threshold = profile.significance.threshold_pct() / 100.0;
         let variance = col("counted_total") - col("system_total");
         totals = totals.with_columns([
             variance.clone().alias("variance"),
@@ -535,42 +545,35 @@ impl Views {
 
         // ---------------------------------------------------------------- lag
         let own_file = col("source_file").str().starts_with(col("license") + lit("/"));
-        let activities = events
-            .clone()
-            .join(
-                licenses.clone(),
-                [col("license")],
-                [col("license")],
-                JoinArgs::new(JoinType::Semi),
-            )
+        let events_here = events.clone().join(
+            licenses.clone(),
+            [col("license")],
+            [col("license")],
+            JoinArgs::new(JoinType::Semi),
+        );
+        // History entries are judged one by one. Sales and transfer receipts are judged once
+        // per (kind, reference, label): a sale's label once per receipt, a transfer receipt
+        // once per manifest even when both parties exported it (the recipient's copy wins).
+        let history_events = events_here.clone().filter(col("kind").eq(lit("history")));
+        let other_events = events_here
+            .filter(col("kind").neq(lit("history")))
             .with_column(own_file.alias("own"))
             .sort_by_exprs(
                 [col("own"), col("source_file"), col("record")],
                 SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
             )
-            .with_column(
-                when(col("kind").eq(lit("history")))
-                    .then(col("record").cast(DataType::String) + lit("@") + col("source_file"))
-                    .otherwise(lit(""))
-                    .alias("dedup_key"),
-            )
-            // One activity per (kind, reference, label): a sale's label once per receipt, a
-            // transfer receipt once per manifest even when both parties exported it.
             .unique_stable_generic(
-                Some(vec![
-                    col("license"),
-                    col("kind"),
-                    col("reference"),
-                    col("label"),
-                    col("dedup_key"),
-                ]),
+                Some(vec![col("license"), col("kind"), col("reference"), col("label")]),
                 UniqueKeepStrategy::First,
             )
+            .drop(by_name(["own"], true, false));
+        let activities = concat([history_events, other_events], UnionArgs::default())
+            .ctx(|| "activities".into())?
             .with_columns([
                 us_to_hours(ts_us("recorded_at") - ts_us("occurred_at_end")).alias("lag_hours"),
                 us_to_hours(ts_us("occurred_at") - ts_us("recorded_at_end")).alias("early_hours"),
-            ])
-            .drop(by_name(["own", "dedup_key"], true, false));
+            ]);
+        let activities = materialize(activities, "activities")?;
 
         // ---------------------------------------------------------------- transfers
         let received_packages = transfer_packages

@@ -8,7 +8,7 @@
 use std::io::Read;
 
 /// Bytes read per block.
-const BLOCK: usize = 8 << 20;
+const BLOCK: usize = 4 << 20;
 
 /// A run of complete records sharing one buffer.
 pub struct Chunk {

@@ -32,6 +32,8 @@ use metrc::{Kind, Origin, Outcome, Rows};
 const RAW_CAP: usize = 1 << 20;
 /// Records decoded per parallel task.
 const TASK: usize = 512;
+/// A JSON file at least this large is read alone, its record blocks decoded in parallel.
+const LARGE_FILE: u64 = 64 << 20;
 
 /// What to ingest.
 #[derive(Debug, Clone)]
@@ -119,16 +121,23 @@ fn ingest_into(
     progress.set_length(total);
     let written: Vec<AtomicU64> = schema::TABLES.iter().map(|_| AtomicU64::new(0)).collect();
     let all: Vec<(usize, &Source)> = sources.iter().chain(count_sources).enumerate().collect();
-    let results: Vec<Result<(InputFile, RejectRows)>> = all
-        .par_iter()
-        .map(|(i, src)| {
-            match src.kind {
-                Some(kind) => ingest_json(*i, src, kind, opts.tz, &lake, &written, progress),
-                None => ingest_counts(*i, src, opts.tz, &lake, &written, progress),
-            }
-        })
-        .collect();
-    let mut inputs = Vec::with_capacity(results.len());
+    // Memory stays bounded by the number of files in flight: large files are read one at a
+    // time with their record blocks decoded in parallel; the many smaller files are read in
+    // parallel, each decoded on its own thread. (Nesting both would let rayon's work
+    // stealing open any number of files at once while a thread waits on its inner tasks.)
+    let size = |s: &Source| fs::metadata(&s.path).map_or(0, |m| m.len());
+    let (large, small): (Vec<&(usize, &Source)>, Vec<&(usize, &Source)>) =
+        all.iter().partition(|(_, s)| s.kind.is_some() && size(s) >= LARGE_FILE);
+    let one = |&&(i, src): &&(usize, &Source), inner: bool| match src.kind {
+        Some(kind) => ingest_json(i, src, kind, opts.tz, &lake, &written, progress, inner),
+        None => ingest_counts(i, src, opts.tz, &lake, &written, progress),
+    };
+    let mut results: Vec<(usize, Result<(InputFile, RejectRows)>)> =
+        large.iter().map(|f| (f.0, one(f, true))).collect();
+    results.extend(small.par_iter().map(|f| (f.0, one(f, false))).collect::<Vec<_>>());
+    results.sort_by_key(|(i, _)| *i);
+    let results = results.into_iter().map(|(_, r)| r);
+    let mut inputs = Vec::with_capacity(all.len());
     let mut rejects = RejectRows::new();
     for r in results {
         let (input, rej) = r?;
@@ -306,6 +315,7 @@ fn ingest_json(
     lake: &Path,
     written: &[AtomicU64],
     progress: &ProgressBar,
+    parallel: bool,
 ) -> Result<(InputFile, RejectRows)> {
     let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
     let name = src.path.to_string_lossy().to_ascii_lowercase();
@@ -321,42 +331,36 @@ fn ingest_json(
         progress.inc(splitter.bytes_read - last_bytes);
         last_bytes = splitter.bytes_read;
         let Some(chunk) = chunk else { break };
-        let parts: Vec<TaskOutput> = chunk
-            .records
-            .par_chunks(TASK)
-            .zip(chunk.index.par_chunks(TASK))
-            .map(|(recs, idx)| {
-                let mut rows = Rows::new(kind);
-                let mut rej = RejectRows::new();
-                let mut ok = 0u64;
-                for (&(a, b), &i) in recs.iter().zip(idx) {
-                    let bytes = &chunk.buf[a..b];
-                    let origin =
-                        Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
-                    match metrc::decode(kind, bytes, &origin, tz, &mut rows) {
-                        Outcome::Accepted => ok += 1,
-                        Outcome::Rejected { column, reason } => {
-                            rej.push(
-                                &src.rel,
-                                i as i64,
-                                &column,
-                                &reason,
-                                &String::from_utf8_lossy(bytes),
-                            );
-                        }
-                        Outcome::Syntax { offset, reason } => {
-                            return (
-                                rows,
-                                rej,
-                                Some((chunk.base + (a + offset) as u64, reason)),
-                                ok,
-                            );
-                        }
+        let decode_task = |recs: &[(usize, usize)], idx: &[u64]| -> TaskOutput {
+            let mut rows = Rows::new(kind);
+            let mut rej = RejectRows::new();
+            let mut ok = 0u64;
+            for (&(a, b), &i) in recs.iter().zip(idx) {
+                let bytes = &chunk.buf[a..b];
+                let origin =
+                    Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
+                match metrc::decode(kind, bytes, &origin, tz, &mut rows) {
+                    Outcome::Accepted => ok += 1,
+                    Outcome::Rejected { column, reason } => {
+                        rej.push(&src.rel, i as i64, &column, &reason, &String::from_utf8_lossy(bytes));
+                    }
+                    Outcome::Syntax { offset, reason } => {
+                        return (rows, rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
                     }
                 }
-                (rows, rej, None, ok)
-            })
-            .collect();
+            }
+            (rows, rej, None, ok)
+        };
+        let parts: Vec<TaskOutput> = if parallel {
+            chunk
+                .records
+                .par_chunks(TASK)
+                .zip(chunk.index.par_chunks(TASK))
+                .map(|(recs, idx)| decode_task(recs, idx))
+                .collect()
+        } else {
+            vec![decode_task(&chunk.records, &chunk.index)]
+        };
         let mut rows = Rows::new(kind);
         for (r, rej, fatal, ok) in parts {
             if let Some((offset, reason)) = fatal {
