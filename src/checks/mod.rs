@@ -301,15 +301,18 @@ pub fn run_all(
     profile: &Profile,
     run_id: &str,
 ) -> Result<CheckOutput> {
+    let t = std::time::Instant::now();
     let views = views::Views::build(lake, profile)?;
+    if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("views: {:?}", t.elapsed()); } }
     let plans = plan(rules, &views, profile)?;
+    if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("plan: {:?}", t.elapsed()); } }
     // Each rule is collected on its own thread; Polars parallelises inside each plan too.
     let frames: Vec<Result<DataFrame>> = {
         use rayon::prelude::*;
         plans
             .into_par_iter()
             .zip(rules.par_iter())
-            .map(|(lf, rule)| lf.collect().ctx(|| format!("running rule {}", rule.id)))
+            .map(|(lf, rule)| { let t = std::time::Instant::now(); let r = lf.collect().ctx(|| format!("running rule {}", rule.id)); if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("rule {}: {:?}", rule.id, t.elapsed()); } } r })
             .collect()
     };
     let mut all = Vec::with_capacity(frames.len());

@@ -57,7 +57,10 @@ fn unit_factors(units: &[String]) -> DataFrame {
 /// Compute a view once: it feeds several rules, and each rule's plan is collected on its
 /// own, so a lazy view would be recomputed (its sorts and joins included) per rule.
 fn materialize(lf: LazyFrame, what: &str) -> Result<LazyFrame> {
-    Ok(lf.collect().ctx(|| format!("computing view {what}"))?.lazy())
+    let t = std::time::Instant::now();
+    let df = lf.collect().ctx(|| format!("computing view {what}"))?;
+    if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("view {what}: {:?} rows {}", t.elapsed(), df.height()); } }
+    Ok(df.lazy())
 }
 
 impl Views {
@@ -93,9 +96,25 @@ impl Views {
         .ctx(|| "settings".into())?
         .lazy();
 
-        // Latest copy of each (license, label): LastModified, then file and record.
-        let packages = packages_all
+        // Latest copy of each (license, label): LastModified, then file and record. Only the
+        // few labels listed more than once need the sort; the rest pass through untouched.
+        let key2 = || [col("license"), col("label")];
+        let dup_keys = packages_all
             .clone()
+            .select(key2())
+            .group_by(key2())
+            .agg([len().alias("copies")])
+            .filter(col("copies").gt(lit(1)))
+            .select(key2());
+        let singles = packages_all.clone().join(
+            dup_keys.clone(),
+            key2(),
+            key2(),
+            JoinArgs::new(JoinType::Anti),
+        );
+        let latest_copies = packages_all
+            .clone()
+            .join(dup_keys, key2(), key2(), JoinArgs::new(JoinType::Semi))
             .sort_by_exprs(
                 [
                     col("license"),
@@ -108,10 +127,9 @@ impl Views {
                     .with_order_descending_multi([false, false, true, true, true])
                     .with_nulls_last(true),
             )
-            .unique_stable_generic(
-                Some(vec![col("license"), col("label")]),
-                UniqueKeepStrategy::First,
-            );
+            .unique_stable_generic(Some(key2().to_vec()), UniqueKeepStrategy::First);
+        let packages = concat([singles, latest_copies], UnionArgs::default())
+            .ctx(|| "packages".into())?;
         let packages = materialize(packages, "packages")?;
         let key = [col("license"), col("label"), col("source_file"), col("record")];
         let package_sources = sources_all
@@ -555,19 +573,23 @@ impl Views {
         // per (kind, reference, label): a sale's label once per receipt, a transfer receipt
         // once per manifest even when both parties exported it (the recipient's copy wins).
         let history_events = events_here.clone().filter(col("kind").eq(lit("history")));
-        let other_events = events_here
-            .filter(col("kind").neq(lit("history")))
+        let dedup_keys = || vec![col("license"), col("kind"), col("reference"), col("label")];
+        // Sales: copies sit in the license's own files; the first in lake (file) order wins.
+        let sale_events = events_here
+            .clone()
+            .filter(col("kind").eq(lit("sale")))
+            .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First);
+        // Transfer receipts: the recipient's own copy wins over the shipper's.
+        let receipt_events = events_here
+            .filter(col("kind").neq(lit("history")).and(col("kind").neq(lit("sale"))))
             .with_column(own_file.alias("own"))
             .sort_by_exprs(
                 [col("own"), col("source_file"), col("record")],
                 SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
             )
-            .unique_stable_generic(
-                Some(vec![col("license"), col("kind"), col("reference"), col("label")]),
-                UniqueKeepStrategy::First,
-            )
+            .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First)
             .drop(by_name(["own"], true, false));
-        let activities = concat([history_events, other_events], UnionArgs::default())
+        let activities = concat([history_events, sale_events, receipt_events], UnionArgs::default())
             .ctx(|| "activities".into())?
             .with_columns([
                 us_to_hours(ts_us("recorded_at") - ts_us("occurred_at_end")).alias("lag_hours"),
