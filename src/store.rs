@@ -275,7 +275,7 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<u64> {
     let file = fs::File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
     let res = ParquetWriter::new(BufWriter::new(file))
         .with_compression(ParquetCompression::Lz4Raw)
-        .with_statistics(StatisticsOptions::full())
+        .with_statistics(StatisticsOptions::default())
         .finish(df);
     if let Err(e) = res {
         let _ = fs::remove_file(&tmp);

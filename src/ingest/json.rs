@@ -63,6 +63,9 @@ pub struct Splitter<R> {
     /// Bytes handed out so far (for progress).
     pub bytes_read: u64,
     hasher: Option<sha2::Sha256>,
+    /// A block handed back by the caller, reused for the next one (fresh pages cost more
+    /// than reading).
+    spare: Option<Vec<u8>>,
 }
 
 impl<R: Read> Splitter<R> {
@@ -81,7 +84,13 @@ impl<R: Read> Splitter<R> {
             next_index: 0,
             bytes_read: 0,
             hasher: Some(hasher),
+            spare: None,
         }
+    }
+
+    /// Hand a chunk's buffer back once its records are decoded, to be reused.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        self.spare = Some(buf);
     }
 
     /// The SHA-256 of every byte read; call after the last chunk.
@@ -96,10 +105,11 @@ impl<R: Read> Splitter<R> {
             return Ok(false);
         }
         let old = self.buf.len();
-        self.buf.resize(old + BLOCK, 0);
+        // Read into spare capacity (no zero-filling of a fresh block each time).
+        self.buf.reserve(BLOCK);
         let mut n = 0;
         while n < BLOCK {
-            match self.reader.read(&mut self.buf[old + n..]) {
+            match (&mut self.reader).take((BLOCK - n) as u64).read_to_end(&mut self.buf) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -114,7 +124,6 @@ impl<R: Read> Splitter<R> {
                 }
             }
         }
-        self.buf.truncate(old + n);
         if let Some(h) = self.hasher.as_mut() {
             h.update(&self.buf[old..old + n]);
         }
@@ -177,7 +186,9 @@ impl<R: Read> Splitter<R> {
     fn take_chunk(&mut self, records: Vec<(usize, usize)>, index: Vec<u64>) -> Chunk {
         // Keep what is not consumed yet (a partial record, or the undecided top object).
         let keep_from = self.obj_start.unwrap_or(self.pos).min(self.pos);
-        let rest = self.buf[keep_from..].to_vec();
+        let mut rest = self.spare.take().unwrap_or_default();
+        rest.clear();
+        rest.extend_from_slice(&self.buf[keep_from..]);
         let buf = std::mem::replace(&mut self.buf, rest);
         let base = self.base;
         self.base += keep_from as u64;

@@ -130,7 +130,7 @@ pub fn decode(
     tz: chrono_tz::Tz,
     rows: &mut Rows,
 ) -> Outcome {
-    if std::str::from_utf8(bytes).is_err() {
+    if simdutf8::basic::from_utf8(bytes).is_err() {
         return Outcome::Rejected { column: String::new(), reason: "not valid UTF-8".into() };
     }
     let mut f = Fields::new(tz);
