@@ -16,6 +16,20 @@ pub fn cycles(packages: LazyFrame, sources: LazyFrame) -> Result<DataFrame> {
             [col("license"), col("source_label")],
             [col("license"), col("source_label")],
             JoinArgs::new(JoinType::Semi),
+        );
+    // Only a package that is both a child and a source can lie on a cycle: dropping edges
+    // into roots and out of leaves first leaves the graph walk a small fraction of the
+    // lineage (harvest batches have no sources, retail jars have no children).
+    let key = [col("license"), col("label")];
+    let as_source = edges.clone().select([col("license"), col("source_label").alias("label")]);
+    let as_child = edges.clone().select([col("license"), col("label").alias("source_label")]);
+    let edges = edges
+        .join(as_source, key.clone(), key, JoinArgs::new(JoinType::Semi))
+        .join(
+            as_child,
+            [col("license"), col("source_label")],
+            [col("license"), col("source_label")],
+            JoinArgs::new(JoinType::Semi),
         )
         .sort_by_exprs(
             [col("license"), col("label"), col("source_label")],

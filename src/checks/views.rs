@@ -330,6 +330,12 @@ impl Views {
             UnionArgs::default(),
         )
         .ctx(|| "changes".into())?;
+        // Only changes after a license's earliest evaluation time can be rolled back.
+        let earliest = points.clone().group_by([col("license")]).agg([col("t").min().alias("t_min")]);
+        let changes = changes
+            .join(earliest, [col("license")], [col("license")], JoinArgs::new(JoinType::Inner))
+            .filter(col("at").gt(col("t_min")))
+            .drop(by_name(["t_min"], true, false));
         let rollback = points
             .clone()
             .select([col("license"), col("label"), col("t")])
@@ -572,29 +578,38 @@ impl Views {
         // History entries are judged one by one. Sales and transfer receipts are judged once
         // per (kind, reference, label): a sale's label once per receipt, a transfer receipt
         // once per manifest even when both parties exported it (the recipient's copy wins).
-        let history_events = events_here.clone().filter(col("kind").eq(lit("history")));
-        let dedup_keys = || vec![col("license"), col("kind"), col("reference"), col("label")];
-        // Sales: copies sit in the license's own files; the first in lake (file) order wins.
-        let sale_events = events_here
-            .clone()
-            .filter(col("kind").eq(lit("sale")))
-            .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First);
-        // Transfer receipts: the recipient's own copy wins over the shipper's.
-        let receipt_events = events_here
-            .filter(col("kind").neq(lit("history")).and(col("kind").neq(lit("sale"))))
-            .with_column(own_file.alias("own"))
-            .sort_by_exprs(
-                [col("own"), col("source_file"), col("record")],
-                SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
-            )
-            .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First)
-            .drop(by_name(["own"], true, false));
-        let activities = concat([history_events, sale_events, receipt_events], UnionArgs::default())
-            .ctx(|| "activities".into())?
-            .with_columns([
+        // Lag is computed first and only activities past a threshold (the only ones a lag
+        // rule reports) go on to be deduplicated.
+        let with_lag = |lf: LazyFrame| {
+            lf.with_columns([
                 us_to_hours(ts_us("recorded_at") - ts_us("occurred_at_end")).alias("lag_hours"),
                 us_to_hours(ts_us("occurred_at") - ts_us("recorded_at_end")).alias("early_hours"),
-            ]);
+            ])
+            .filter(
+                col("lag_hours")
+                    .gt(lit(profile.lag.late_hours))
+                    .or(col("early_hours").gt(lit(profile.lag.early_hours))),
+            )
+        };
+        let history_events = with_lag(events_here.clone().filter(col("kind").eq(lit("history"))));
+        let dedup_keys = || vec![col("license"), col("kind"), col("reference"), col("label")];
+        // Sales: copies sit in the license's own files; the first in lake (file) order wins.
+        let sale_events = with_lag(events_here.clone().filter(col("kind").eq(lit("sale"))))
+            .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First);
+        // Transfer receipts: the recipient's own copy wins over the shipper's.
+        let receipt_events = with_lag(
+            events_here.filter(col("kind").neq(lit("history")).and(col("kind").neq(lit("sale")))),
+        )
+        .with_column(own_file.alias("own"))
+        .sort_by_exprs(
+            [col("own"), col("source_file"), col("record")],
+            SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
+        )
+        .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First)
+        .drop(by_name(["own"], true, false));
+        let activities =
+            concat([history_events, sale_events, receipt_events], UnionArgs::default())
+                .ctx(|| "activities".into())?;
         let activities = materialize(activities, "activities")?;
 
         // ---------------------------------------------------------------- transfers
