@@ -179,12 +179,14 @@ mod tests {
 
     #[test]
     fn profile_older_rule_defaults_to_3_percent_of_monthly_sales() {
-        let p: Profile = toml::from_str("[significance]\nbasis = \"average_monthly_sales\"\n").unwrap();
+        let p: Profile =
+            toml::from_str("[significance]\nbasis = \"average_monthly_sales\"\n").unwrap();
         assert_eq!(p.significance.basis, Basis::AverageMonthlySales);
         assert_eq!(p.significance.threshold_pct(), 3.0);
-        let p: Profile =
-            toml::from_str("[significance]\nbasis = \"average_monthly_sales\"\nthreshold_pct = 4\n")
-                .unwrap();
+        let p: Profile = toml::from_str(
+            "[significance]\nbasis = \"average_monthly_sales\"\nthreshold_pct = 4\n",
+        )
+        .unwrap();
         assert_eq!(p.significance.threshold_pct(), 4.0);
     }
 

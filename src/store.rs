@@ -171,11 +171,14 @@ impl TableBatch {
         for (a, b) in self.bufs.iter_mut().zip(other.bufs) {
             match (a, b) {
                 (Buf::Str(arena, spans), Buf::Str(b_arena, b_spans)) => {
-                    let shift = u32::try_from(arena.len()).expect("a batch holds under 4 GiB of text");
+                    let shift =
+                        u32::try_from(arena.len()).expect("a batch holds under 4 GiB of text");
                     arena.push_str(&b_arena);
-                    spans.extend(b_spans.into_iter().map(|sp| {
-                        if sp == NULL_SPAN { sp } else { (sp.0 + shift, sp.1) }
-                    }));
+                    spans.extend(
+                        b_spans
+                            .into_iter()
+                            .map(|sp| if sp == NULL_SPAN { sp } else { (sp.0 + shift, sp.1) }),
+                    );
                 }
                 (Buf::F64(a), Buf::F64(b)) => a.extend(b),
                 (Buf::I64(a), Buf::I64(b)) => a.extend(b),

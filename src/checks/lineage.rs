@@ -9,14 +9,12 @@ use crate::error::{PolarsContext, Result};
 
 /// `lineage.cycle` rows: license, package_label, related_label, detail, source_file, record.
 pub fn cycles(packages: LazyFrame, sources: LazyFrame) -> Result<DataFrame> {
-    let edges = sources
-        .select([col("license"), col("label"), col("source_label")])
-        .join(
-            packages.clone().select([col("license"), col("label").alias("source_label")]),
-            [col("license"), col("source_label")],
-            [col("license"), col("source_label")],
-            JoinArgs::new(JoinType::Semi),
-        );
+    let edges = sources.select([col("license"), col("label"), col("source_label")]).join(
+        packages.clone().select([col("license"), col("label").alias("source_label")]),
+        [col("license"), col("source_label")],
+        [col("license"), col("source_label")],
+        JoinArgs::new(JoinType::Semi),
+    );
     // Only a package that is both a child and a source can lie on a cycle: dropping edges
     // into roots and out of leaves first leaves the graph walk a small fraction of the
     // lineage (harvest batches have no sources, retail jars have no children).

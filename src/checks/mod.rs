@@ -294,6 +294,16 @@ pub fn validate(rules: &[Rule], profile: &Profile) -> Result<()> {
     plan(rules, &views, profile).map(|_| ())
 }
 
+/// With `TAGTRAIL_TIMING` set, print how long a step took (for profiling; see README).
+pub(crate) fn timing(what: &str, since: std::time::Instant) {
+    if std::env::var_os("TAGTRAIL_TIMING").is_some() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("timing: {what}: {:.3} s", since.elapsed().as_secs_f64());
+        }
+    }
+}
+
 /// Run every rule over the lake at `lake`.
 pub fn run_all(
     lake: &Path,
@@ -303,16 +313,22 @@ pub fn run_all(
 ) -> Result<CheckOutput> {
     let t = std::time::Instant::now();
     let views = views::Views::build(lake, profile)?;
-    if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("views: {:?}", t.elapsed()); } }
+    timing("all views", t);
+    let t = std::time::Instant::now();
     let plans = plan(rules, &views, profile)?;
-    if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("plan: {:?}", t.elapsed()); } }
+    timing("planning (and lineage.cycle)", t);
     // Each rule is collected on its own thread; Polars parallelises inside each plan too.
     let frames: Vec<Result<DataFrame>> = {
         use rayon::prelude::*;
         plans
             .into_par_iter()
             .zip(rules.par_iter())
-            .map(|(lf, rule)| { let t = std::time::Instant::now(); let r = lf.collect().ctx(|| format!("running rule {}", rule.id)); if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("rule {}: {:?}", rule.id, t.elapsed()); } } r })
+            .map(|(lf, rule)| {
+                let t = std::time::Instant::now();
+                let r = lf.collect().ctx(|| format!("running rule {}", rule.id));
+                timing(&format!("rule {}", rule.id), t);
+                r
+            })
             .collect()
     };
     let mut all = Vec::with_capacity(frames.len());

@@ -59,7 +59,7 @@ fn unit_factors(units: &[String]) -> DataFrame {
 fn materialize(lf: LazyFrame, what: &str) -> Result<LazyFrame> {
     let t = std::time::Instant::now();
     let df = lf.collect().ctx(|| format!("computing view {what}"))?;
-    if std::env::var_os("TT_TIMING").is_some() { #[allow(clippy::print_stderr)] { eprintln!("view {what}: {:?} rows {}", t.elapsed(), df.height()); } }
+    super::timing(&format!("view {what} ({} rows)", df.height()), t);
     Ok(df.lazy())
 }
 
@@ -128,8 +128,8 @@ impl Views {
                     .with_nulls_last(true),
             )
             .unique_stable_generic(Some(key2().to_vec()), UniqueKeepStrategy::First);
-        let packages = concat([singles, latest_copies], UnionArgs::default())
-            .ctx(|| "packages".into())?;
+        let packages =
+            concat([singles, latest_copies], UnionArgs::default()).ctx(|| "packages".into())?;
         let packages = materialize(packages, "packages")?;
         let key = [col("license"), col("label"), col("source_file"), col("record")];
         let package_sources = sources_all
@@ -331,7 +331,8 @@ impl Views {
         )
         .ctx(|| "changes".into())?;
         // Only changes after a license's earliest evaluation time can be rolled back.
-        let earliest = points.clone().group_by([col("license")]).agg([col("t").min().alias("t_min")]);
+        let earliest =
+            points.clone().group_by([col("license")]).agg([col("t").min().alias("t_min")]);
         let changes = changes
             .join(earliest, [col("license")], [col("license")], JoinArgs::new(JoinType::Inner))
             .filter(col("at").gt(col("t_min")))
@@ -392,8 +393,7 @@ impl Views {
                     .and(col("received_at").lt_eq(col("t")).fill_null(lit(true)))
                     .and(col("system_quantity").gt(lit(0.0)).fill_null(lit(false)))
                     .alias("expected"),
-            )
-            ;
+            );
         let positions = materialize(positions, "positions")?;
         let tol = tolerances.clone();
         let count_checks = counted_rows
@@ -452,13 +452,10 @@ impl Views {
                         Some(DataType::String),
                     ))
                     .alias("base_unit"),
-            )
-            ;
+            );
         let count_checks = materialize(count_checks, "count_checks")?;
-        let uncounted_expected = positions
-            .clone()
-            .filter(col("counted").not().and(col("expected")))
-            .select([
+        let uncounted_expected =
+            positions.clone().filter(col("counted").not().and(col("expected"))).select([
                 col("license"),
                 col("label"),
                 col("t").alias("session_at"),
@@ -467,8 +464,7 @@ impl Views {
                 col("system_unit"),
                 col("pkg_source_file").alias("source_file"),
                 col("pkg_record").alias("record"),
-            ])
-            ;
+            ]);
         let uncounted_expected = materialize(uncounted_expected, "uncounted_expected")?;
 
         // Totals per license × quantity type.

@@ -369,7 +369,13 @@ fn ingest_json(
                 match metrc::decode(kind, bytes, &origin, tz, &mut rows) {
                     Outcome::Accepted => ok += 1,
                     Outcome::Rejected { column, reason } => {
-                        rej.push(&src.rel, i as i64, &column, &reason, &String::from_utf8_lossy(bytes));
+                        rej.push(
+                            &src.rel,
+                            i as i64,
+                            &column,
+                            &reason,
+                            &String::from_utf8_lossy(bytes),
+                        );
                     }
                     Outcome::Syntax { offset, reason } => {
                         return (rows, rej, Some((chunk.base + (a + offset) as u64, reason)), ok);

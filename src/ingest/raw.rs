@@ -107,7 +107,6 @@ pub enum Nested<T> {
     Wrong(&'static str),
 }
 
-
 /// Whether a nested value is a JSON array (`Vec<_>`) or an object (a record struct), so that
 /// an array where an object belongs (or the reverse) is a wrong type, not a positional read.
 pub trait Shape {
