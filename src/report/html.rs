@@ -50,9 +50,10 @@ h3{font-size:16px;margin:22px 0 8px}
 p{margin:6px 0}
 .kicker{text-transform:uppercase;letter-spacing:.08em;color:var(--muted);font-size:12px;margin:0}
 table{border-collapse:collapse;width:100%;margin:8px 0 14px;font-size:12px}
-table.findings{table-layout:fixed}
+div.scroll{overflow-x:auto}
+table.findings{table-layout:fixed;min-width:1150px}
 table.findings td{overflow-wrap:anywhere}
-table.findings td.n,table.findings th.n{white-space:normal}
+table.findings td.brk{white-space:normal}
 th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
 thead th{background:#f3f4f6}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -88,9 +89,13 @@ body{max-width:none;padding:0;font-size:11px}
 section.page{break-before:page;page-break-before:always}
 h2,h3,.keep{break-after:avoid;page-break-after:avoid}
 thead{display:table-header-group}
-tr,td,th,.card,.tile,.reg,.callout,svg{break-inside:avoid;page-break-inside:avoid}
+tr,td,th,.card h3,.card p,.card li li,.tile,.reg,.callout,svg{break-inside:avoid;page-break-inside:avoid}
 a{color:inherit;text-decoration:none}
 table{font-size:10px}
+div.scroll{overflow:visible}
+table.findings{min-width:0}
+td code,td.mono{font-size:.9em}
+td.hash{font-size:.85em}
 }
 "#;
 
@@ -538,11 +543,26 @@ fn esc_breakable(s: &str) -> String {
     esc(s).replace('.', ".<wbr>").replace('_', "_<wbr>").replace('/', "/<wbr>")
 }
 
+/// Short enough to keep on one line in a table cell.
+fn short(s: &str) -> bool {
+    s.chars().count() <= 16
+}
+
+/// The width a findings table is laid out for with 10 px table text: about that of a
+/// landscape page in print. On screen (12 px text) the table is at least 1.2 times as wide
+/// (`min-width` in [`CSS`]) and scrolls in a narrower window.
+const TABLE_PX: u32 = 960;
+/// The detail column gets at least this much, even if the table has to grow.
+const MIN_DETAIL_PX: u32 = 140;
+
 fn finding_table(h: &mut String, cols: &[Col], rows: &[Finding]) {
-    let total: u32 = cols.iter().map(|c| c.weight()).sum();
-    h.push_str("<table class=\"findings\">\n<colgroup>");
+    let fixed: u32 = cols.iter().map(|c| c.width()).sum();
+    let detail = TABLE_PX.saturating_sub(fixed).max(MIN_DETAIL_PX);
+    let px = |c: &Col| if *c == Col::Detail { detail } else { c.width() };
+    let total: u32 = cols.iter().map(px).sum::<u32>().max(1);
+    h.push_str("<div class=\"scroll\"><table class=\"findings\">\n<colgroup>");
     for c in cols {
-        w!(h, "<col style=\"width:{:.1}%\">", f64::from(c.weight()) * 100.0 / f64::from(total));
+        w!(h, "<col style=\"width:{:.2}%\">", f64::from(px(c)) * 100.0 / f64::from(total));
     }
     h.push_str("</colgroup>\n<thead><tr>");
     for c in cols {
@@ -555,6 +575,19 @@ fn finding_table(h: &mut String, cols: &[Col], rows: &[Finding]) {
             match c {
                 Col::Severity => w!(h, "<td>{}</td>", badge(&r.severity)),
                 Col::Rule => w!(h, "<td><code>{}</code></td>", esc_breakable(&r.rule_id)),
+                // the date stays whole: "2026-10-07 / 21:40:31 UTC"
+                Col::Occurred | Col::Recorded => {
+                    let t = c.text(r);
+                    match t.split_once(' ') {
+                        Some((d, rest)) if short(d) => w!(
+                            h,
+                            "<td class=\"wrap\"><span class=\"nowrap\">{}</span> {}</td>",
+                            esc(d),
+                            esc(rest)
+                        ),
+                        _ => w!(h, "<td class=\"wrap\">{}</td>", esc(&t)),
+                    }
+                }
                 Col::Label | Col::Related => {
                     w!(h, "<td class=\"wrap\"><code>{}</code></td>", esc(&c.text(r)))
                 }
@@ -571,13 +604,30 @@ fn finding_table(h: &mut String, cols: &[Col], rows: &[Finding]) {
                 Col::Source => {
                     w!(h, "<td class=\"mono wrap\">{}</td>", esc_breakable(&c.text(r)))
                 }
-                _ if c.numeric() => w!(h, "<td class=\"n\">{}</td>", esc(&c.text(r))),
+                // "§15049(b)(7)" may break before a "(", not inside a part
+                Col::Citation => {
+                    w!(h, "<td>{}</td>", esc(&c.text(r)).replace('(', "<wbr>("))
+                }
+                // numbers and units stay on one line unless absurdly long
+                Col::Unit => {
+                    let t = c.text(r);
+                    w!(
+                        h,
+                        "<td class=\"{}\">{}</td>",
+                        if short(&t) { "nowrap" } else { "wrap" },
+                        esc(&t)
+                    )
+                }
+                _ if c.numeric() => {
+                    let t = c.text(r);
+                    w!(h, "<td class=\"n{}\">{}</td>", if short(&t) { "" } else { " brk" }, esc(&t))
+                }
                 _ => w!(h, "<td class=\"wrap\">{}</td>", esc(&c.text(r))),
             }
         }
         h.push_str("</tr>\n");
     }
-    h.push_str("</tbody>\n</table>\n");
+    h.push_str("</tbody>\n</table></div>\n");
 }
 
 fn count_extras(h: &mut String, m: &Model) {
@@ -618,7 +668,7 @@ fn count_extras(h: &mut String, m: &Model) {
 /// Shortage (left, red) and overage (right, blue) per group, drawn from a common zero.
 fn bar_chart(h: &mut String, b: &Bars) {
     const W: f64 = 900.0;
-    const L: f64 = 200.0;
+    const L: f64 = 230.0;
     const R: f64 = W - 280.0;
     const ROW: f64 = 24.0;
     const TOP: f64 = 58.0;
@@ -671,7 +721,7 @@ fn bar_chart(h: &mut String, b: &Bars) {
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             L - 8.0,
             y + 16.0,
-            esc(&clip(&bar.group, 30))
+            esc(&clip(&bar.group, 26))
         );
         if bar.shortage < 0.0 {
             let wdt = (-bar.shortage * scale).max(1.0);

@@ -137,21 +137,24 @@ impl Col {
         }
     }
 
-    /// Relative width in a printed table.
-    pub fn weight(self) -> u32 {
+    /// Width in pixels in a findings table laid out 960 px wide with 10 px text (the HTML
+    /// renderer turns it into a share of the table): enough for a severity badge, a number
+    /// or a unit on one line, a part of a citation or rule id. The detail takes the rest (0).
+    pub fn width(self) -> u32 {
         match self {
-            Col::Severity => 9,
-            Col::Citation => 7,
-            Col::Rule | Col::Label | Col::Related | Col::Source => 13,
-            Col::Chain => 20,
-            Col::License => 10,
-            Col::Reference | Col::Location => 8,
-            Col::Item => 11,
-            Col::System | Col::Counted | Col::Variance => 7,
-            Col::Unit => 4,
-            Col::Occurred | Col::Recorded => 9,
-            Col::Lag => 5,
-            Col::Detail => 22,
+            Col::Severity => 80,
+            Col::Rule => 84,
+            Col::License | Col::Item => 76,
+            Col::Label | Col::Related => 78,
+            Col::Chain => 160,
+            Col::Reference => 66,
+            Col::Location | Col::System | Col::Counted | Col::Variance => 56,
+            Col::Unit => 40,
+            Col::Occurred | Col::Recorded => 82,
+            Col::Lag => 50,
+            Col::Citation => 72,
+            Col::Source => 90,
+            Col::Detail => 0,
         }
     }
 
