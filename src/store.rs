@@ -294,6 +294,22 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Remove what a run killed midway left in `out`: its staging folder, the previous lake it
+/// was replacing, and temporary files (`.<name>.tmp-<pid>`). Only hidden names that tagtrail
+/// itself makes are touched; results already renamed into place stay.
+pub fn sweep_leftovers(out: &Path) {
+    let Ok(entries) = fs::read_dir(out) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        if name.starts_with(".tagtrail-staging-") || name.starts_with(".tagtrail-old-") {
+            let _ = fs::remove_dir_all(&path);
+        } else if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
 /// Rename, with the paths in the error.
 pub fn rename(from: &Path, to: &Path) -> Result<()> {
     fs::rename(from, to).map_err(|e| Error::io("cannot rename into", to, e))

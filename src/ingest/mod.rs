@@ -95,6 +95,7 @@ pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary
         None => Vec::new(),
     };
     fs::create_dir_all(&opts.out).map_err(|e| Error::io("cannot create", &opts.out, e))?;
+    store::sweep_leftovers(&opts.out);
     let staging = opts.out.join(format!(".tagtrail-staging-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;

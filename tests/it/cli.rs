@@ -199,9 +199,7 @@ fn cli_findings_schema_matches_spec_column_by_column() {
         assert_eq!(f.column(c).unwrap().null_count(), 0, "{c} is not null");
     }
     // The run id is the manifest's.
-    let m: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(tmp.path().join("manifest.json")).unwrap())
-            .unwrap();
+    let m = crate::common::manifest(tmp.path());
     assert_eq!(s(&f, "run_id", 0).as_deref(), m["run_id"].as_str());
     let rules = m["rules"].as_array().unwrap();
     assert!(rules.len() >= SPEC_RULES.len());

@@ -133,3 +133,9 @@ pub fn finding_keys(out: &Path) -> BTreeMap<(String, String, String), usize> {
 pub fn utc_us(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text).expect("rfc3339").timestamp_micros()
 }
+
+/// `OUT/manifest.json` as JSON.
+pub fn manifest(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("manifest.json")).expect("manifest.json exists");
+    serde_json::from_str(&text).expect("manifest.json is JSON")
+}

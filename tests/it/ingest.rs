@@ -112,8 +112,7 @@ fn ingest_real_metrc_examples_with_zero_rejects() {
     assert_eq!(ts(&sa, "recorded_at", i), None, "0001-01-01 means null");
 
     // Manifest: every input file with its hash and rows in = accepted + rejected.
-    let m: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let m = crate::common::manifest(&out);
     let inputs = m["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 6);
     for input in inputs {
@@ -221,8 +220,7 @@ fn ingest_bad_records_go_to_rejects_and_good_rows_to_the_lake() {
     assert_eq!(s(&c, "license", 0).as_deref(), Some(LIC), "license from the file name");
 
     // Manifest: rows in = accepted + rejected, per file.
-    let m: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let m = crate::common::manifest(&out);
     for input in m["inputs"].as_array().unwrap() {
         let (n, a, r) = (&input["rows_in"], &input["rows_accepted"], &input["rows_rejected"]);
         assert_eq!(n.as_u64().unwrap(), a.as_u64().unwrap() + r.as_u64().unwrap(), "{input}");
@@ -334,4 +332,78 @@ fn ingest_jsonl_pages_and_paged_file_names() {
         "JSONL record = 0-based line"
     );
     assert_eq!(f(&p, "quantity", i), Some(5.0));
+}
+
+/// Issue 6: a run killed at any moment leaves no half-written Parquet, and the next run
+/// succeeds and cleans up after it.
+#[test]
+fn ingest_killed_midway_leaves_readable_parquet_and_a_rerun_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    run_expect(
+        &[
+            "generate",
+            "--quiet",
+            "--out",
+            data.to_str().unwrap(),
+            "--licenses",
+            "4",
+            "--packages",
+            "40000",
+            "--seed",
+            "9",
+        ],
+        0,
+    );
+    let out = tmp.path().join("out");
+    let args = |out: &Path| {
+        vec![
+            "run".to_owned(),
+            "--quiet".to_owned(),
+            "--export".to_owned(),
+            data.join("export").display().to_string(),
+            "--counts".to_owned(),
+            data.join("counts").display().to_string(),
+            "--out".to_owned(),
+            out.display().to_string(),
+        ]
+    };
+    // Kill at several moments: early in ingest, later in ingest, in check or report.
+    for delay_ms in [30u64, 150, 400, 900, 1200, 1400] {
+        let mut child = tagtrail().args(args(&out)).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        for path in walk(&out) {
+            if path.extension().is_some_and(|e| e == "parquet") {
+                use polars::prelude::SerReader;
+                let f = fs::File::open(&path).unwrap();
+                polars::prelude::ParquetReader::new(f).finish().unwrap_or_else(|e| {
+                    panic!("{} does not read after a kill at {delay_ms} ms: {e}", path.display())
+                });
+            }
+        }
+    }
+    let o = tagtrail().args(args(&out)).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let left: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "leftovers of killed runs: {left:?}");
+    assert!(read(&out.join("findings.parquet")).height() > 0);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() { stack.push(p) } else { out.push(p) }
+        }
+    }
+    out
 }

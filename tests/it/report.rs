@@ -59,8 +59,7 @@ fn report_html_is_self_contained_and_shows_every_section_and_count() {
         assert!(html.contains(&format!("<code>{family}</code>")), "family {family} section");
     }
     // Every input file is listed with its hash.
-    let m: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let m = crate::common::manifest(&out);
     for input in m["inputs"].as_array().unwrap() {
         assert!(html.contains(input["sha256"].as_str().unwrap()), "{input}");
     }
