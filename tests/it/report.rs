@@ -106,3 +106,44 @@ fn group(n: usize) -> String {
     }
     out
 }
+
+/// Issue 6: markup and path tricks in input values stay text and stay inside OUT.
+#[test]
+fn report_hostile_values_are_escaped_and_partitions_stay_inside_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    let lic = export.join("C11-0000001-LIC");
+    fs::create_dir_all(&lic).unwrap();
+    fs::write(
+        lic.join("packages.json"),
+        r#"[{"Label": "1A4FF0100000022000000001", "Quantity": 5, "UnitOfMeasureName": "Grams",
+             "PackagedDate": "2026-10-01", "LocationName": "<script>alert(1)</script>",
+             "Item": {"Name": "<img src=x onerror=alert(2)>", "ProductCategoryName": "Buds"}},
+            {"Label": "1A4FF0100000022000000001", "Quantity": 5, "UnitOfMeasureName": "Grams",
+             "PackagedDate": "2026-10-01", "LastModified": "2026-10-02T00:00:00Z"}]"#,
+    )
+    .unwrap();
+    let counts = tmp.path().join("counts");
+    fs::create_dir_all(&counts).unwrap();
+    fs::write(
+        counts.join("sheet.csv"),
+        "License,Label,Quantity,Unit,CountedAt\n../../escape,<b>1A4</b>,1,g,2026-10-20\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    run_pipeline(&export, Some(&counts), &out);
+    // The hostile license is a percent-encoded partition inside the lake.
+    let parts: Vec<String> = fs::read_dir(out.join("lake").join("counts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(parts, ["license=..%2F..%2Fescape"]);
+    assert!(!tmp.path().join("escape").exists() && !out.join("escape").exists());
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    for bad in ["<script>alert", "<img src=x", "<b>1A4</b>"] {
+        assert!(!html.contains(bad), "report.html lets through {bad}");
+        assert!(!md.contains(bad), "report.md lets through {bad}");
+    }
+    assert!(html.contains("&lt;b&gt;1A4&lt;/b&gt;"), "the hostile label is shown, escaped");
+}
