@@ -340,7 +340,7 @@ fn summary_section(h: &mut String, m: &Model, no: usize) {
     if significant.is_empty() {
         w!(
             h,
-            "<p>No significant inventory discrepancy at any of the {}.</p>\n",
+            "<p>No significant inventory discrepancy in the {} checked.</p>\n",
             plural(ov.licenses.len() as u64, "license", "licenses")
         );
     } else {

@@ -228,7 +228,7 @@ fn summary(md: &mut String, m: &Model) {
     if significant.is_empty() {
         w!(
             md,
-            "No significant inventory discrepancy at any of the {}.\n\n",
+            "No significant inventory discrepancy in the {} checked.\n\n",
             plural(ov.licenses.len() as u64, "license", "licenses")
         );
     } else {
