@@ -565,15 +565,6 @@ impl Views {
 
         // ---------------------------------------------------------------- lag
         let own_file = col("source_file").str().starts_with(col("license") + lit("/"));
-        let events_here = events.clone().join(
-            licenses.clone(),
-            [col("license")],
-            [col("license")],
-            JoinArgs::new(JoinType::Semi),
-        );
-        // History entries are judged one by one. Sales and transfer receipts are judged once
-        // per (kind, reference, label): a sale's label once per receipt, a transfer receipt
-        // once per manifest even when both parties exported it (the recipient's copy wins).
         // Lag is computed first and only activities past a threshold (the only ones a lag
         // rule reports) go on to be deduplicated.
         let with_lag = |lf: LazyFrame| {
@@ -587,22 +578,32 @@ impl Views {
                     .or(col("early_hours").gt(lit(profile.lag.early_hours))),
             )
         };
-        let history_events = with_lag(events_here.clone().filter(col("kind").eq(lit("history"))));
+        let events_here = with_lag(events.clone()).join(
+            licenses.clone(),
+            [col("license")],
+            [col("license")],
+            JoinArgs::new(JoinType::Semi),
+        );
+        // History entries are judged one by one. Sales and transfer receipts are judged once
+        // per (kind, reference, label): a sale's label once per receipt, a transfer receipt
+        // once per manifest even when both parties exported it (the recipient's copy wins).
+        let history_events = events_here.clone().filter(col("kind").eq(lit("history")));
         let dedup_keys = || vec![col("license"), col("kind"), col("reference"), col("label")];
         // Sales: copies sit in the license's own files; the first in lake (file) order wins.
-        let sale_events = with_lag(events_here.clone().filter(col("kind").eq(lit("sale"))))
+        let sale_events = events_here
+            .clone()
+            .filter(col("kind").eq(lit("sale")))
             .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First);
         // Transfer receipts: the recipient's own copy wins over the shipper's.
-        let receipt_events = with_lag(
-            events_here.filter(col("kind").neq(lit("history")).and(col("kind").neq(lit("sale")))),
-        )
-        .with_column(own_file.alias("own"))
-        .sort_by_exprs(
-            [col("own"), col("source_file"), col("record")],
-            SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
-        )
-        .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First)
-        .drop(by_name(["own"], true, false));
+        let receipt_events = events_here
+            .filter(col("kind").neq(lit("history")).and(col("kind").neq(lit("sale"))))
+            .with_column(own_file.alias("own"))
+            .sort_by_exprs(
+                [col("own"), col("source_file"), col("record")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
+            )
+            .unique_stable_generic(Some(dedup_keys()), UniqueKeepStrategy::First)
+            .drop(by_name(["own"], true, false));
         let activities =
             concat([history_events, sale_events, receipt_events], UnionArgs::default())
                 .ctx(|| "activities".into())?;
