@@ -215,21 +215,7 @@ fn cli_findings_schema_matches_spec_column_by_column() {
 fn cli_two_runs_on_the_same_input_give_identical_findings_and_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    run_expect(
-        &[
-            "generate",
-            "--quiet",
-            "--out",
-            data.to_str().unwrap(),
-            "--licenses",
-            "3",
-            "--packages",
-            "3000",
-            "--seed",
-            "11",
-        ],
-        0,
-    );
+    crate::common::generate(&data, 3, 3000, 11, "json");
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     run_pipeline(&data.join("export"), Some(&data.join("counts")), &a);
     run_pipeline(&data.join("export"), Some(&data.join("counts")), &b);

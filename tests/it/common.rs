@@ -139,3 +139,26 @@ pub fn manifest(out: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(out.join("manifest.json")).expect("manifest.json exists");
     serde_json::from_str(&text).expect("manifest.json is JSON")
 }
+
+/// `tagtrail generate` into `out` (export/, counts/, truth.csv, expected_rejects.csv).
+pub fn generate(out: &Path, licenses: usize, packages: usize, seed: u64, format: &str) {
+    let (l, p, s) = (licenses.to_string(), packages.to_string(), seed.to_string());
+    let out = out.to_str().expect("UTF-8 temp path");
+    run_expect(
+        &[
+            "generate",
+            "--quiet",
+            "--out",
+            out,
+            "--licenses",
+            &l,
+            "--packages",
+            &p,
+            "--seed",
+            &s,
+            "--format",
+            format,
+        ],
+        0,
+    );
+}

@@ -340,21 +340,7 @@ fn ingest_jsonl_pages_and_paged_file_names() {
 fn ingest_killed_midway_leaves_readable_parquet_and_a_rerun_succeeds() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    run_expect(
-        &[
-            "generate",
-            "--quiet",
-            "--out",
-            data.to_str().unwrap(),
-            "--licenses",
-            "4",
-            "--packages",
-            "40000",
-            "--seed",
-            "9",
-        ],
-        0,
-    );
+    crate::common::generate(&data, 4, 40000, 9, "json");
     let out = tmp.path().join("out");
     let args = |out: &Path| {
         vec![

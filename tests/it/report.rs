@@ -19,21 +19,7 @@ fn severity_counts(out: &std::path::Path) -> BTreeMap<String, usize> {
 fn report_html_is_self_contained_and_shows_every_section_and_count() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    crate::common::run_expect(
-        &[
-            "generate",
-            "--quiet",
-            "--out",
-            data.to_str().unwrap(),
-            "--licenses",
-            "2",
-            "--packages",
-            "1500",
-            "--seed",
-            "5",
-        ],
-        0,
-    );
+    crate::common::generate(&data, 2, 1500, 5, "json");
     let out = tmp.path().join("out");
     run_pipeline(&data.join("export"), Some(&data.join("counts")), &out);
     let html = fs::read_to_string(out.join("report.html")).unwrap();

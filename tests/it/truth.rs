@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::{finding_keys, read, run_expect, run_pipeline, s};
+use crate::common::{finding_keys, read, run_pipeline, s};
 use crate::rules::SPEC_RULES;
 
 type Keys = BTreeMap<(String, String, String), usize>;
@@ -37,24 +37,7 @@ fn generate_and_check(licenses: usize, packages: usize, seed: u64, format: &str)
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let out = tmp.path().join("out");
-    let (lic, pk, sd) = (licenses.to_string(), packages.to_string(), seed.to_string());
-    run_expect(
-        &[
-            "generate",
-            "--quiet",
-            "--out",
-            data.to_str().unwrap(),
-            "--licenses",
-            &lic,
-            "--packages",
-            &pk,
-            "--seed",
-            &sd,
-            "--format",
-            format,
-        ],
-        0,
-    );
+    crate::common::generate(&data, licenses, packages, seed, format);
     run_pipeline(&data.join("export"), Some(&data.join("counts")), &out);
 
     let want = truth(&data);
