@@ -393,3 +393,50 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Issue 6: hostile values each get a reject row, a clear exit 2, or a documented treatment.
+#[test]
+fn ingest_hostile_values_are_rejected_or_kept_as_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    fs::create_dir_all(export.join(LIC)).unwrap();
+    let mut text = br#"[{"Label":"1A4FF0100000022000000001","Quantity":"NaN","UnitOfMeasureName":"Grams"},
+{"Label":"1A4FF0100000022000000002","Quantity":1e400,"UnitOfMeasureName":"Grams"},
+{"Label":"1A4FF0100000022000000003","Quantity":-5,"UnitOfMeasureName":"Grams","PackagedDate":"9999-12-31"},
+{"Label":"1A4FF0100000022000000004","Quantity":1,"UnitOfMeasureName":"Grams","PackagedDate":"0001-01-02"},
+{"Label":"1A4FF01000000220000"#
+        .to_vec();
+    text.extend_from_slice(b"\xff\xfe05\",\"Quantity\":1,\"UnitOfMeasureName\":\"Grams\"}]");
+    fs::write(export.join(LIC).join("packages.json"), &text).unwrap();
+    let out = tmp.path().join("out");
+    let (e, o) = (export.to_str().unwrap(), out.to_str().unwrap());
+    run_expect(&["ingest", "--quiet", "--export", e, "--out", o], 0);
+    let rej = read(&out.join("rejects.parquet"));
+    let got: Vec<(i64, String)> = (0..rej.height())
+        .map(|i| {
+            (
+                rej.column("record").unwrap().i64().unwrap().get(i).unwrap(),
+                s(&rej, "reason", i).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[0].0 == 0 && got[0].1.contains("finite"), "NaN: {got:?}");
+    assert!(got[1].0 == 1 && got[1].1.contains("range"), "1e400: {got:?}");
+    assert!(got[2].0 == 4 && got[2].1.contains("UTF-8"), "non-UTF-8: {got:?}");
+    // Kept as read: a negative quantity and dates in years 9999 and 0001.
+    let p = read_table(&out, "packages");
+    assert_eq!(p.height(), 2);
+    let i = row_where(&p, "label", "1A4FF0100000022000000003");
+    assert_eq!(f(&p, "quantity", i), Some(-5.0));
+    assert_eq!(ts(&p, "packaged_at", i), Some(utc_us("9999-12-31T08:00:00Z")));
+    let j = row_where(&p, "label", "1A4FF0100000022000000004");
+    assert!(ts(&p, "packaged_at", j).is_some());
+
+    // An empty file cannot be read at all: exit 2 naming it.
+    fs::create_dir_all(export.join("C11-0000002-LIC")).unwrap();
+    fs::write(export.join("C11-0000002-LIC").join("packages.json"), "").unwrap();
+    let o2 = run_expect(&["ingest", "--quiet", "--export", e, "--out", o], 2);
+    let err = String::from_utf8_lossy(&o2.stderr);
+    assert!(err.contains("C11-0000002-LIC/packages.json") && err.contains("empty"), "{err}");
+}
