@@ -320,8 +320,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     let tmp = temp_path(path);
-    fs::write(&tmp, bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
-    rename(&tmp, path)
+    let res = fs::write(&tmp, bytes)
+        .map_err(|e| Error::io("cannot write", &tmp, e))
+        .and_then(|()| rename(&tmp, path));
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
 }
 
 /// Percent-encode a partition value the way Hive does, so that no license value can

@@ -12,8 +12,9 @@ mod text;
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schema::out;
+use crate::store;
 
 /// How much the report shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +47,8 @@ pub fn run(out_dir: &Path, opts: &ReportOptions) -> Result<ReportStats> {
     let model = data::load(out_dir, opts.max_rows)?;
     let html = html::render(&model);
     let md = markdown::render(&model);
-    write_atomic(&out_dir.join(out::REPORT_HTML), html.as_bytes())?;
-    write_atomic(&out_dir.join(out::REPORT_MD), md.as_bytes())?;
+    store::write_atomic(&out_dir.join(out::REPORT_HTML), html.as_bytes())?;
+    store::write_atomic(&out_dir.join(out::REPORT_MD), md.as_bytes())?;
     Ok(ReportStats {
         findings: usize::try_from(model.overview.total_findings).unwrap_or(usize::MAX),
         html_bytes: html.len() as u64,
@@ -60,21 +61,6 @@ pub fn run(out_dir: &Path, opts: &ReportOptions) -> Result<ReportStats> {
 pub fn summary_paragraph(out_dir: &Path) -> Result<String> {
     let overview = data::load_overview(out_dir)?;
     Ok(text::paragraph(&overview, out_dir))
-}
-
-/// Write `bytes` to `OUT/.<name>.tmp-<pid>`, then rename it over `path`, so that a reader
-/// never sees half a report.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    if let Err(e) = std::fs::write(&tmp, bytes) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io("cannot write", &tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("cannot rename into", path, e)
-    })
 }
 
 #[cfg(test)]
@@ -494,7 +480,7 @@ mod tests {
     fn report_needs_findings() {
         let dir = tempfile::tempdir().unwrap();
         let err = run(dir.path(), &ReportOptions::default()).unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{err}");
+        assert!(matches!(err, crate::error::Error::Usage(_)), "{err}");
     }
 
     #[test]

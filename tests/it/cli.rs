@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{fixture, read, run_expect, run_pipeline, s, tagtrail};
+use crate::common::{fixture, read, run_expect, run_pipeline, s};
 use crate::rules::SPEC_RULES;
 
 fn case(name: &str) -> (std::path::PathBuf, Option<std::path::PathBuf>) {
@@ -141,22 +141,11 @@ fn cli_user_rules_run_and_list_and_broken_ones_fail_cleanly() {
             fs::remove_file(f.unwrap().path()).unwrap();
         }
         fs::write(broken.join(name), text).unwrap();
-        let o = tagtrail().args(["rules", "--rules", broken.to_str().unwrap()]).output().unwrap();
-        assert_eq!(o.status.code(), Some(2), "{name}");
+        let o = run_expect(&["rules", "--rules", broken.to_str().unwrap()], 2);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(name), "{name}: {err}");
-        let o = tagtrail()
-            .args([
-                "check",
-                "--quiet",
-                "--out",
-                out.to_str().unwrap(),
-                "--rules",
-                broken.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(2), "{name}");
+        let (o, r) = (out.to_str().unwrap(), broken.to_str().unwrap());
+        run_expect(&["check", "--quiet", "--out", o, "--rules", r], 2);
     }
 }
 

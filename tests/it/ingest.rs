@@ -251,18 +251,8 @@ fn ingest_truncated_json_is_exit_2_naming_file_and_position_with_no_partial_outp
     text.push_str("{\"Label\": \"1A4FF0100000022000099999\", \"Quan");
     fs::write(export.join("C11-0000002-LIC").join("packages.json"), &text).unwrap();
     let out = tmp.path().join("out");
-    let o = tagtrail()
-        .args([
-            "run",
-            "--quiet",
-            "--export",
-            export.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    let (e, o) = (export.to_str().unwrap(), out.to_str().unwrap());
+    let o = run_expect(&["run", "--quiet", "--export", e, "--out", o], 2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("C11-0000002-LIC/packages.json"), "{err}");
     assert!(err.contains("byte") || err.contains("line"), "{err}");
