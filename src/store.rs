@@ -113,6 +113,19 @@ impl TableBatch {
         self.len
     }
 
+    /// About how many bytes the batch holds (text plus fixed-width values).
+    pub fn approx_bytes(&self) -> usize {
+        let text: usize = self
+            .bufs
+            .iter()
+            .map(|b| match b {
+                Buf::Str(arena, _) => arena.len(),
+                _ => 0,
+            })
+            .sum();
+        text + self.len * self.bufs.len() * 16
+    }
+
     /// No rows.
     pub fn is_empty(&self) -> bool {
         self.len == 0

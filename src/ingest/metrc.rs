@@ -3,10 +3,11 @@
 //!
 //! Field names are Metrc's (SPEC 2.1); unknown fields are ignored.
 
-use serde::Deserialize;
+use std::borrow::Cow;
 
 use super::normalize::Stamp;
 use super::raw::{Fields, Nested, Qty, Raw};
+use super::reader::{FromJson, ReadError, ReadResult, Reader, json_record};
 use crate::schema;
 use crate::store::{TableBatch, V};
 
@@ -117,7 +118,7 @@ pub enum Outcome {
     Syntax {
         /// Byte offset inside the record.
         offset: usize,
-        /// serde_json's message.
+        /// What is wrong.
         reason: String,
     },
 }
@@ -130,19 +131,19 @@ pub fn decode(
     tz: chrono_tz::Tz,
     rows: &mut Rows,
 ) -> Outcome {
-    if simdutf8::basic::from_utf8(bytes).is_err() {
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
         return Outcome::Rejected { column: String::new(), reason: "not valid UTF-8".into() };
-    }
+    };
     let mut f = Fields::new(tz);
     let res = match kind {
-        Kind::Packages => parse::<PackageRec>(bytes).map(|r| package(&r, origin, &mut f, rows)),
+        Kind::Packages => parse::<PackageRec>(text).map(|r| package(&r, origin, &mut f, rows)),
         Kind::Adjustments => {
-            parse::<AdjustmentRec>(bytes).map(|r| adjustment(&r, origin, &mut f, rows))
+            parse::<AdjustmentRec>(text).map(|r| adjustment(&r, origin, &mut f, rows))
         }
-        Kind::Transfers => parse::<TransferRec>(bytes).map(|r| transfer(&r, origin, &mut f, rows)),
-        Kind::Sales => parse::<ReceiptRec>(bytes).map(|r| sale(&r, origin, &mut f, rows)),
-        Kind::History => parse::<HistoryRec>(bytes).map(|r| history(&r, origin, &mut f, rows)),
-        Kind::LabResults => parse::<LabRec>(bytes).map(|r| lab(&r, origin, &mut f, rows)),
+        Kind::Transfers => parse::<TransferRec>(text).map(|r| transfer(&r, origin, &mut f, rows)),
+        Kind::Sales => parse::<ReceiptRec>(text).map(|r| sale(&r, origin, &mut f, rows)),
+        Kind::History => parse::<HistoryRec>(text).map(|r| history(&r, origin, &mut f, rows)),
+        Kind::LabResults => parse::<LabRec>(text).map(|r| lab(&r, origin, &mut f, rows)),
     };
     match res {
         Ok(()) => match f.bad {
@@ -160,47 +161,17 @@ pub fn decode(
     }
 }
 
-fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Outcome> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        let msg = e.to_string();
-        match e.classify() {
-            Category::Data => Outcome::Rejected {
-                column: String::new(),
-                reason: if msg.contains("expected struct") || msg.contains("invalid type") {
-                    "record is not a JSON object".into()
-                } else {
-                    strip_position(&msg)
-                },
-            },
-            // serde_json reports out-of-range numbers (1e999) as syntax; they are a bad value.
-            _ if msg.contains("number out of range") => {
-                Outcome::Rejected { column: String::new(), reason: "number out of range".into() }
-            }
-            _ => Outcome::Syntax {
-                offset: offset_of(bytes, e.line(), e.column()),
-                reason: strip_position(&msg),
-            },
+fn parse<'a, T: FromJson<'a>>(text: &'a str) -> Result<T, Outcome> {
+    Reader::record::<T>(text).map_err(|e| match e {
+        ReadError::Syntax { offset, reason } => {
+            Outcome::Syntax { offset, reason: reason.to_owned() }
         }
+        // The record itself is not an object (a number, a string, an array…).
+        ReadError::Data { column, .. } if column.is_empty() => {
+            Outcome::Rejected { column, reason: "record is not a JSON object".into() }
+        }
+        ReadError::Data { column, reason } => Outcome::Rejected { column, reason },
     })
-}
-
-fn strip_position(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
-    }
-}
-
-fn offset_of(bytes: &[u8], line: usize, column: usize) -> usize {
-    let mut off = 0;
-    for _ in 1..line {
-        match memchr::memchr(b'\n', &bytes[off..]) {
-            Some(k) => off += k + 1,
-            None => break,
-        }
-    }
-    (off + column.saturating_sub(1)).min(bytes.len())
 }
 
 fn ts_start(s: Option<Stamp>) -> V<'static> {
@@ -223,60 +194,40 @@ pub fn split_labels(s: &str) -> Vec<&str> {
 
 // ---------------------------------------------------------------- packages
 
-#[derive(Deserialize)]
-struct ItemRec<'a> {
-    #[serde(rename = "Name", borrow, default)]
-    name: Raw<'a>,
-    #[serde(rename = "ProductCategoryName", borrow, default)]
-    category: Raw<'a>,
-    #[serde(rename = "QuantityType", borrow, default)]
-    quantity_type: Raw<'a>,
+json_record! {
+    struct ItemRec<'a> {
+        name: Raw<'a> = "Name",
+        category: Raw<'a> = "ProductCategoryName",
+        quantity_type: Raw<'a> = "QuantityType",
+    }
 }
 
 impl super::raw::Shape for ItemRec<'_> {
     const IS_LIST: bool = false;
 }
 
-#[derive(Deserialize)]
-struct PackageRec<'a> {
-    #[serde(rename = "Label", borrow, default)]
-    label: Raw<'a>,
-    #[serde(rename = "PackageType", borrow, default)]
-    package_type: Raw<'a>,
-    #[serde(rename = "SourcePackageLabels", borrow, default)]
-    source_labels: Raw<'a>,
-    #[serde(rename = "SourceHarvestNames", borrow, default)]
-    source_harvests: Raw<'a>,
-    #[serde(rename = "Quantity", borrow, default)]
-    quantity: Raw<'a>,
-    #[serde(rename = "OriginalPackageQuantity", borrow, default)]
-    original_quantity: Raw<'a>,
-    #[serde(rename = "UnitOfMeasureName", borrow, default)]
-    unit: Raw<'a>,
-    #[serde(rename = "LocationName", borrow, default)]
-    location: Raw<'a>,
-    #[serde(rename = "PackagedDate", borrow, default)]
-    packaged: Raw<'a>,
-    #[serde(rename = "LabTestingState", borrow, default)]
-    lab_state: Raw<'a>,
-    #[serde(rename = "IsProductionBatch", borrow, default)]
-    is_pb: Raw<'a>,
-    #[serde(rename = "ProductionBatchNumber", borrow, default)]
-    batch_number: Raw<'a>,
-    #[serde(rename = "ReceivedDateTime", borrow, default)]
-    received: Raw<'a>,
-    #[serde(rename = "ReceivedFromManifestNumber", borrow, default)]
-    received_manifest: Raw<'a>,
-    #[serde(rename = "ReceivedFromFacilityLicenseNumber", borrow, default)]
-    received_from: Raw<'a>,
-    #[serde(rename = "FinishedDate", borrow, default)]
-    finished: Raw<'a>,
-    #[serde(rename = "ArchivedDate", borrow, default)]
-    archived: Raw<'a>,
-    #[serde(rename = "LastModified", borrow, default)]
-    last_modified: Raw<'a>,
-    #[serde(rename = "Item", borrow, default)]
-    item: Nested<ItemRec<'a>>,
+json_record! {
+    struct PackageRec<'a> {
+        label: Raw<'a> = "Label",
+        package_type: Raw<'a> = "PackageType",
+        source_labels: Raw<'a> = "SourcePackageLabels",
+        source_harvests: Raw<'a> = "SourceHarvestNames",
+        quantity: Raw<'a> = "Quantity",
+        original_quantity: Raw<'a> = "OriginalPackageQuantity",
+        unit: Raw<'a> = "UnitOfMeasureName",
+        location: Raw<'a> = "LocationName",
+        packaged: Raw<'a> = "PackagedDate",
+        lab_state: Raw<'a> = "LabTestingState",
+        is_pb: Raw<'a> = "IsProductionBatch",
+        batch_number: Raw<'a> = "ProductionBatchNumber",
+        received: Raw<'a> = "ReceivedDateTime",
+        received_manifest: Raw<'a> = "ReceivedFromManifestNumber",
+        received_from: Raw<'a> = "ReceivedFromFacilityLicenseNumber",
+        finished: Raw<'a> = "FinishedDate",
+        archived: Raw<'a> = "ArchivedDate",
+        last_modified: Raw<'a> = "LastModified",
+        item: Nested<ItemRec<'a>> = "Item",
+    }
 }
 
 fn package(r: &PackageRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
@@ -372,22 +323,16 @@ fn package(r: &PackageRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) 
 
 // ---------------------------------------------------------------- adjustments
 
-#[derive(Deserialize)]
-struct AdjustmentRec<'a> {
-    #[serde(rename = "PackageLabel", borrow, default)]
-    label: Raw<'a>,
-    #[serde(rename = "AdjustmentQuantity", borrow, default)]
-    quantity: Raw<'a>,
-    #[serde(rename = "AdjustmentUnitOfMeasureName", borrow, default)]
-    unit: Raw<'a>,
-    #[serde(rename = "AdjustmentReasonName", borrow, default)]
-    reason: Raw<'a>,
-    #[serde(rename = "AdjustmentNote", borrow, default)]
-    note: Raw<'a>,
-    #[serde(rename = "AdjustmentDate", borrow, default)]
-    date: Raw<'a>,
-    #[serde(rename = "AdjustedByUserName", borrow, default)]
-    user: Raw<'a>,
+json_record! {
+    struct AdjustmentRec<'a> {
+        label: Raw<'a> = "PackageLabel",
+        quantity: Raw<'a> = "AdjustmentQuantity",
+        unit: Raw<'a> = "AdjustmentUnitOfMeasureName",
+        reason: Raw<'a> = "AdjustmentReasonName",
+        note: Raw<'a> = "AdjustmentNote",
+        date: Raw<'a> = "AdjustmentDate",
+        user: Raw<'a> = "AdjustedByUserName",
+    }
 }
 
 fn adjustment(r: &AdjustmentRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
@@ -420,44 +365,30 @@ fn adjustment(r: &AdjustmentRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut 
 
 // ---------------------------------------------------------------- transfers
 
-#[derive(Deserialize)]
-struct DeliveryRec<'a> {
-    #[serde(rename = "PackageLabel", borrow, default)]
-    label: Raw<'a>,
-    #[serde(rename = "ShipmentPackageState", borrow, default)]
-    state: Raw<'a>,
-    #[serde(rename = "ShippedQuantity", borrow, default)]
-    shipped: Raw<'a>,
-    #[serde(rename = "ShippedUnitOfMeasureName", borrow, default)]
-    shipped_unit: Raw<'a>,
-    #[serde(rename = "ReceivedQuantity", borrow, default)]
-    received: Raw<'a>,
-    #[serde(rename = "ReceivedUnitOfMeasureName", borrow, default)]
-    received_unit: Raw<'a>,
+json_record! {
+    struct DeliveryRec<'a> {
+        label: Raw<'a> = "PackageLabel",
+        state: Raw<'a> = "ShipmentPackageState",
+        shipped: Raw<'a> = "ShippedQuantity",
+        shipped_unit: Raw<'a> = "ShippedUnitOfMeasureName",
+        received: Raw<'a> = "ReceivedQuantity",
+        received_unit: Raw<'a> = "ReceivedUnitOfMeasureName",
+    }
 }
 
-#[derive(Deserialize)]
-struct TransferRec<'a> {
-    #[serde(rename = "ManifestNumber", borrow, default)]
-    manifest: Raw<'a>,
-    #[serde(rename = "ShipperFacilityLicenseNumber", borrow, default)]
-    shipper: Raw<'a>,
-    #[serde(rename = "RecipientFacilityLicenseNumber", borrow, default)]
-    recipient: Raw<'a>,
-    #[serde(rename = "CreatedDateTime", borrow, default)]
-    created: Raw<'a>,
-    #[serde(rename = "ActualDepartureDateTime", borrow, default)]
-    departed: Raw<'a>,
-    #[serde(rename = "EstimatedArrivalDateTime", borrow, default)]
-    est_arrival: Raw<'a>,
-    #[serde(rename = "ActualArrivalDateTime", borrow, default)]
-    arrival: Raw<'a>,
-    #[serde(rename = "ReceivedDateTime", borrow, default)]
-    received: Raw<'a>,
-    #[serde(rename = "IsVoided", borrow, default)]
-    voided: Raw<'a>,
-    #[serde(rename = "Packages", borrow, default)]
-    packages: Nested<Vec<DeliveryRec<'a>>>,
+json_record! {
+    struct TransferRec<'a> {
+        manifest: Raw<'a> = "ManifestNumber",
+        shipper: Raw<'a> = "ShipperFacilityLicenseNumber",
+        recipient: Raw<'a> = "RecipientFacilityLicenseNumber",
+        created: Raw<'a> = "CreatedDateTime",
+        departed: Raw<'a> = "ActualDepartureDateTime",
+        est_arrival: Raw<'a> = "EstimatedArrivalDateTime",
+        arrival: Raw<'a> = "ActualArrivalDateTime",
+        received: Raw<'a> = "ReceivedDateTime",
+        voided: Raw<'a> = "IsVoided",
+        packages: Nested<Vec<DeliveryRec<'a>>> = "Packages",
+    }
 }
 
 struct Delivery<'r> {
@@ -580,32 +511,24 @@ fn transfer(r: &TransferRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows
 
 // ---------------------------------------------------------------- sales
 
-#[derive(Deserialize)]
-struct TransactionRec<'a> {
-    #[serde(rename = "PackageLabel", borrow, default)]
-    label: Raw<'a>,
-    #[serde(rename = "QuantitySold", borrow, default)]
-    quantity: Raw<'a>,
-    #[serde(rename = "UnitOfMeasureName", borrow, default)]
-    unit: Raw<'a>,
-    #[serde(rename = "RecordedDateTime", borrow, default)]
-    recorded: Raw<'a>,
+json_record! {
+    struct TransactionRec<'a> {
+        label: Raw<'a> = "PackageLabel",
+        quantity: Raw<'a> = "QuantitySold",
+        unit: Raw<'a> = "UnitOfMeasureName",
+        recorded: Raw<'a> = "RecordedDateTime",
+    }
 }
 
-#[derive(Deserialize)]
-struct ReceiptRec<'a> {
-    #[serde(rename = "Id", borrow, default)]
-    id: Raw<'a>,
-    #[serde(rename = "ReceiptNumber", borrow, default)]
-    receipt: Raw<'a>,
-    #[serde(rename = "ExternalReceiptNumber", borrow, default)]
-    external: Raw<'a>,
-    #[serde(rename = "SalesDateTime", borrow, default)]
-    sold: Raw<'a>,
-    #[serde(rename = "RecordedDateTime", borrow, default)]
-    recorded: Raw<'a>,
-    #[serde(rename = "Transactions", borrow, default)]
-    transactions: Nested<Vec<TransactionRec<'a>>>,
+json_record! {
+    struct ReceiptRec<'a> {
+        id: Raw<'a> = "Id",
+        receipt: Raw<'a> = "ReceiptNumber",
+        external: Raw<'a> = "ExternalReceiptNumber",
+        sold: Raw<'a> = "SalesDateTime",
+        recorded: Raw<'a> = "RecordedDateTime",
+        transactions: Nested<Vec<TransactionRec<'a>>> = "Transactions",
+    }
 }
 
 fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
@@ -684,18 +607,63 @@ fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
 
 // ---------------------------------------------------------------- history
 
-#[derive(Deserialize)]
-struct HistoryRec<'a> {
-    #[serde(rename = "PackageLabel", borrow, default)]
-    label: Raw<'a>,
-    #[serde(rename = "ActualDate", borrow, default)]
-    actual: Raw<'a>,
-    #[serde(rename = "RecordedDateTime", borrow, default)]
-    recorded: Raw<'a>,
-    #[serde(rename = "Descriptions", default)]
-    descriptions: Option<serde_json::Value>,
-    #[serde(rename = "UserName", borrow, default)]
-    user: Raw<'a>,
+/// `Descriptions`: Metrc gives a list of strings; a string or other JSON is kept too.
+#[derive(Default)]
+enum Descriptions<'a> {
+    #[default]
+    None,
+    /// The strings (other JSON values as their compact JSON text).
+    List(Vec<Cow<'a, str>>),
+    /// A single string, or other JSON as its compact text.
+    One(Cow<'a, str>),
+}
+
+impl<'a> FromJson<'a> for Descriptions<'a> {
+    fn read(r: &mut Reader<'a>) -> ReadResult<Self> {
+        fn one<'a>(r: &mut Reader<'a>) -> ReadResult<Cow<'a, str>> {
+            if r.peek()? == b'"' {
+                if let Raw::Str(s) = r.value()? {
+                    return Ok(s);
+                }
+            }
+            // Rare shapes: the compact JSON text, as before.
+            let text = r.raw_text()?;
+            Ok(serde_json::from_str::<serde_json::Value>(text)
+                .map_or(Cow::Borrowed(text), |v| Cow::Owned(v.to_string())))
+        }
+        match r.peek()? {
+            b'n' => r.value().map(|_| Descriptions::None),
+            b'[' => {
+                let mut items = Vec::new();
+                r.array(|r, _| {
+                    items.push(one(r)?);
+                    Ok(())
+                })?;
+                Ok(Descriptions::List(items))
+            }
+            _ => one(r).map(Descriptions::One),
+        }
+    }
+}
+
+impl Descriptions<'_> {
+    fn text(&self) -> Option<String> {
+        match self {
+            Descriptions::None => None,
+            Descriptions::One(s) => Some(s.to_string()),
+            Descriptions::List(items) => Some(items.join("; ")),
+        }
+    }
+}
+
+json_record! {
+    struct HistoryRec<'a> {
+        label: Raw<'a> = "PackageLabel",
+        actual: Raw<'a> = "ActualDate",
+        recorded: Raw<'a> = "RecordedDateTime",
+        descriptions: Descriptions<'a> = "Descriptions",
+        user: Raw<'a> = "UserName",
+    }
 }
 
 fn history(r: &HistoryRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
@@ -703,18 +671,7 @@ fn history(r: &HistoryRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) 
     let actual = f.stamp("ActualDate", &r.actual);
     let recorded = f.stamp("RecordedDateTime", &r.recorded);
     let user = f.text("UserName", &r.user);
-    let description = match &r.descriptions {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Array(items)) => Some(
-            items
-                .iter()
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Some(other) => Some(other.to_string()),
-    };
+    let description = r.descriptions.text();
     let (Some(label), None) = (label, &f.bad) else { return };
     rows.batches[0].push(&[
         V::S(o.license),
@@ -744,16 +701,13 @@ fn history(r: &HistoryRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) 
 
 // ---------------------------------------------------------------- lab results
 
-#[derive(Deserialize)]
-struct LabRec<'a> {
-    #[serde(rename = "PackageLabel", borrow, default)]
-    label: Raw<'a>,
-    #[serde(rename = "TestTypeName", borrow, default)]
-    test_type: Raw<'a>,
-    #[serde(rename = "TestPassed", borrow, default)]
-    passed: Raw<'a>,
-    #[serde(rename = "TestPerformedDate", borrow, default)]
-    performed: Raw<'a>,
+json_record! {
+    struct LabRec<'a> {
+        label: Raw<'a> = "PackageLabel",
+        test_type: Raw<'a> = "TestTypeName",
+        passed: Raw<'a> = "TestPassed",
+        performed: Raw<'a> = "TestPerformedDate",
+    }
 }
 
 fn lab(r: &LabRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {

@@ -3,10 +3,8 @@
 //! field's name instead of failing the file.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use chrono_tz::Tz;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::normalize::{self, QuantityType, Stamp, Unit};
 
@@ -43,58 +41,6 @@ impl Raw<'_> {
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawVisitor(std::marker::PhantomData))
-    }
-}
-
-struct RawVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for RawVisitor<'a> {
-    type Value = Raw<'a>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Raw::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Raw::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Raw::Str(Cow::Owned(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Raw::Num(v))
-    }
-    #[allow(clippy::cast_precision_loss)]
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Raw::Num(v as f64))
-    }
-    #[allow(clippy::cast_precision_loss)]
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Raw::Num(v as f64))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Raw::Bool(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Raw::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Raw::Null)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Raw::Object)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Raw::Array)
-    }
-}
-
 /// A nested object or array read as `T` when it has that shape; its JSON kind otherwise.
 #[derive(Debug, Default)]
 pub enum Nested<T> {
@@ -116,57 +62,6 @@ pub trait Shape {
 
 impl<T> Shape for Vec<T> {
     const IS_LIST: bool = true;
-}
-
-impl<'de, T: Deserialize<'de> + Shape> Deserialize<'de> for Nested<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct NV<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de> + Shape> Visitor<'de> for NV<T> {
-            type Value = Nested<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object or array")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                if T::IS_LIST {
-                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                    return Ok(Nested::Wrong("object"));
-                }
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Nested::Some)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                if !T::IS_LIST {
-                    while seq.next_element::<IgnoredAny>()?.is_some() {}
-                    return Ok(Nested::Wrong("array"));
-                }
-                T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Nested::Some)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Nested::None)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Nested::None)
-            }
-            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
-                Ok(Nested::Wrong("string"))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Nested::Wrong("string"))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Nested::Wrong("number"))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Nested::Wrong("number"))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Nested::Wrong("number"))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Nested::Wrong("boolean"))
-            }
-        }
-        d.deserialize_any(NV(std::marker::PhantomData))
-    }
 }
 
 /// The first problem found in a record: the column and why.
