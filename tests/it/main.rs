@@ -1,9 +1,11 @@
-//! One integration-test binary (faster to link than one per file). Every test runs the
-//! real `tagtrail` binary in a fresh temporary folder and reads what it wrote.
+//! One integration-test binary (faster to link than one per file). The tests run the real
+//! `tagtrail` binary in a fresh temporary folder and read what it wrote; `props` calls the
+//! library in-process instead (spawning the binary per generated case would be slow).
 
 mod cli;
 mod common;
 mod ingest;
+mod props;
 mod report;
 mod rules;
 mod truth;
