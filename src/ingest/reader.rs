@@ -751,4 +751,66 @@ mod tests {
             assert_eq!(find_special(&text, start), want);
         }
     }
+
+    /// Differential check against serde_json: on any text, a value this reader skips as
+    /// well-formed is one serde_json parses (out-of-range numbers aside, which only the
+    /// typed read rejects), and a syntax error here is an error there.
+    mod differential {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn ours(text: &str) -> Result<(), ReadError> {
+            let mut r = Reader::new(text);
+            r.ws();
+            r.skip()?;
+            r.ws();
+            if r.i < r.b.len() {
+                return Err(r.syntax("trailing characters"));
+            }
+            Ok(())
+        }
+
+        fn check(text: &str) {
+            let theirs = serde_json::from_str::<serde::de::IgnoredAny>(text);
+            match ours(text) {
+                Ok(()) => assert!(theirs.is_ok(), "{text:?}: serde_json says {theirs:?}"),
+                Err(e) => assert!(theirs.is_err(), "{text:?}: we say {e:?}"),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            #[test]
+            fn agrees_with_serde_json_on_json_like_text(
+                text in r#"[ \t\n{}\[\]",:0-9.eE+\-tfnulrs\\/ubx\u{0}\u{1f}é😀]{0,40}"#
+            ) {
+                check(&text);
+            }
+
+            #[test]
+            fn agrees_with_serde_json_on_valid_json(v in json_value(3)) {
+                let text = v.to_string();
+                check(&text);
+                prop_assert!(ours(&text).is_ok());
+            }
+        }
+
+        fn json_value(depth: u32) -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::Bool),
+                any::<i64>().prop_map(|n| serde_json::json!(n)),
+                (-1e300f64..1e300).prop_map(|x| serde_json::json!(x)),
+                ".{0,12}".prop_map(serde_json::Value::String),
+            ];
+            leaf.prop_recursive(depth, 24, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                    prop::collection::btree_map(".{0,6}", inner, 0..6)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+    }
 }
