@@ -239,9 +239,37 @@ impl LineCounter<'_> {
             to += 1;
         }
         if to > self.pos {
-            self.line += memchr::memchr_iter(b'\n', &self.bytes[self.pos..to]).count() as i64;
+            let seg = &self.bytes[self.pos..to];
+            // A lone `\r` (classic Mac line ends) ends a line for the reader, so for us too.
+            let lone_cr = memchr::memchr_iter(b'\r', seg)
+                .filter(|&i| self.bytes.get(self.pos + i + 1) != Some(&b'\n'))
+                .count();
+            self.line += (memchr::memchr_iter(b'\n', seg).count() + lone_cr) as i64;
             self.pos = to;
         }
         self.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(csv: &[u8]) -> (Vec<i64>, Vec<i64>) {
+        let sheet = read_csv(csv, "f.csv", "LIC", chrono_tz::America::Los_Angeles).unwrap();
+        let rejects = sheet.rejects.iter().map(|r| r.line).collect();
+        let df = sheet.rows.into_frame().unwrap();
+        let rec = df.column(schema::col::RECORD).unwrap().i64().unwrap().clone();
+        ((0..rec.len()).map(|i| rec.get(i).unwrap()).collect(), rejects)
+    }
+
+    /// Regression (issue 6, found by fuzz/counts_csv: `Label,Qty\ro,1`): with lone `\r`
+    /// line ends every row was "line 1", the header's line.
+    #[test]
+    fn counts_lone_cr_line_ends_are_lines() {
+        assert_eq!(lines(b"Label,Qty\ro,1"), (vec![2], vec![]));
+        assert_eq!(lines(b"Label,Qty\rA,1\r\rB,x\rC,2\r"), (vec![2, 5], vec![4]));
+        // CRLF and LF as before, blank lines counted.
+        assert_eq!(lines(b"Label,Qty\r\nA,1\r\n\r\nB,x\nC,2\n"), (vec![2, 5], vec![4]));
     }
 }
