@@ -181,6 +181,10 @@ impl TableBatch {
     /// Move every row of `other` (same table) to the end of `self`.
     pub fn append(&mut self, other: TableBatch) {
         debug_assert_eq!(self.table, other.table);
+        if self.len == 0 {
+            *self = other;
+            return;
+        }
         for (a, b) in self.bufs.iter_mut().zip(other.bufs) {
             match (a, b) {
                 (Buf::Str(arena, spans), Buf::Str(b_arena, b_spans)) => {
@@ -206,17 +210,39 @@ impl TableBatch {
 
     /// Turn the batch into a DataFrame with the canonical types.
     pub fn into_frame(self) -> Result<DataFrame> {
+        self.to_frame()
+    }
+
+    /// Forget the rows, keeping the buffers' capacity for the next ones.
+    pub fn clear(&mut self) {
+        for b in &mut self.bufs {
+            match b {
+                Buf::Str(arena, spans) => {
+                    arena.clear();
+                    spans.clear();
+                }
+                Buf::F64(v) => v.clear(),
+                Buf::I64(v) | Buf::Ts(v) => v.clear(),
+                Buf::Bool(v) => v.clear(),
+                Buf::Date(v) => v.clear(),
+            }
+        }
+        self.len = 0;
+    }
+
+    /// A DataFrame of the rows with the canonical types (the batch is left as it is).
+    pub fn to_frame(&self) -> Result<DataFrame> {
         let len = self.len;
         let cols = self
             .names
             .iter()
-            .zip(self.bufs)
+            .zip(&self.bufs)
             .map(|((name, _), buf)| {
                 let name = PlSmallStr::from_static(name);
                 match buf {
                     Buf::Str(arena, spans) => {
                         let mut b = StringChunkedBuilder::new(name, spans.len());
-                        for sp in spans {
+                        for &sp in spans {
                             if sp == NULL_SPAN {
                                 b.append_null();
                             } else {
@@ -227,18 +253,18 @@ impl TableBatch {
                         b.finish().into_column()
                     }
                     Buf::F64(v) => {
-                        Float64Chunked::from_iter_options(name, v.into_iter()).into_column()
+                        Float64Chunked::from_iter_options(name, v.iter().copied()).into_column()
                     }
                     Buf::I64(v) => {
-                        Int64Chunked::from_iter_options(name, v.into_iter()).into_column()
+                        Int64Chunked::from_iter_options(name, v.iter().copied()).into_column()
                     }
                     Buf::Bool(v) => {
-                        BooleanChunked::from_iter_options(name, v.into_iter()).into_column()
+                        BooleanChunked::from_iter_options(name, v.iter().copied()).into_column()
                     }
-                    Buf::Ts(v) => Int64Chunked::from_iter_options(name, v.into_iter())
+                    Buf::Ts(v) => Int64Chunked::from_iter_options(name, v.iter().copied())
                         .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
                         .into_column(),
-                    Buf::Date(v) => Int32Chunked::from_iter_options(name, v.into_iter())
+                    Buf::Date(v) => Int32Chunked::from_iter_options(name, v.iter().copied())
                         .into_date()
                         .into_column(),
                 }

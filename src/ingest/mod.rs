@@ -33,7 +33,8 @@ use metrc::{Kind, Origin, Outcome, Rows};
 const RAW_CAP: usize = 1 << 20;
 /// Records decoded per parallel task.
 const TASK: usize = 512;
-/// A JSON file at least this large is read alone, its record blocks decoded in parallel.
+/// A JSON file at least this large (and over its fair share of the input) is read alone,
+/// its record blocks decoded in parallel.
 const LARGE_FILE: u64 = 64 << 20;
 /// Smaller files of one license and kind are read together up to this many bytes.
 const JOB_BYTES: u64 = 64 << 20;
@@ -134,7 +135,7 @@ fn ingest_into(
     // more work from its own meanwhile, so every Parquet write opened another file and peak
     // memory grew with the number of files (4.4 GB for 1 M packages).
     let sink = Sink { tz: opts.tz, lake: &lake, written: &written, progress };
-    let jobs = plan_jobs(&all);
+    let jobs = plan_jobs(&all, rayon::current_num_threads());
     let run_job = |job: &Job<'_>| -> Vec<(usize, FileResult)> {
         let mut parts = Parts::new(job.files[0].0, &sink);
         let mut out: Vec<(usize, FileResult)> = job
@@ -351,9 +352,9 @@ fn line_of(path: &Path, offset: u64) -> Option<u64> {
     }
 }
 
-/// What one parallel decode task returns: rows, rejects, a fatal syntax error (byte offset,
-/// reason) that stops the file, and the count of accepted records.
-type TaskOutput = (Rows, RejectRows, Option<(u64, String)>, u64);
+/// What one decode task returns besides its rows: rejects, a fatal syntax error (byte
+/// offset, reason) that stops the file, and the count of accepted records.
+type TaskOutput = (RejectRows, Option<(u64, String)>, u64);
 
 /// Where the files of one ingest run go, shared by every file.
 struct Sink<'a> {
@@ -372,40 +373,46 @@ struct Job<'a> {
     parallel: bool,
 }
 
-/// Group the input files into jobs. Memory stays bounded by the number of jobs in flight:
-/// a large file is a job alone, read with its record blocks decoded in parallel (rayon);
-/// consecutive smaller files of one license and kind (Metrc pages: `sales.2.json`, …) make
-/// one job of up to [`JOB_BYTES`], so that a license's pages become a few Parquet parts and
-/// not one each (writing a part has a fixed cost; 1,274 parts were a fifth of ingest time
-/// for 250 k packages). Jobs depend only on the file list, so a re-run writes the same parts.
-fn plan_jobs<'a>(all: &[(usize, &'a Source)]) -> Vec<Job<'a>> {
-    let size = |s: &Source| fs::metadata(&s.path).map_or(0, |m| m.len());
-    let mut jobs: Vec<Job<'a>> = Vec::new();
-    let mut open_bytes = 0;
-    for &(i, src) in all {
-        let n = size(src);
-        if src.kind.is_some() && n >= LARGE_FILE {
-            jobs.push(Job { files: vec![(i, src)], parallel: true });
+/// Group the input files into jobs, largest first. Memory stays bounded by the number of
+/// jobs in flight, each holding a few record blocks and at most [`PART_BYTES`] of rows.
+///
+/// Consecutive files of one license and kind (Metrc pages: `sales.2.json`, …) make one job
+/// of up to [`JOB_BYTES`], so that a license's pages become a few Parquet parts and not one
+/// each (writing a part has a fixed cost: 1,274 parts were a fifth of ingest time for 250 k
+/// packages). A file too large to share a core fairly (a statewide export in one file) is a
+/// job alone whose record blocks are decoded in parallel (rayon); every other job runs on
+/// one thread, so the cores work on different files and nothing waits on one reader. Jobs
+/// depend only on the file list, so a re-run writes the same parts.
+fn plan_jobs<'a>(all: &[(usize, &'a Source)], threads: usize) -> Vec<Job<'a>> {
+    let sized: Vec<(usize, &Source, u64)> =
+        all.iter().map(|&(i, s)| (i, s, fs::metadata(&s.path).map_or(0, |m| m.len()))).collect();
+    let total: u64 = sized.iter().map(|f| f.2).sum();
+    let fair_share = total / (2 * threads.max(1)) as u64;
+    let mut jobs: Vec<(u64, Job<'a>)> = Vec::new();
+    for (i, src, n) in sized {
+        if src.kind.is_some() && n >= LARGE_FILE && n > fair_share {
+            jobs.push((n, Job { files: vec![(i, src)], parallel: true }));
             continue;
         }
         let joins = src.kind.is_some()
-            && open_bytes + n <= JOB_BYTES
-            && jobs.last().is_some_and(|j| {
+            && jobs.last().is_some_and(|(bytes, j)| {
                 let (_, last) = j.files[j.files.len() - 1];
-                !j.parallel && last.kind == src.kind && last.license == src.license
+                !j.parallel
+                    && bytes + n <= JOB_BYTES
+                    && last.kind == src.kind
+                    && last.license == src.license
             });
         match jobs.last_mut() {
-            Some(job) if joins => {
+            Some((bytes, job)) if joins => {
                 job.files.push((i, src));
-                open_bytes += n;
+                *bytes += n;
             }
-            _ => {
-                jobs.push(Job { files: vec![(i, src)], parallel: false });
-                open_bytes = n;
-            }
+            _ => jobs.push((n, Job { files: vec![(i, src)], parallel: false })),
         }
     }
-    jobs
+    // Largest first, so that no big job starts last and runs alone.
+    jobs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.files[0].0.cmp(&b.1.files[0].0)));
+    jobs.into_iter().map(|(_, j)| j).collect()
 }
 
 /// Rows decoded by a job and not written yet; written as parts named after the job's first
@@ -422,22 +429,28 @@ impl<'s, 'a> Parts<'s, 'a> {
         Parts { first_file, next_part: 0, rows: None, sink }
     }
 
-    fn add(&mut self, rows: Rows) -> Result<()> {
-        match self.rows.as_mut() {
-            Some(pending) => pending.append(rows),
-            None => self.rows = Some(rows),
-        }
+    /// The rows not written yet, for records of `kind` to be decoded into.
+    fn pending(&mut self, kind: Kind) -> &mut Rows {
+        self.rows.get_or_insert_with(|| Rows::new(kind))
+    }
+
+    fn flush_if_big(&mut self) -> Result<()> {
         let big = self.rows.as_ref().is_some_and(|r| {
             r.batches.iter().map(TableBatch::approx_bytes).sum::<usize>() >= PART_BYTES
         });
         if big { self.flush() } else { Ok(()) }
     }
 
+    /// Write the pending rows; their buffers stay, sized for the next part.
     fn flush(&mut self) -> Result<()> {
-        let Some(rows) = self.rows.take() else { return Ok(()) };
-        for batch in rows.batches {
-            let Sink { lake, written, .. } = *self.sink;
+        let Some(rows) = self.rows.as_mut() else { return Ok(()) };
+        if rows.batches.iter().all(TableBatch::is_empty) {
+            return Ok(());
+        }
+        let Sink { lake, written, .. } = *self.sink;
+        for batch in &mut rows.batches {
             write_parts(lake, batch, self.first_file, self.next_part, written)?;
+            batch.clear();
         }
         self.next_part += 1;
         Ok(())
@@ -468,15 +481,14 @@ fn ingest_json(
         progress.inc(splitter.bytes_read - last_bytes);
         last_bytes = splitter.bytes_read;
         let Some(chunk) = chunk else { break };
-        let decode_task = |recs: &[(usize, usize)], idx: &[u64]| -> TaskOutput {
-            let mut rows = Rows::new(kind);
+        let decode_task = |recs: &[(usize, usize)], idx: &[u64], rows: &mut Rows| -> TaskOutput {
             let mut rej = RejectRows::new();
             let mut ok = 0u64;
             for (&(a, b), &i) in recs.iter().zip(idx) {
                 let bytes = &chunk.buf[a..b];
                 let origin =
                     Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
-                match metrc::decode(kind, bytes, &origin, tz, &mut rows) {
+                match metrc::decode(kind, bytes, &origin, tz, rows) {
                     Outcome::Accepted => ok += 1,
                     Outcome::Rejected { column, reason } => {
                         rej.push(
@@ -488,33 +500,45 @@ fn ingest_json(
                         );
                     }
                     Outcome::Syntax { offset, reason } => {
-                        return (rows, rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
+                        return (rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
                     }
                 }
             }
-            (rows, rej, None, ok)
+            (rej, None, ok)
         };
-        let parts: Vec<TaskOutput> = if parallel {
-            chunk
+        // One file on one thread decodes straight into the job's pending rows; a large file
+        // decodes blocks of records in parallel, each into rows of its own.
+        let results: Vec<TaskOutput> = if parallel {
+            let tasks: Vec<(Rows, TaskOutput)> = chunk
                 .records
                 .par_chunks(TASK)
                 .zip(chunk.index.par_chunks(TASK))
-                .map(|(recs, idx)| decode_task(recs, idx))
+                .map(|(recs, idx)| {
+                    let mut rows = Rows::new(kind);
+                    let r = decode_task(recs, idx, &mut rows);
+                    (rows, r)
+                })
+                .collect();
+            let pending = out.pending(kind);
+            tasks
+                .into_iter()
+                .map(|(rows, r)| {
+                    pending.append(rows);
+                    r
+                })
                 .collect()
         } else {
-            vec![decode_task(&chunk.records, &chunk.index)]
+            vec![decode_task(&chunk.records, &chunk.index, out.pending(kind))]
         };
-        let mut rows = Rows::new(kind);
-        for (r, rej, fatal, ok) in parts {
+        for (rej, fatal, ok) in results {
             if let Some((offset, reason)) = fatal {
                 return Err(input_error(&src.path, offset, format!("not valid JSON: {reason}")));
             }
-            rows.append(r);
             rejects.0.append(rej.0);
             accepted += ok;
         }
         rows_in += chunk.records.len() as u64;
-        out.add(rows)?;
+        out.flush_if_big()?;
         splitter.recycle(chunk.buf);
     }
     let sha = manifest::hex(&splitter.finish_hash());
@@ -548,7 +572,7 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
         rejects.push(&src.rel, r.line, &r.column, &r.reason, &r.raw);
     }
     let accepted = sheet.rows.len() as u64;
-    write_parts(lake, sheet.rows, file_idx, 0, written)?;
+    write_parts(lake, &sheet.rows, file_idx, 0, written)?;
     Ok((
         InputFile {
             path: src.rel.clone(),
@@ -568,7 +592,7 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
 /// Write a batch as part files, one per license it holds.
 fn write_parts(
     lake: &Path,
-    batch: TableBatch,
+    batch: &TableBatch,
     file_idx: usize,
     part_no: usize,
     written: &[AtomicU64],
@@ -578,7 +602,7 @@ fn write_parts(
     }
     let table = batch.table();
     let slot = schema::TABLES.iter().position(|t| *t == table).unwrap_or(0);
-    let df = batch.into_frame()?;
+    let df = batch.to_frame()?;
     let name = format!("part-{file_idx:05}-{part_no:05}.parquet");
     let lic = df.column(schema::col::LICENSE).ctx(|| format!("{table} has no license"))?;
     let lic = lic.str().ctx(|| "license".into())?;
