@@ -473,7 +473,7 @@ impl<'a> Reader<'a> {
         }
         self.i = i;
         let text = self.text(start, i);
-        let fast = (exact && exp >= -22).then(|| (mant, exp));
+        let fast = (exact && exp >= -22).then_some((mant, exp));
         Ok((text, fast))
     }
 
