@@ -651,3 +651,63 @@ fn ingest_empty_folders_and_files() {
     fs::write(no_rows.join("C11-0000001-LIC").join("packages.json"), "[]").unwrap();
     run(&no_rows, None, "out-h", 2);
 }
+
+/// The typed record reader names the field at fault in every reject, nested ones by path,
+/// and a syntax error inside a field nobody reads is still an unreadable file (exit 2).
+#[test]
+fn ingest_rejects_name_nested_fields_duplicates_and_out_of_range_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    let dir = export.join(LIC);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("packages.json"),
+        r#"[{"Label":"1A4FF0100000022000000001","Quantity":1,"UnitOfMeasureName":"Grams"},
+{"Label":"1A4FF0100000022000000002","Quantity":1e400,"UnitOfMeasureName":"Grams"},
+{"Label":"1A4FF0100000022000000003","Label":"1A4FF0100000022000000004"},
+{"Label":"1A4FF0100000022000000005","Item":{"Name":"Jar","QuantityType":true}},
+{"Label":"1A4FF0100000022000000006","Item":[1,2]},
+"1A4FF0100000022000000007",
+{"Label":"1A4FF010000002200000000\u0038","Note":{"x":[1e999,"\ud83d\ude00"]}}]"#,
+    )
+    .unwrap();
+    fs::write(
+        dir.join("sales.json"),
+        r#"[{"ReceiptNumber":"R1","SalesDateTime":"2026-10-01T10:00:00Z","Transactions":[
+  {"PackageLabel":"1A4FF0100000022000000001","QuantitySold":1,"UnitOfMeasureName":"Grams"},
+  ["1A4FF0100000022000000001",1]]}]"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (e, o) = (export.to_str().unwrap(), out.to_str().unwrap());
+    run_expect(&["ingest", "--quiet", "--export", e, "--out", o], 0);
+    let got: Vec<(i64, String, String)> =
+        rejects(&out).into_iter().map(|(r, c, why, _)| (r, c, why)).collect();
+    let want = |r: i64, c: &str, why: &str| (r, c.to_owned(), why.to_owned());
+    assert_eq!(
+        got,
+        vec![
+            want(1, "Quantity", "number out of range"),
+            want(2, "Label", "duplicate field `Label`"),
+            want(3, "Item.QuantityType", "wrong JSON type: expected string or number, got boolean"),
+            want(4, "Item", "wrong JSON type: expected object, got array"),
+            want(5, "", "record is not a JSON object"),
+            want(0, "Transactions[1]", "wrong JSON type: expected object, got array"),
+        ]
+    );
+    // Unused fields are skipped, not built: an out-of-range number in one is no reject, and
+    // escaped text in a read field is decoded.
+    let p = read_table(&out, "packages");
+    assert_eq!(p.height(), 2);
+    assert!(row_where(&p, "label", "1A4FF0100000022000000008") < p.height());
+
+    // A syntax error in a field nobody reads: the file cannot be read, exit 2 naming it.
+    fs::write(
+        dir.join("packages.json"),
+        r#"[{"Label":"1A4FF0100000022000000001","Note":{"x":[1,]}}]"#,
+    )
+    .unwrap();
+    let o2 = run_expect(&["ingest", "--quiet", "--export", e, "--out", o], 2);
+    let err = String::from_utf8_lossy(&o2.stderr);
+    assert!(err.contains("C11-0000001-LIC/packages.json") && err.contains("byte 52"), "{err}");
+}
