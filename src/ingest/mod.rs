@@ -128,11 +128,11 @@ fn ingest_into(
     progress.set_length(total);
     let written: Vec<AtomicU64> = schema::TABLES.iter().map(|_| AtomicU64::new(0)).collect();
     let all: Vec<(usize, &Source)> = sources.iter().chain(count_sources).enumerate().collect();
-    // Memory stays bounded by the number of files in flight: large files are read one at a
-    // time with their record blocks decoded in parallel (rayon); the many smaller files are
-    // read on plain threads, one file per thread. Not rayon for those: writing Parquet
-    // waits on Polars' own thread pool, and a rayon worker that waits on another pool steals
-    // more work from its own meanwhile, so every Parquet write opened another file and peak
+    // Memory stays bounded by the number of jobs in flight (see `plan_jobs`): a file too
+    // large for one core is read alone with its record blocks decoded in parallel (rayon);
+    // every other job runs on a plain thread. Not rayon for those: writing Parquet waits on
+    // Polars' own thread pool, and a rayon worker that waits on another pool steals more
+    // work from its own meanwhile, so every Parquet write opened another file and peak
     // memory grew with the number of files (4.4 GB for 1 M packages).
     let sink = Sink { tz: opts.tz, lake: &lake, written: &written, progress };
     let jobs = plan_jobs(&all, rayon::current_num_threads());
