@@ -134,23 +134,32 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Step into the object or array opening with `open` at the cursor; false when it is
+    /// empty (and already stepped over). Another kind of value is skipped and is a data error.
+    fn open(&mut self, open: u8, close: u8, what: &str) -> ReadResult<bool> {
+        let c = self.peek()?;
+        if c != open {
+            let kind = kind_of(c);
+            self.skip()?;
+            return Err(ReadError::data(format!("wrong JSON type: expected {what}, got {kind}")));
+        }
+        self.enter()?;
+        self.i += 1;
+        if self.peek()? == close {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
     /// The members of an object at the cursor: `f(reader, key)` reads or skips each value.
     /// A value that is not an object is a data error naming its kind.
     pub fn object(
         &mut self,
         mut f: impl FnMut(&mut Self, &[u8]) -> ReadResult<()>,
     ) -> ReadResult<()> {
-        let c = self.peek()?;
-        if c != b'{' {
-            let kind = kind_of(c);
-            self.skip()?;
-            return Err(ReadError::data(format!("wrong JSON type: expected object, got {kind}")));
-        }
-        self.enter()?;
-        self.i += 1;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            self.depth -= 1;
+        if !self.open(b'{', b'}', "object")? {
             return Ok(());
         }
         loop {
@@ -187,17 +196,7 @@ impl<'a> Reader<'a> {
         &mut self,
         mut f: impl FnMut(&mut Self, usize) -> ReadResult<()>,
     ) -> ReadResult<()> {
-        let c = self.peek()?;
-        if c != b'[' {
-            let kind = kind_of(c);
-            self.skip()?;
-            return Err(ReadError::data(format!("wrong JSON type: expected array, got {kind}")));
-        }
-        self.enter()?;
-        self.i += 1;
-        if self.peek()? == b']' {
-            self.i += 1;
-            self.depth -= 1;
+        if !self.open(b'[', b']', "array")? {
             return Ok(());
         }
         let mut n = 0;
