@@ -58,7 +58,10 @@ pub fn parse(path: &Path, text: &str) -> Result<SqlRule> {
     let bad = |reason: String| Error::Rule { path: path.to_path_buf(), reason };
     let stem = path
         .file_name()
-        .map(|n| n.to_string_lossy().trim_end_matches(".sql").to_owned())
+        .map(|n| {
+            let name = n.to_string_lossy();
+            name.strip_suffix(".sql").unwrap_or(&name).to_owned()
+        })
         .unwrap_or_default();
     let mut rule = SqlRule {
         id: stem.clone(),
@@ -190,5 +193,16 @@ mod tests {
         let ok = parse(p, "-- severity: low\n-- citation: a\n-- description: b\nSELECT 1").unwrap();
         assert_eq!((ok.id.as_str(), ok.family.as_str()), ("my.rule", "my"));
         assert_eq!(body("-- x\nSELECT 1 -- y\nFROM t;"), "SELECT 1 \nFROM t");
+    }
+
+    /// Regression (issue 6, found by fuzz/sql_header): only the last `.sql` is the extension;
+    /// `a.sql.sql` was rule `a` and could not declare its own id `a.sql`.
+    #[test]
+    fn rule_id_is_the_file_name_without_one_sql() {
+        let header = "-- severity: low\n-- citation: a\n-- description: b\nSELECT 1";
+        let rule = parse(Path::new("r/a.sql.sql"), header).unwrap();
+        assert_eq!(rule.id, "a.sql");
+        let rule = parse(Path::new("r/a.sql.sql"), &format!("-- id: a.sql\n{header}")).unwrap();
+        assert_eq!(rule.id, "a.sql");
     }
 }
