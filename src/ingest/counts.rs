@@ -197,12 +197,19 @@ pub fn read_csv(
                 None
             }
         };
+        let q = Qty::new(quantity, unit, None);
+        // 1e308 kg is a finite number but no finite number of grams.
+        if q.base.is_some_and(|b| !b.is_finite()) {
+            bad.get_or_insert((
+                name_of(qty_i),
+                format!("number out of range in base units: `{}`", qty_s.as_deref().unwrap_or("")),
+            ));
+        }
         if let Some((column, reason)) = bad {
             rejects.push(CountReject { line, column, reason, raw });
             continue;
         }
         let Some(label) = label else { continue };
-        let q = Qty::new(quantity, unit, None);
         rows.push(&[
             V::S(&license),
             V::S(&label),
@@ -271,5 +278,16 @@ mod tests {
         assert_eq!(lines(b"Label,Qty\rA,1\r\rB,x\rC,2\r"), (vec![2, 5], vec![4]));
         // CRLF and LF as before, blank lines counted.
         assert_eq!(lines(b"Label,Qty\r\nA,1\r\n\r\nB,x\nC,2\n"), (vec![2, 5], vec![4]));
+    }
+
+    /// Issue 6: a quantity that overflows when converted to the base unit is rejected, not
+    /// stored as infinity (which made every total and variance of its license inf/NaN).
+    #[test]
+    fn counts_quantity_overflowing_its_base_unit_is_rejected() {
+        let csv = b"Tag,Qty,UOM\nA,1e308,kg\nB,1e308,g\nC,-1e306,lb\n";
+        assert_eq!(lines(csv), (vec![3], vec![2, 4]));
+        let sheet = read_csv(csv, "f.csv", "LIC", chrono_tz::UTC).unwrap();
+        assert_eq!(sheet.rejects[0].column, "Qty");
+        assert!(sheet.rejects[0].reason.contains("out of range"), "{}", sheet.rejects[0].reason);
     }
 }
