@@ -1,6 +1,7 @@
 //! Count sheet reader: any bytes as a CSV file. Invariants: nothing panics; every data row
 //! is accepted or rejected (rows in = accepted + rejects); every row's line number is a
-//! physical line of the file; the accepted batch converts to a frame of that many rows.
+//! physical line of the file; the accepted batch converts to a frame of that many rows, and
+//! its quantities (also in base units) are finite.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,5 +34,11 @@ fuzz_target!(|data: &[u8]| {
     for i in 0..record.len() {
         let line = record.get(i).expect("record is never null");
         assert!((2..=last_line).contains(&line), "row line {line} of {last_line}");
+    }
+    for name in ["quantity", "quantity_base"] {
+        let col = df.column(name).expect("quantity columns").f64().expect("f64");
+        for i in 0..col.len() {
+            assert!(col.get(i).is_none_or(f64::is_finite), "{name} {:?}", col.get(i));
+        }
     }
 });
