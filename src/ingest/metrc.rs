@@ -266,12 +266,12 @@ fn package(r: &PackageRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) 
             (None, None, None)
         }
     };
+    let q = f.converted("Quantity", Qty::new(quantity, unit, item_qtype));
+    let oq = f.converted("OriginalPackageQuantity", Qty::new(original, unit, item_qtype));
     if f.bad.is_some() {
         return;
     }
     let Some(label) = label else { return };
-    let q = Qty::new(quantity, unit, item_qtype);
-    let oq = Qty::new(original, unit, item_qtype);
     let source_list = sources.map(split_labels).unwrap_or_default();
     let is_local = received.is_none() && received_manifest.is_none();
     rows.batches[0].push(&[
@@ -343,8 +343,8 @@ fn adjustment(r: &AdjustmentRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut 
     let note = f.text("AdjustmentNote", &r.note);
     let at = f.stamp("AdjustmentDate", &r.date);
     let user = f.text("AdjustedByUserName", &r.user);
+    let q = f.converted("AdjustmentQuantity", Qty::new(quantity, unit, None));
     let (Some(label), None) = (label, &f.bad) else { return };
-    let q = Qty::new(quantity, unit, None);
     rows.batches[0].push(&[
         V::S(o.license),
         V::S(label),
@@ -425,14 +425,17 @@ fn transfer(r: &TransferRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows
                 let (shipped_unit, su) = f.unit("ShippedUnitOfMeasureName", &d.shipped_unit);
                 let received_q = f.number("ReceivedQuantity", &d.received);
                 let (received_unit, ru) = f.unit("ReceivedUnitOfMeasureName", &d.received_unit);
+                let shipped = f.converted("ShippedQuantity", Qty::new(shipped, su, None));
+                // A received quantity without its own unit is in the shipped unit.
+                let received =
+                    f.converted("ReceivedQuantity", Qty::new(received_q, ru.or(su), None));
                 if let Some(label) = label {
                     deliveries.push(Delivery {
                         label,
                         state,
-                        shipped: Qty::new(shipped, su, None),
+                        shipped,
                         shipped_unit,
-                        // A received quantity without its own unit is in the shipped unit.
-                        received: Qty::new(received_q, ru.or(su), None),
+                        received,
                         received_unit,
                     });
                 }
@@ -555,8 +558,9 @@ fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
                 let q = f.number("QuantitySold", &t.quantity);
                 let (unit_name, unit) = f.unit("UnitOfMeasureName", &t.unit);
                 let t_recorded = f.stamp("RecordedDateTime", &t.recorded);
+                let q = f.converted("QuantitySold", Qty::new(q, unit, None));
                 if let Some(label) = label {
-                    lines.push((label, Qty::new(q, unit, None), unit_name, t_recorded));
+                    lines.push((label, q, unit_name, t_recorded));
                 }
             }
             f.set_prefix(String::new());

@@ -211,6 +211,15 @@ impl Fields {
         }
     }
 
+    /// A converted quantity; one beyond the f64 range in its base unit (`1e308` kg) is a
+    /// problem, not an infinite total.
+    pub fn converted(&mut self, column: &str, q: Qty) -> Qty {
+        if q.base.is_some_and(|b| !b.is_finite()) {
+            self.fail(column, "quantity out of range once converted to its base unit");
+        }
+        q
+    }
+
     /// `Item.QuantityType`: a string or a number; unknown values are null.
     pub fn item_quantity_type(&mut self, column: &str, v: &Raw<'_>) -> Option<QuantityType> {
         match v {

@@ -668,6 +668,7 @@ fn ingest_rejects_name_nested_fields_duplicates_and_out_of_range_numbers() {
 {"Label":"1A4FF0100000022000000005","Item":{"Name":"Jar","QuantityType":true}},
 {"Label":"1A4FF0100000022000000006","Item":[1,2]},
 "1A4FF0100000022000000007",
+{"Label":"1A4FF0100000022000000009","Quantity":1e308,"UnitOfMeasureName":"Kilograms"},
 {"Label":"1A4FF010000002200000000\u0038","Note":{"x":[1e999,"\ud83d\ude00"]}}]"#,
     )
     .unwrap();
@@ -692,6 +693,7 @@ fn ingest_rejects_name_nested_fields_duplicates_and_out_of_range_numbers() {
             want(3, "Item.QuantityType", "wrong JSON type: expected string or number, got boolean"),
             want(4, "Item", "wrong JSON type: expected object, got array"),
             want(5, "", "record is not a JSON object"),
+            want(6, "Quantity", "quantity out of range once converted to its base unit"),
             want(0, "Transactions[1]", "wrong JSON type: expected object, got array"),
         ]
     );
