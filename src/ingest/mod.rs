@@ -119,6 +119,9 @@ fn ingest_into(
     progress: &ProgressBar,
 ) -> Result<IngestSummary> {
     let lake = staging.join(schema::out::LAKE);
+    // The lake folder exists even when every file is empty (`[]`): an export without a
+    // single row is an empty run, not a failed rename.
+    fs::create_dir_all(&lake).map_err(|e| Error::io("cannot create", &lake, e))?;
     let total: u64 = sources
         .iter()
         .chain(count_sources)
@@ -243,11 +246,13 @@ fn discover_export(root: &Path) -> Result<Vec<Source>> {
         )));
     }
     let mut out = Vec::new();
+    let mut without_packages = Vec::new();
     for lic in sorted_entries(root)? {
-        if !lic.is_dir() {
+        let license = lic.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !lic.is_dir() || license.starts_with('.') {
             continue;
         }
-        let license = lic.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let before = out.len();
         for file in sorted_entries(&lic)? {
             let name =
                 file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -260,12 +265,30 @@ fn discover_export(root: &Path) -> Result<Vec<Source>> {
                 });
             }
         }
+        if !out[before..].iter().any(|s| s.kind == Some(Kind::Packages)) {
+            without_packages.push(license);
+        }
     }
     if !out.iter().any(|s| s.kind == Some(Kind::Packages)) {
         return Err(Error::Usage(format!(
             "no packages*.json under `{}`: the export needs one folder per license, \
              each with packages*.json (see README, Inputs)",
             root.display()
+        )));
+    }
+    // SPEC 2.1: packages*.json is required in every license folder. Reading the others
+    // would check a license without its packages (every event an orphan), or drop an
+    // empty folder from the run without a word; a license with no packages has `[]`.
+    if !without_packages.is_empty() {
+        let n = without_packages.len();
+        let shown: Vec<_> = without_packages.iter().take(5).map(|l| format!("`{l}`")).collect();
+        return Err(Error::Usage(format!(
+            "{n} license folder{} under `{}` without packages*.json: {}{}; every license \
+             folder needs one (a license with no packages has a file holding `[]`)",
+            if n == 1 { "" } else { "s" },
+            root.display(),
+            shown.join(", "),
+            if n > 5 { ", …" } else { "" },
         )));
     }
     Ok(out)
@@ -300,6 +323,15 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>>
             }
         }
         files.sort();
+        if files.is_empty() {
+            // Checking nothing would report "no significant discrepancy" for counts that
+            // were never read.
+            return Err(Error::Usage(format!(
+                "counts folder `{}` holds no .csv count sheet; pass --counts with a CSV file \
+                 or a folder of them, or leave --counts out to run without counts",
+                path.display()
+            )));
+        }
         (path.to_path_buf(), files)
     } else {
         return Err(Error::Usage(format!(

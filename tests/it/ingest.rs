@@ -598,39 +598,49 @@ fn ingest_empty_folders_and_files() {
     let (_, err) = run(&only, None, "out-b", 2);
     assert!(err.contains("no packages*.json"), "{err}");
 
-    // Questioned: an empty license folder beside a good one is skipped without a word
-    // (not in the manifest, not among the licenses checked).
+    // An empty license folder beside a good one: exit 2 naming it (SPEC 2.1 requires
+    // packages*.json in every license folder), not a license silently left out.
     let mixed = root.join("mixed");
     fs::create_dir_all(mixed.join("C11-0000001-LIC")).unwrap();
     fs::create_dir_all(mixed.join("C11-0000002-LIC")).unwrap();
     fs::write(mixed.join("C11-0000001-LIC").join("packages.json"), good).unwrap();
-    let (out, _) = run(&mixed, None, "out-c", 0);
-    let m = crate::common::manifest(&out);
-    let licenses: Vec<&str> =
-        m["inputs"].as_array().unwrap().iter().map(|i| i["license"].as_str().unwrap()).collect();
-    assert_eq!(licenses, ["C11-0000001-LIC"]);
+    let (_, err) = run(&mixed, None, "out-c", 2);
+    assert!(err.contains("without packages*.json") && err.contains("`C11-0000002-LIC`"), "{err}");
+    assert!(!err.contains("C11-0000001-LIC"), "names only the folder at fault: {err}");
 
-    // Questioned: a license folder with other files but no packages file, beside a good
-    // one, is read without its packages (exit 0).
+    // The same with other files but no packages file: exit 2, not a license checked
+    // without its packages.
     fs::write(
         mixed.join("C11-0000002-LIC").join("adjustments.json"),
         r#"[{"PackageLabel":"1A4FF0100000022000000009","AdjustmentQuantity":-1,"AdjustmentUnitOfMeasureName":"Grams","AdjustmentDate":"2026-10-02"}]"#,
     )
     .unwrap();
-    let (out, _) = run(&mixed, None, "out-d", 0);
+    let (_, err) = run(&mixed, None, "out-d", 2);
+    assert!(err.contains("without packages*.json") && err.contains("`C11-0000002-LIC`"), "{err}");
+
+    // A license with no packages has `[]`: read, its adjustment kept (exit 0).
+    fs::write(mixed.join("C11-0000002-LIC").join("packages.json"), "[]").unwrap();
+    let (out, _) = run(&mixed, None, "out-d2", 0);
     assert_eq!(read_table(&out, "adjustments").height(), 1);
     assert_eq!(read_table(&out, "packages").height(), 1);
     fs::remove_file(mixed.join("C11-0000002-LIC").join("adjustments.json")).unwrap();
 
-    // Questioned: an empty counts folder (or one without any .csv) gives no count sheet and
-    // so no count finding, as when --counts is not given (exit 0).
+    // An export whose only packages file is `[]`: an empty run, not a failed rename.
+    let blank = root.join("blank");
+    fs::create_dir_all(blank.join("C11-0000003-LIC")).unwrap();
+    fs::write(blank.join("C11-0000003-LIC").join("packages.json"), "[]").unwrap();
+    let (out, _) = run(&blank, None, "out-blank", 0);
+    assert_eq!(read(&out.join("findings.parquet")).height(), 0);
+    let m = crate::common::manifest(&out);
+    assert_eq!(m["inputs"][0]["rows_in"], 0, "{m}");
+
+    // A counts folder without any .csv: exit 2 naming it; running on would report "no
+    // significant discrepancy" for counts that were never read.
     let counts = root.join("counts");
     fs::create_dir_all(&counts).unwrap();
     fs::write(counts.join("notes.txt"), "counted on Monday").unwrap();
-    let (out, _) = run(&mixed, Some(&counts), "out-e", 0);
-    let m = crate::common::manifest(&out);
-    assert!(m["inputs"].as_array().unwrap().iter().all(|i| i["root"] == "export"), "{m}");
-    assert_eq!(read(&out.join("findings.parquet")).height(), 0);
+    let (_, err) = run(&mixed, Some(&counts), "out-e", 2);
+    assert!(err.contains("no .csv count sheet") && err.contains("counts"), "{err}");
 
     // A count sheet with a header and no rows: read, 0 rows (exit 0).
     fs::write(counts.join("C11-0000001-LIC.csv"), "Tag,Qty\r\n").unwrap();
@@ -642,14 +652,6 @@ fn ingest_empty_folders_and_files() {
     fs::write(counts.join("C11-0000001-LIC.csv"), "").unwrap();
     let (_, err) = run(&mixed, Some(&counts), "out-g", 2);
     assert!(err.contains("C11-0000001-LIC.csv") && err.contains("header"), "{err}");
-
-    // Questioned: a packages file holding no records (`[]`) when nothing else has any rows
-    // is exit 2, but the message blames OUT ("cannot rename into OUT/lake"): ingest does
-    // not create an empty lake.
-    let no_rows = root.join("no-rows");
-    fs::create_dir_all(no_rows.join("C11-0000001-LIC")).unwrap();
-    fs::write(no_rows.join("C11-0000001-LIC").join("packages.json"), "[]").unwrap();
-    run(&no_rows, None, "out-h", 2);
 }
 
 /// The typed record reader names the field at fault in every reject, nested ones by path,
