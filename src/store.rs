@@ -240,18 +240,7 @@ impl TableBatch {
             .map(|((name, _), buf)| {
                 let name = PlSmallStr::from_static(name);
                 match buf {
-                    Buf::Str(arena, spans) => {
-                        let mut b = StringChunkedBuilder::new(name, spans.len());
-                        for &sp in spans {
-                            if sp == NULL_SPAN {
-                                b.append_null();
-                            } else {
-                                let (start, len) = (sp.0 as usize, sp.1 as usize);
-                                b.append_value(&arena[start..start + len]);
-                            }
-                        }
-                        b.finish().into_column()
-                    }
+                    Buf::Str(arena, spans) => str_column(name, arena, spans),
                     Buf::F64(v) => {
                         Float64Chunked::from_iter_options(name, v.iter().copied()).into_column()
                     }
@@ -272,6 +261,54 @@ impl TableBatch {
             .collect();
         DataFrame::new(len, cols).ctx(|| format!("building table {}", self.table))
     }
+}
+
+/// A string column of views into one copy of `arena` (a builder would copy value by value
+/// and grow its buffers as it goes).
+fn str_column(name: PlSmallStr, arena: &str, spans: &[(u32, u32)]) -> Column {
+    use polars_arrow::array::{Utf8ViewArray, View};
+    use polars_arrow::bitmap::MutableBitmap;
+    use polars_arrow::datatypes::ArrowDataType;
+    use polars_buffer::Buffer;
+
+    let bytes = arena.as_bytes();
+    let mut views = Vec::with_capacity(spans.len());
+    let mut validity: Option<MutableBitmap> = None;
+    let mut total_bytes = 0usize;
+    for (i, &sp) in spans.iter().enumerate() {
+        if sp == NULL_SPAN {
+            validity
+                .get_or_insert_with(|| {
+                    let mut v = MutableBitmap::with_capacity(spans.len());
+                    v.extend_constant(i, true);
+                    v
+                })
+                .push(false);
+            views.push(View::default());
+        } else {
+            let (start, len) = (sp.0 as usize, sp.1 as usize);
+            views.push(View::new_from_bytes(&bytes[start..start + len], 0, sp.0));
+            total_bytes += len;
+            if let Some(v) = validity.as_mut() {
+                v.push(true);
+            }
+        }
+    }
+    let buffers: Buffer<Buffer<u8>> = Buffer::from(vec![Buffer::from(bytes.to_vec())]);
+    // SAFETY: every view of a value longer than 12 bytes points into buffer 0 at its span,
+    // which lies inside the arena (spans are made by `push_span`); the arena is a `String`,
+    // so every span, cut at the value boundaries it was pushed with, is UTF-8.
+    let array = unsafe {
+        Utf8ViewArray::new_unchecked(
+            ArrowDataType::Utf8View,
+            Buffer::from(views),
+            buffers,
+            validity.map(Into::into),
+            Some(total_bytes),
+            bytes.len(),
+        )
+    };
+    StringChunked::with_chunk(name, array).into_column()
 }
 
 fn push_span(arena: &mut String, s: &str) -> (u32, u32) {
@@ -472,5 +509,34 @@ mod tests {
         assert_eq!(back.height(), 2);
         assert_eq!(back.schema().as_ref(), &schema_of(schema::layout(schema::LAB_RESULTS)));
         assert!(back.equals_missing(&df));
+    }
+
+    /// String columns are views into the arena: inline (up to 12 bytes) and long values,
+    /// empty strings, multi-byte text and nulls first, between and last all come back.
+    #[test]
+    fn string_views_hold_every_value_and_null() {
+        let values: Vec<Option<&str>> = vec![
+            None,
+            Some(""),
+            Some("exactly12byt"),
+            Some("thirteen byte"),
+            None,
+            Some("1A4FF0100000022000000001"),
+            Some("Büdchen — 5 g"),
+            Some("x"),
+            None,
+        ];
+        let mut arena = String::new();
+        let spans: Vec<(u32, u32)> =
+            values.iter().map(|v| v.map_or(NULL_SPAN, |s| push_span(&mut arena, s))).collect();
+        let col = str_column("c".into(), &arena, &spans);
+        let got: Vec<Option<&str>> = col.str().unwrap().iter().collect();
+        assert_eq!(got, values);
+        assert_eq!(col.null_count(), 3);
+        let none: Vec<(u32, u32)> =
+            values.iter().flatten().map(|s| push_span(&mut arena, s)).collect();
+        let col = str_column("c".into(), &arena, &none);
+        assert_eq!(col.null_count(), 0);
+        assert_eq!(col.str().unwrap().get(5), Some("x"));
     }
 }
