@@ -64,6 +64,7 @@ struct Settings {
     tz: chrono_tz::Tz,
     fail_on: Option<Severity>,
     printer: Printer,
+    batch_bytes: u64,
 }
 
 impl Settings {
@@ -89,6 +90,7 @@ impl Settings {
             tz,
             fail_on,
             printer: Printer { quiet: global.quiet },
+            batch_bytes: global.batch_mb.map_or(checks::BATCH_BYTES, |mb| mb << 20),
         })
     }
 
@@ -277,7 +279,8 @@ fn do_check(
     m.options = s.options_json();
     m.run_id = run_id(&m);
     let bar = s.printer.bar("check", false);
-    let output = checks::run_all(&out.join(schema::out::LAKE), &rules, &s.profile, &m.run_id);
+    let output =
+        checks::run_all(&out.join(schema::out::LAKE), &rules, &s.profile, &m.run_id, s.batch_bytes);
     bar.finish_and_clear();
     let mut output = output?;
     let n = store::write_parquet(&mut output.findings, &out.join(schema::out::FINDINGS))?;

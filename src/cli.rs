@@ -37,6 +37,10 @@ pub struct Global {
     /// Worker threads [default: all cores]
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// Check licenses in batches of about this many MB of lake Parquet; memory follows
+    /// the largest batch (about 10× its size), findings do not change [default: 48]
+    #[arg(long, global = true, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_mb: Option<u64>,
 }
 
 /// Severity threshold for the exit code.

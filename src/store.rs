@@ -3,6 +3,7 @@
 //!
 //! This module knows the layout of [`crate::schema`] and nothing about where rows come from.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -436,8 +437,25 @@ pub fn partition_dir(lake: &Path, table: &str, license: &str) -> PathBuf {
 /// Lazily scan every part of `table` under `lake`; an absent table is an empty frame
 /// with the canonical schema.
 pub fn scan_table(lake: &Path, table: &str) -> Result<LazyFrame> {
+    scan_partitions(lake, table, None)
+}
+
+/// Lazily scan the parts of `table` in the partitions `only` (folder names, as given by
+/// [`lake_partitions`]), or in every partition.
+pub fn scan_partitions(
+    lake: &Path,
+    table: &str,
+    only: Option<&BTreeSet<String>>,
+) -> Result<LazyFrame> {
     let cols = schema::layout(table);
-    let files = table_files(lake, table)?;
+    let mut files = table_files(lake, table)?;
+    if let Some(only) = only {
+        files.retain(|f| {
+            f.parent()
+                .and_then(Path::file_name)
+                .is_some_and(|d| only.contains(d.to_string_lossy().as_ref()))
+        });
+    }
     if files.is_empty() {
         return Ok(empty_frame(cols).lazy());
     }
@@ -450,6 +468,20 @@ pub fn scan_table(lake: &Path, table: &str) -> Result<LazyFrame> {
     };
     LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
         .ctx(|| format!("scanning lake table {table}"))
+}
+
+/// Every partition folder of the lake (`license=<L>`) with the bytes of its parts over all
+/// tables, sorted by name.
+pub fn lake_partitions(lake: &Path) -> Result<Vec<(String, u64)>> {
+    let mut sizes: std::collections::BTreeMap<String, u64> = Default::default();
+    for table in schema::TABLES {
+        for f in table_files(lake, table)? {
+            let Some(dir) = f.parent().and_then(Path::file_name) else { continue };
+            let bytes = fs::metadata(&f).map_err(|e| Error::io("cannot read", &f, e))?.len();
+            *sizes.entry(dir.to_string_lossy().into_owned()).or_default() += bytes;
+        }
+    }
+    Ok(sizes.into_iter().collect())
 }
 
 /// Every part file of `table`, sorted (deterministic order).

@@ -8,6 +8,7 @@ pub mod lineage;
 pub mod sql;
 pub mod views;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -304,37 +305,71 @@ pub(crate) fn timing(what: &str, since: std::time::Instant) {
     }
 }
 
-/// Run every rule over the lake at `lake`.
+/// Default for [`run_all`]'s `batch_bytes`: licenses are checked together up to this many
+/// bytes of lake Parquet (about 10× as much memory once read and joined).
+pub const BATCH_BYTES: u64 = 48 << 20;
+
+/// Split the lake's partitions into batches of licenses of up to `budget` bytes each (a
+/// larger license is a batch alone), in name order; the whole lake when it fits.
+fn batches(lake: &Path, budget: u64) -> Result<Vec<Option<BTreeSet<String>>>> {
+    let parts = crate::store::lake_partitions(lake)?;
+    if parts.iter().map(|p| p.1).sum::<u64>() <= budget {
+        return Ok(vec![None]);
+    }
+    let mut out: Vec<(u64, BTreeSet<String>)> = Vec::new();
+    for (name, bytes) in parts {
+        match out.last_mut() {
+            Some((size, batch)) if *size + bytes <= budget => {
+                *size += bytes;
+                batch.insert(name);
+            }
+            _ => out.push((bytes, BTreeSet::from([name]))),
+        }
+    }
+    Ok(out.into_iter().map(|(_, b)| Some(b)).collect())
+}
+
+/// Run every rule over the lake at `lake`, in batches of licenses of about `batch_bytes`
+/// of lake each, so that memory follows the largest batch, not the whole lake. Every rule
+/// is per license, so the findings are the same for any batch size.
 pub fn run_all(
     lake: &Path,
     rules: &[Rule],
     profile: &Profile,
     run_id: &str,
+    batch_bytes: u64,
 ) -> Result<CheckOutput> {
-    let t = std::time::Instant::now();
-    let views = views::Views::build(lake, profile)?;
-    timing("all views", t);
-    let t = std::time::Instant::now();
-    let plans = plan(rules, &views, profile)?;
-    timing("planning (and lineage.cycle)", t);
-    // Each rule is collected on its own thread; Polars parallelises inside each plan too.
-    let frames: Vec<Result<DataFrame>> = {
-        use rayon::prelude::*;
-        plans
-            .into_par_iter()
-            .zip(rules.par_iter())
-            .map(|(lf, rule)| {
-                let t = std::time::Instant::now();
-                let r = lf.collect().ctx(|| format!("running rule {}", rule.id));
-                timing(&format!("rule {}", rule.id), t);
-                r
-            })
-            .collect()
-    };
-    let mut all = Vec::with_capacity(frames.len());
-    for f in frames {
-        all.push(f?.lazy());
+    let mut all = Vec::new();
+    let mut totals = Vec::new();
+    let batches = batches(lake, batch_bytes)?;
+    for (i, only) in batches.iter().enumerate() {
+        let what = format!("batch {}/{}", i + 1, batches.len());
+        let t = std::time::Instant::now();
+        let views = views::Views::build_for(lake, profile, only.as_ref())?;
+        timing(&format!("{what}: all views"), t);
+        let t = std::time::Instant::now();
+        let plans = plan(rules, &views, profile)?;
+        timing(&format!("{what}: planning (and lineage.cycle)"), t);
+        // Each rule is collected on its own thread; Polars parallelises inside each plan too.
+        let frames: Vec<Result<DataFrame>> = {
+            use rayon::prelude::*;
+            plans
+                .into_par_iter()
+                .zip(rules.par_iter())
+                .map(|(lf, rule)| {
+                    let t = std::time::Instant::now();
+                    let r = lf.collect().ctx(|| format!("running rule {}", rule.id));
+                    timing(&format!("{what}: rule {}", rule.id), t);
+                    r
+                })
+                .collect()
+        };
+        for f in frames {
+            all.push(f?.lazy());
+        }
+        totals.push(views.get("count_totals").collect().ctx(|| "count totals".into())?.lazy());
     }
+    let totals = concat(totals, UnionArgs::default()).ctx(|| "count totals".into())?;
     let findings = concat(all, UnionArgs::default())
         .ctx(|| "combining findings".into())?
         .with_column(lit(run_id).alias("run_id"))
@@ -356,7 +391,7 @@ pub fn run_all(
         )
         .collect()
         .ctx(|| "sorting findings".into())?;
-    let summary = summarize(&findings, views.get("count_totals"))?;
+    let summary = summarize(&findings, totals)?;
     Ok(CheckOutput { findings, summary })
 }
 

@@ -2,6 +2,7 @@
 //! list, the as-of-count positions, lag activities, received packages. Built lazily from
 //! the lake; registered by name in the SQL context (names listed in `queries/README.md`).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -66,7 +67,19 @@ fn materialize(lf: LazyFrame, what: &str) -> Result<LazyFrame> {
 impl Views {
     /// Build every view over the lake at `lake`.
     pub fn build(lake: &Path, profile: &Profile) -> Result<Views> {
-        let scan = |t: &str| store::scan_table(lake, t);
+        Self::build_for(lake, profile, None)
+    }
+
+    /// Build every view over the partitions `only` of the lake (every partition: `None`).
+    /// Rules are per license, so a batch of licenses gives exactly those licenses'
+    /// findings; the one cross-license input, the shipper's copy of a transfer received by
+    /// a license of the batch, is read from every partition.
+    pub fn build_for(
+        lake: &Path,
+        profile: &Profile,
+        only: Option<&BTreeSet<String>>,
+    ) -> Result<Views> {
+        let scan = |t: &str| store::scan_partitions(lake, t, only);
         let packages_all = scan(schema::PACKAGES)?;
         let adjustments = scan(schema::ADJUSTMENTS)?;
         let transfers = scan(schema::TRANSFERS)?;
@@ -610,8 +623,12 @@ impl Views {
         let activities = materialize(activities, "activities")?;
 
         // ---------------------------------------------------------------- transfers
-        let received_packages = transfer_packages
-            .clone()
+        // A shipper's copy sits in the shipper's partition, maybe outside this batch.
+        let all_transfer_packages = match only {
+            Some(_) => store::scan_table(lake, schema::TRANSFER_PACKAGES)?,
+            None => transfer_packages.clone(),
+        };
+        let received_packages = all_transfer_packages
             .filter(col("is_voided").not().and(col("recipient_license").is_not_null()))
             .with_column(col("recipient_license").alias("license_to"))
             .join(

@@ -85,6 +85,49 @@ fn generate_and_check(licenses: usize, packages: usize, seed: u64, format: &str)
     got_rej.sort();
     assert_eq!(got_rej, want_rej, "seed {seed}: rejects differ from expected_rejects.csv");
     assert!(!want_rej.is_empty(), "the generator plants bad records");
+
+    // Checked one license at a time (a 1 MB batch budget), the findings and the summary
+    // are the same rows as checked all at once.
+    let whole = read(&out.join("findings.parquet"));
+    let whole_summary = read(&out.join("summary.parquet"));
+    let o = crate::common::tagtrail()
+        .args(["check", "--quiet", "--batch-mb", "1", "--out"])
+        .arg(&out)
+        .env("TAGTRAIL_TIMING", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    if packages > 2_000 {
+        assert!(stderr.contains("batch 2/"), "seed {seed}: one batch only\n{stderr}");
+    }
+    same_rows(&read(&out.join("findings.parquet")), &whole, &format!("seed {seed}: findings"));
+    same_rows(
+        &read(&out.join("summary.parquet")),
+        &whole_summary,
+        &format!("seed {seed}: summary"),
+    );
+}
+
+/// The same rows in the same order: equal values, floats within 1e-9 relative (a sum over
+/// other Parquet chunks may round differently in its last bit).
+fn same_rows(a: &polars::prelude::DataFrame, b: &polars::prelude::DataFrame, what: &str) {
+    use polars::prelude::DataType;
+    assert_eq!(a.shape(), b.shape(), "{what}: shape");
+    for (x, y) in a.columns().iter().zip(b.columns()) {
+        assert_eq!(x.name(), y.name(), "{what}: columns");
+        if x.dtype() == &DataType::Float64 {
+            for (i, (p, q)) in x.f64().unwrap().iter().zip(y.f64().unwrap().iter()).enumerate() {
+                let close = match (p, q) {
+                    (Some(p), Some(q)) => (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0),
+                    (p, q) => p == q,
+                };
+                assert!(close, "{what}: {} row {i}: {p:?} vs {q:?}", x.name());
+            }
+        } else {
+            assert!(x.equals_missing(y), "{what}: column {} differs", x.name());
+        }
+    }
 }
 
 #[test]
