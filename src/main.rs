@@ -21,7 +21,9 @@ fn main() -> ExitCode {
     // allocates multi-megabyte buffers per record block, and refaulting them as zeroed huge
     // pages cost a tenth of ingest time (perf: clear_page_erms). Peak RSS is what it was.
     // SAFETY: a plain option setter, called before any other thread exists.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    }
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
             "error: internal error: {info}\nThis is a bug in tagtrail; please report it \
