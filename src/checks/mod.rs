@@ -310,11 +310,13 @@ pub(crate) fn timing(what: &str, since: std::time::Instant) {
 pub const BATCH_BYTES: u64 = 48 << 20;
 
 /// Split the lake's partitions into batches of licenses of up to `budget` bytes each (a
-/// larger license is a batch alone), in name order; the whole lake when it fits.
-fn batches(lake: &Path, budget: u64) -> Result<Vec<Option<BTreeSet<String>>>> {
+/// larger license is a batch alone), in name order, with their sizes; the whole lake
+/// when it fits.
+fn batches(lake: &Path, budget: u64) -> Result<Vec<(u64, Option<BTreeSet<String>>)>> {
     let parts = crate::store::lake_partitions(lake)?;
-    if parts.iter().map(|p| p.1).sum::<u64>() <= budget {
-        return Ok(vec![None]);
+    let total = parts.iter().map(|p| p.1).sum::<u64>();
+    if total <= budget {
+        return Ok(vec![(total, None)]);
     }
     let mut out: Vec<(u64, BTreeSet<String>)> = Vec::new();
     for (name, bytes) in parts {
@@ -326,11 +328,89 @@ fn batches(lake: &Path, budget: u64) -> Result<Vec<Option<BTreeSet<String>>>> {
             _ => out.push((bytes, BTreeSet::from([name]))),
         }
     }
-    Ok(out.into_iter().map(|(_, b)| Some(b)).collect())
+    Ok(out.into_iter().map(|(n, b)| (n, Some(b))).collect())
+}
+
+/// Run `f` over `items` (each with its size) on two threads, never starting one while the
+/// sizes in flight would pass `limit` (one item alone always runs); results in item order.
+fn bounded_pair<T: Sync, R: Send>(
+    items: &[(u64, T)],
+    limit: u64,
+    f: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::{Condvar, Mutex, PoisonError};
+    // (next item, bytes in flight)
+    let state = Mutex::new((0usize, 0u64));
+    let freed = Condvar::new();
+    let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..2.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let mut st = state.lock().unwrap_or_else(PoisonError::into_inner);
+                    let (i, size) = loop {
+                        let (next, in_flight) = *st;
+                        let Some((size, _)) = items.get(next) else { return };
+                        if in_flight == 0 || in_flight + size <= limit {
+                            *st = (next + 1, in_flight + size);
+                            break (next, *size);
+                        }
+                        st = freed.wait(st).unwrap_or_else(PoisonError::into_inner);
+                    };
+                    drop(st);
+                    let r = f(i, &items[i].1);
+                    done.lock().unwrap_or_else(PoisonError::into_inner).push((i, r));
+                    state.lock().unwrap_or_else(PoisonError::into_inner).1 -= size;
+                    freed.notify_all();
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// One batch's findings (one frame per rule) and count totals.
+fn check_batch(
+    lake: &Path,
+    rules: &[Rule],
+    profile: &Profile,
+    what: &str,
+    only: Option<&BTreeSet<String>>,
+) -> Result<(Vec<DataFrame>, DataFrame)> {
+    let t = std::time::Instant::now();
+    let views = views::Views::build_for(lake, profile, only)?;
+    timing(&format!("{what}: all views"), t);
+    let t = std::time::Instant::now();
+    let plans = plan(rules, &views, profile)?;
+    timing(&format!("{what}: planning (and lineage.cycle)"), t);
+    // Each rule is collected on its own thread; Polars parallelises inside each plan too.
+    let frames: Vec<Result<DataFrame>> = {
+        use rayon::prelude::*;
+        plans
+            .into_par_iter()
+            .zip(rules.par_iter())
+            .map(|(lf, rule)| {
+                let t = std::time::Instant::now();
+                let r = lf.collect().ctx(|| format!("running rule {}", rule.id));
+                timing(&format!("{what}: rule {}", rule.id), t);
+                r
+            })
+            .collect()
+    };
+    let mut found = Vec::with_capacity(frames.len());
+    for f in frames {
+        found.push(detach(f?)?);
+    }
+    let totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
+    Ok((found, detach(totals)?))
 }
 
 /// Run every rule over the lake at `lake`, in batches of licenses of about `batch_bytes`
-/// of lake each, so that memory follows the largest batch, not the whole lake. Every rule
+/// of lake each, so that memory follows the largest batches, not the whole lake. Two
+/// batches run at once while together they are within twice the budget (views are built
+/// one after the other inside a batch, so one batch alone leaves a core idle). Every rule
 /// is per license, so the findings are the same for any batch size.
 pub fn run_all(
     lake: &Path,
@@ -339,36 +419,17 @@ pub fn run_all(
     run_id: &str,
     batch_bytes: u64,
 ) -> Result<CheckOutput> {
+    let batches = batches(lake, batch_bytes)?;
+    let n = batches.len();
+    let results = bounded_pair(&batches, 2 * batch_bytes, |i, only| {
+        check_batch(lake, rules, profile, &format!("batch {}/{n}", i + 1), only.as_ref())
+    });
     let mut all = Vec::new();
     let mut totals = Vec::new();
-    let batches = batches(lake, batch_bytes)?;
-    for (i, only) in batches.iter().enumerate() {
-        let what = format!("batch {}/{}", i + 1, batches.len());
-        let t = std::time::Instant::now();
-        let views = views::Views::build_for(lake, profile, only.as_ref())?;
-        timing(&format!("{what}: all views"), t);
-        let t = std::time::Instant::now();
-        let plans = plan(rules, &views, profile)?;
-        timing(&format!("{what}: planning (and lineage.cycle)"), t);
-        // Each rule is collected on its own thread; Polars parallelises inside each plan too.
-        let frames: Vec<Result<DataFrame>> = {
-            use rayon::prelude::*;
-            plans
-                .into_par_iter()
-                .zip(rules.par_iter())
-                .map(|(lf, rule)| {
-                    let t = std::time::Instant::now();
-                    let r = lf.collect().ctx(|| format!("running rule {}", rule.id));
-                    timing(&format!("{what}: rule {}", rule.id), t);
-                    r
-                })
-                .collect()
-        };
-        for f in frames {
-            all.push(detach(f?)?.lazy());
-        }
-        let batch_totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
-        totals.push(detach(batch_totals)?.lazy());
+    for r in results {
+        let (found, batch_totals) = r?;
+        all.extend(found.into_iter().map(IntoLazy::lazy));
+        totals.push(batch_totals.lazy());
     }
     let totals = concat(totals, UnionArgs::default()).ctx(|| "count totals".into())?;
     let findings = concat(all, UnionArgs::default())
@@ -484,6 +545,35 @@ fn summarize(findings: &DataFrame, totals: LazyFrame) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Results come back in item order; two items run at once only while their sizes fit
+    /// the limit together, and an item over the limit runs alone.
+    #[test]
+    fn bounded_pair_keeps_order_and_the_size_limit() {
+        use std::sync::Mutex;
+        let items: Vec<(u64, usize)> = [30, 30, 80, 10, 10, 150, 20, 60]
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (s, i))
+            .collect();
+        let in_flight = Mutex::new((0u64, 0u64, 0usize)); // (bytes, max bytes seen, max items)
+        let out = bounded_pair(&items, 100, |i, &v| {
+            {
+                let mut g = in_flight.lock().unwrap();
+                g.0 += items[i].0;
+                g.1 = g.1.max(g.0);
+                g.2 += 1;
+                assert!(g.0 <= 100 || g.2 == 1, "{} bytes in flight with {} items", g.0, g.2);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let mut g = in_flight.lock().unwrap();
+            g.0 -= items[i].0;
+            g.2 -= 1;
+            v * 10
+        });
+        assert_eq!(out, (0..items.len()).map(|i| i * 10).collect::<Vec<_>>());
+        assert!(in_flight.lock().unwrap().1 >= 150, "the item over the limit ran");
+    }
 
     /// A filtered result shares the source's string buffers; `detach` copies out only the
     /// strings it holds, with the values, nulls and other columns unchanged.
