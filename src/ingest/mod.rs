@@ -105,7 +105,7 @@ pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary
     let staging = opts.out.join(format!(".tagtrail-staging-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
-    let result = ingest_into(opts, &sources, &count_sources, &staging, progress)
+    let result = ingest_into(opts, &sources, &count_sources, &known, &staging, progress)
         .and_then(|summary| commit(&staging, &opts.out).map(|()| summary));
     let _ = fs::remove_dir_all(&staging);
     result
@@ -115,6 +115,7 @@ fn ingest_into(
     opts: &IngestOptions,
     sources: &[Source],
     count_sources: &[Source],
+    licenses: &BTreeSet<String>,
     staging: &Path,
     progress: &ProgressBar,
 ) -> Result<IngestSummary> {
@@ -137,7 +138,7 @@ fn ingest_into(
     // Polars' own thread pool, and a rayon worker that waits on another pool steals more
     // work from its own meanwhile, so every Parquet write opened another file and peak
     // memory grew with the number of files (4.4 GB for 1 M packages).
-    let sink = Sink { tz: opts.tz, lake: &lake, written: &written, progress };
+    let sink = Sink { tz: opts.tz, lake: &lake, written: &written, licenses, progress };
     let jobs = plan_jobs(&all, rayon::current_num_threads());
     let run_job = |job: &Job<'_>| -> Vec<(usize, FileResult)> {
         let mut parts = Parts::new(job.files[0].0, &sink);
@@ -394,6 +395,8 @@ struct Sink<'a> {
     lake: &'a Path,
     /// Rows written per table of [`schema::TABLES`].
     written: &'a [AtomicU64],
+    /// The export's licenses (its folders).
+    licenses: &'a BTreeSet<String>,
     progress: &'a ProgressBar,
 }
 
@@ -479,9 +482,14 @@ impl<'s, 'a> Parts<'s, 'a> {
         if rows.batches.iter().all(TableBatch::is_empty) {
             return Ok(());
         }
-        let Sink { lake, written, .. } = *self.sink;
+        let Sink { lake, written, licenses, .. } = *self.sink;
         for batch in &mut rows.batches {
-            write_parts(lake, batch, self.first_file, self.next_part, written)?;
+            // `events` holds the activities the lag rules judge, which are those of the
+            // export's licenses: the receipt of a shipment by a license outside the export
+            // stays in `transfer_packages` (the shipper's rows) and gets no partition of
+            // its own (a licensee's 20 MB export made 550 one-row partitions of them).
+            let only = (batch.table() == schema::EVENTS).then_some(licenses);
+            write_parts(lake, batch, self.first_file, self.next_part, written, only)?;
             batch.clear();
         }
         self.next_part += 1;
@@ -593,7 +601,7 @@ fn ingest_json(
 }
 
 fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
-    let Sink { tz, lake, written, progress } = *sink;
+    let Sink { tz, lake, written, progress, .. } = *sink;
     let bytes = fs::read(&src.path).map_err(|e| Error::io("cannot read", &src.path, e))?;
     progress.inc(bytes.len() as u64);
     let sheet = counts::read_csv(&bytes[..], &src.rel, &src.license, tz).map_err(|reason| {
@@ -604,7 +612,7 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
         rejects.push(&src.rel, r.line, &r.column, &r.reason, &r.raw);
     }
     let accepted = sheet.rows.len() as u64;
-    write_parts(lake, &sheet.rows, file_idx, 0, written)?;
+    write_parts(lake, &sheet.rows, file_idx, 0, written, None)?;
     Ok((
         InputFile {
             path: src.rel.clone(),
@@ -621,13 +629,15 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
     ))
 }
 
-/// Write a batch as part files, one per license it holds.
+/// Write a batch as part files, one per license it holds (of the licenses `only`, when
+/// given; rows of other licenses are left out).
 fn write_parts(
     lake: &Path,
     batch: &TableBatch,
     file_idx: usize,
     part_no: usize,
     written: &[AtomicU64],
+    only: Option<&BTreeSet<String>>,
 ) -> Result<()> {
     if batch.is_empty() {
         return Ok(());
@@ -654,6 +664,9 @@ fn write_parts(
             .get(0)
             .unwrap_or("")
             .to_owned();
+        if only.is_some_and(|keep| !keep.contains(&license)) {
+            continue;
+        }
         let path = store::partition_dir(lake, table, &license).join(&name);
         let n = store::write_parquet(&mut part, &path)?;
         written[slot].fetch_add(n, Ordering::Relaxed);

@@ -86,6 +86,30 @@ fn generate_and_check(licenses: usize, packages: usize, seed: u64, format: &str)
     assert_eq!(got_rej, want_rej, "seed {seed}: rejects differ from expected_rejects.csv");
     assert!(!want_rej.is_empty(), "the generator plants bad records");
 
+    // `events` has partitions for the export's licenses only (receipts by licenses outside
+    // the export stay in the shippers' transfer_packages rows).
+    let folders: std::collections::BTreeSet<String> = std::fs::read_dir(data.join("export"))
+        .unwrap()
+        .map(|e| format!("license={}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    let recipients = crate::common::read_table(&out, "transfer_packages");
+    let outside = recipients
+        .column("recipient_license")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .filter(|l| !folders.contains(&format!("license={l}")))
+        .count();
+    for e in std::fs::read_dir(out.join("lake").join("events")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(folders.contains(&name), "seed {seed}: events partition {name} outside the export");
+    }
+    if packages > 2_000 {
+        assert!(outside > 0, "seed {seed}: the generator ships to licenses outside the export");
+    }
+
     // Checked one license at a time (a 1 MB batch budget), the findings and the summary
     // are the same rows as checked all at once.
     let whole = read(&out.join("findings.parquet"));
