@@ -241,9 +241,12 @@ fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Re
     }
     // Every finding names its input record: "record N" (JSON) or "line N" (CSV).
     let detail = if schema.get("record").is_some() && schema.get("source_file").is_some() {
-        let word = when(col("source_file").str().ends_with(lit(".csv")))
-            .then(lit(" (line "))
-            .otherwise(lit(" (record "));
+        let sheet = [".csv", ".CSV", ".xlsx", ".XLSX"]
+            .into_iter()
+            .map(|ext| col("source_file").str().ends_with(lit(ext)))
+            .reduce(Expr::or)
+            .expect("four extensions");
+        let word = when(sheet).then(lit(" (line ")).otherwise(lit(" (record "));
         when(col("record").is_not_null())
             .then(col("detail") + word + col("record").cast(DataType::String) + lit(")"))
             .otherwise(col("detail"))

@@ -1,4 +1,4 @@
-//! Physical count sheets (CSV) → the `counts` table. Headers are matched case- and
+//! Physical count sheets (CSV, or the first worksheet of an XLSX) → the `counts` table. Headers are matched case- and
 //! punctuation-insensitively against the aliases of SPEC 2.2; a UTF-8 BOM and CRLF are fine.
 
 use chrono_tz::Tz;
@@ -65,6 +65,54 @@ pub struct CountSheet {
 
 /// Header problem: fatal for the file.
 pub type HeaderError = String;
+
+/// Read the first worksheet of an XLSX count sheet: its used range becomes CSV text with
+/// the same line numbers as the worksheet's row numbers (rows above the used range are
+/// blank lines), read by [`read_csv`]. Cells become text as a person reads them: numbers in
+/// their shortest form, a date-time cell as the facility's local time, a date cell (no time
+/// of day) as a date, `TRUE`/`FALSE`, an error cell as its code (`#N/A`). A line break
+/// inside a cell becomes a space, so that every row stays one line.
+pub fn read_xlsx(
+    bytes: &[u8],
+    source_file: &str,
+    default_license: &str,
+    tz: Tz,
+) -> Result<CountSheet, HeaderError> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable XLSX workbook: {e}"))?;
+    let range = match book.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(format!("unreadable first worksheet: {e}")),
+        None => return Err("the workbook has no worksheet".into()),
+    };
+    let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(
+        std::iter::repeat_n(b'\n', range.start().map_or(0, |(row, _)| row as usize))
+            .collect::<Vec<u8>>(),
+    );
+    for row in range.rows() {
+        let cells = row.iter().map(|c| match c {
+            Data::Empty => String::new(),
+            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+                s.replace(['\r', '\n'], " ")
+            }
+            Data::Float(f) => f.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+            Data::Error(e) => e.to_string(),
+            Data::DateTime(d) => match d.as_datetime() {
+                Some(t) if d.is_datetime() && t.time() == chrono::NaiveTime::MIN => {
+                    t.format("%Y-%m-%d").to_string()
+                }
+                Some(t) if d.is_datetime() => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+                _ => d.as_f64().to_string(),
+            },
+        });
+        csv.write_record(cells).map_err(|e| format!("cannot convert a row: {e}"))?;
+    }
+    let text = csv.into_inner().map_err(|e| format!("cannot convert the sheet: {e}"))?;
+    read_csv(&text, source_file, default_license, tz)
+}
 
 /// Read one count sheet. `default_license` is used when the sheet has no License column.
 pub fn read_csv(

@@ -306,7 +306,8 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>> {
     let is_sheet = |p: &Path| {
-        p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("xlsx"))
             && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
     };
     let (root, files) = if path.is_file() {
@@ -328,15 +329,16 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>>
             // Checking nothing would report "no significant discrepancy" for counts that
             // were never read.
             return Err(Error::Usage(format!(
-                "counts folder `{}` holds no .csv count sheet; pass --counts with a CSV file \
-                 or a folder of them, or leave --counts out to run without counts",
+                "counts folder `{}` holds no count sheet (.csv or .xlsx); pass --counts with a \
+                 sheet or a folder of them, or leave --counts out to run without counts",
                 path.display()
             )));
         }
         (path.to_path_buf(), files)
     } else {
         return Err(Error::Usage(format!(
-            "counts `{}` does not exist; pass --counts with a CSV file or a folder of them",
+            "counts `{}` does not exist; pass --counts with a count sheet (.csv or .xlsx) or a \
+             folder of them",
             path.display()
         )));
     };
@@ -604,8 +606,16 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
     let Sink { tz, lake, written, progress, .. } = *sink;
     let bytes = fs::read(&src.path).map_err(|e| Error::io("cannot read", &src.path, e))?;
     progress.inc(bytes.len() as u64);
-    let sheet = counts::read_csv(&bytes[..], &src.rel, &src.license, tz).map_err(|reason| {
-        Error::Input { path: src.path.clone(), position: Some("line 1".into()), reason }
+    let xlsx = src.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let sheet = if xlsx {
+        counts::read_xlsx(&bytes[..], &src.rel, &src.license, tz)
+    } else {
+        counts::read_csv(&bytes[..], &src.rel, &src.license, tz)
+    };
+    let sheet = sheet.map_err(|reason| Error::Input {
+        path: src.path.clone(),
+        position: Some(if xlsx { "first worksheet" } else { "line 1" }.into()),
+        reason,
     })?;
     let mut rejects = RejectRows::new();
     for r in &sheet.rejects {

@@ -640,7 +640,7 @@ fn ingest_empty_folders_and_files() {
     fs::create_dir_all(&counts).unwrap();
     fs::write(counts.join("notes.txt"), "counted on Monday").unwrap();
     let (_, err) = run(&mixed, Some(&counts), "out-e", 2);
-    assert!(err.contains("no .csv count sheet") && err.contains("counts"), "{err}");
+    assert!(err.contains("no count sheet (.csv or .xlsx)") && err.contains("counts"), "{err}");
 
     // A count sheet with a header and no rows: read, 0 rows (exit 0).
     fs::write(counts.join("C11-0000001-LIC.csv"), "Tag,Qty\r\n").unwrap();
@@ -714,4 +714,86 @@ fn ingest_rejects_name_nested_fields_duplicates_and_out_of_range_numbers() {
     let o2 = run_expect(&["ingest", "--quiet", "--export", e, "--out", o], 2);
     let err = String::from_utf8_lossy(&o2.stderr);
     assert!(err.contains("C11-0000001-LIC/packages.json") && err.contains("byte 52"), "{err}");
+}
+
+/// An XLSX count sheet (its first worksheet) is read like a CSV one: header aliases, number
+/// and text cells, a date-time cell as facility-local time, a date cell as a whole day, the
+/// worksheet's row numbers as lines in rejects and findings; a file that is not a workbook
+/// is exit 2 naming it.
+#[test]
+fn ingest_reads_xlsx_count_sheets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    let counts = tmp.path().join("counts");
+    fs::create_dir_all(export.join(LIC)).unwrap();
+    fs::create_dir_all(&counts).unwrap();
+    let pkg = |n: u32, q: f64, unit: &str| {
+        format!(
+            r#"{{"Label":"1A4FF010000002200000000{n}","Quantity":{q},"UnitOfMeasureName":"{unit}","PackagedDate":"2026-10-01"}}"#
+        )
+    };
+    let packages = [pkg(1, 5.0, "Grams"), pkg(2, 10.0, "Grams"), pkg(4, 2.0, "Each")];
+    fs::write(export.join(LIC).join("packages.json"), format!("[{}]", packages.join(","))).unwrap();
+    let sheet = format!("{LIC}.xlsx");
+    fs::copy(crate::common::fixture("xlsx").join(&sheet), counts.join(&sheet)).unwrap();
+    let out = tmp.path().join("out");
+    let args = ["run", "--quiet", "--export", export.to_str().unwrap()];
+    let mut args = args.to_vec();
+    args.extend(["--counts", counts.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    run_expect(&args, 0);
+
+    let c = read_table(&out, "counts").sort(["record"], Default::default()).unwrap();
+    assert_eq!(c.height(), 3);
+    let rec: Vec<i64> = c.column("record").unwrap().i64().unwrap().into_no_null_iter().collect();
+    assert_eq!(rec, [2, 3, 6], "worksheet rows; the blank row 5 is skipped");
+    let qty: Vec<f64> = c.column("quantity").unwrap().f64().unwrap().into_no_null_iter().collect();
+    assert_eq!(qty, [5.0, 12.5, 2.0]);
+    assert_eq!(s(&c, "license", 0).as_deref(), Some(LIC), "from the file name");
+    assert_eq!(s(&c, "unit", 1).as_deref(), Some("Grams"));
+    assert_eq!(s(&c, "counted_by", 0).as_deref(), Some("Ana"));
+    let at = c.column("counted_at").unwrap().cast(&polars::prelude::DataType::Int64).unwrap();
+    let end = c.column("counted_at_end").unwrap().cast(&polars::prelude::DataType::Int64).unwrap();
+    let us = |iso: &str| chrono::DateTime::parse_from_rfc3339(iso).unwrap().timestamp_micros();
+    // 14:30 in Los Angeles in October (PDT, UTC−7).
+    assert_eq!(at.i64().unwrap().get(0), Some(us("2026-10-15T21:30:00Z")));
+    assert_eq!(end.i64().unwrap().get(0), Some(us("2026-10-15T21:30:00Z")));
+    // A date cell is the whole local day.
+    assert_eq!(at.i64().unwrap().get(1), Some(us("2026-10-15T07:00:00Z")));
+    assert_eq!(end.i64().unwrap().get(1), Some(us("2026-10-16T06:59:59.999999Z")));
+    assert_eq!(at.i64().unwrap().get(2), None);
+
+    let rej = read(&out.join("rejects.parquet"));
+    assert_eq!(rej.height(), 1);
+    assert_eq!(s(&rej, "source_file", 0).as_deref(), Some(sheet.as_str()));
+    assert_eq!(rej.column("record").unwrap().i64().unwrap().get(0), Some(4));
+    assert_eq!(s(&rej, "column", 0).as_deref(), Some("Qty"));
+    assert!(s(&rej, "reason", 0).unwrap().contains("abc"));
+    let entry = input_entry(&out, &sheet);
+    assert_eq!(
+        (&entry["rows_in"], &entry["rows_accepted"], &entry["rows_rejected"]),
+        (&4.into(), &3.into(), &1.into())
+    );
+    // Findings on sheet rows name their line.
+    let f = read(&out.join("findings.parquet"));
+    let details: Vec<String> = (0..f.height()).filter_map(|i| s(&f, "detail", i)).collect();
+    assert!(details.iter().any(|d| d.ends_with("(line 3)")), "{details:?}");
+
+    // Not a workbook: exit 2 naming the file, nothing left in OUT.
+    fs::write(counts.join(&sheet), "Tag,Qty\n1A4FF0100000022000000001,5\n").unwrap();
+    let bad_out = tmp.path().join("bad");
+    let o = run_expect(
+        &[
+            "run",
+            "--quiet",
+            "--export",
+            export.to_str().unwrap(),
+            "--counts",
+            counts.to_str().unwrap(),
+            "--out",
+            bad_out.to_str().unwrap(),
+        ],
+        2,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&sheet) && err.contains("not a readable XLSX workbook"), "{err}");
 }
