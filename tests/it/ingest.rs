@@ -736,11 +736,13 @@ fn ingest_reads_xlsx_count_sheets() {
     fs::write(export.join(LIC).join("packages.json"), format!("[{}]", packages.join(","))).unwrap();
     let sheet = format!("{LIC}.xlsx");
     fs::copy(crate::common::fixture("xlsx").join(&sheet), counts.join(&sheet)).unwrap();
+    let run = |out: &Path, code: i32| {
+        let (export, counts) = (export.to_str().unwrap(), counts.to_str().unwrap());
+        let args = ["run", "--quiet", "--export", export, "--counts", counts, "--out"];
+        run_expect(&[&args[..], &[out.to_str().unwrap()]].concat(), code)
+    };
     let out = tmp.path().join("out");
-    let args = ["run", "--quiet", "--export", export.to_str().unwrap()];
-    let mut args = args.to_vec();
-    args.extend(["--counts", counts.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    run_expect(&args, 0);
+    run(&out, 0);
 
     let c = read_table(&out, "counts").sort(["record"], Default::default()).unwrap();
     assert_eq!(c.height(), 3);
@@ -781,19 +783,10 @@ fn ingest_reads_xlsx_count_sheets() {
     // Not a workbook: exit 2 naming the file, nothing left in OUT.
     fs::write(counts.join(&sheet), "Tag,Qty\n1A4FF0100000022000000001,5\n").unwrap();
     let bad_out = tmp.path().join("bad");
-    let o = run_expect(
-        &[
-            "run",
-            "--quiet",
-            "--export",
-            export.to_str().unwrap(),
-            "--counts",
-            counts.to_str().unwrap(),
-            "--out",
-            bad_out.to_str().unwrap(),
-        ],
-        2,
-    );
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = String::from_utf8_lossy(&run(&bad_out, 2).stderr).into_owned();
     assert!(err.contains(&sheet) && err.contains("not a readable XLSX workbook"), "{err}");
+    let left: Vec<_> = fs::read_dir(&bad_out)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "partial output left in OUT: {left:?}");
 }
