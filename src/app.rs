@@ -170,8 +170,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 jsonl: format == "jsonl",
                 timezone: settings.tz,
             };
-            let stats =
-                crate::generate::run(&opts).map_err(|e| Error::Internal(format!("{e:#}")))?;
+            let stats = crate::generate::run(&opts).map_err(|e| generate_error(&e, &out))?;
             settings.printer.note(&format!(
                 "generated {} packages for {} licenses ({} bytes, {} planted findings) in {}",
                 stats.packages,
@@ -265,6 +264,27 @@ fn run_id(m: &Manifest) -> String {
         text.push_str(&format!("rule {} {} {}\n", r.id, r.severity, r.sha256));
     }
     manifest::sha256_hex(text.as_bytes())[..16].to_owned()
+}
+
+/// What a failed `generate` means: an argument out of range or an `--out` that cannot be
+/// a folder is a usage error (exit 2); another I/O failure (a full disk) is exit 3.
+fn generate_error(e: &anyhow::Error, out: &Path) -> Error {
+    use std::io::ErrorKind as K;
+    let io = e.chain().find_map(|c| c.downcast_ref::<std::io::Error>());
+    match io.map(std::io::Error::kind) {
+        None
+        | Some(
+            K::NotFound
+            | K::AlreadyExists
+            | K::PermissionDenied
+            | K::NotADirectory
+            | K::IsADirectory
+            | K::ReadOnlyFilesystem,
+        ) => Error::Usage(format!("{e:#}")),
+        Some(kind) => {
+            Error::io("cannot generate into", out, std::io::Error::new(kind, format!("{e:#}")))
+        }
+    }
 }
 
 fn do_check(

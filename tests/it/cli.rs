@@ -63,6 +63,17 @@ fn cli_usage_errors_are_exit_2_with_one_line_that_says_what_to_do() {
     let o = run_expect(&["check", "--out", tmp.path().join("empty").to_str().unwrap()], 2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("ingest"), "says to run ingest first: {err}");
+
+    // `generate` with an argument out of range, or an --out that cannot be a folder (a
+    // dangling symlink), is a usage error, not an internal one.
+    let o = run_expect(&["generate", "--out", out.to_str().unwrap(), "--licenses", "0"], 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--licenses") && !err.contains("internal"), "{err}");
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere"), &dangling).unwrap();
+    let o = run_expect(&["generate", "--quiet", "--out", dangling.to_str().unwrap()], 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("dangling") && !err.contains("internal"), "{err}");
 }
 
 #[test]
