@@ -16,5 +16,6 @@ pub mod manifest;
 pub mod report;
 pub mod schema;
 pub mod store;
+pub mod workers;
 
 pub use error::{Error, Result};

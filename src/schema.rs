@@ -28,6 +28,10 @@ pub const LAB_RESULTS: &str = "lab_results";
 pub const COUNTS: &str = "counts";
 pub const EVENTS: &str = "events";
 
+/// File extensions (lowercase) of count sheets. Their `record` is a line, not a record
+/// index, and findings on their rows say "(line N)".
+pub const SHEET_EXTENSIONS: &[&str] = &["csv", "xlsx"];
+
 /// Output files under `--out`.
 pub mod out {
     pub const LAKE: &str = "lake";
@@ -44,7 +48,8 @@ pub mod col {
     pub const LICENSE: &str = "license";
     pub const LABEL: &str = "label";
     pub const SOURCE_FILE: &str = "source_file";
-    /// 0-based record index in a JSON file, 1-based physical line in a CSV file.
+    /// 0-based record index in a JSON file, 1-based physical line in a count sheet (see
+    /// [`super::SHEET_EXTENSIONS`]).
     pub const RECORD: &str = "record";
     pub const QUANTITY: &str = "quantity";
     pub const UNIT: &str = "unit";

@@ -241,11 +241,12 @@ fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Re
     }
     // Every finding names its input record: "record N" (JSON) or "line N" (CSV).
     let detail = if schema.get("record").is_some() && schema.get("source_file").is_some() {
-        let sheet = [".csv", ".CSV", ".xlsx", ".XLSX"]
-            .into_iter()
-            .map(|ext| col("source_file").str().ends_with(lit(ext)))
+        let file = col("source_file").str().to_lowercase();
+        let sheet = schema::SHEET_EXTENSIONS
+            .iter()
+            .map(|ext| file.clone().str().ends_with(lit(format!(".{ext}"))))
             .reduce(Expr::or)
-            .expect("four extensions");
+            .expect("count sheets have extensions");
         let word = when(sheet).then(lit(" (line ")).otherwise(lit(" (record "));
         when(col("record").is_not_null())
             .then(col("detail") + word + col("record").cast(DataType::String) + lit(")"))
@@ -334,46 +335,6 @@ fn batches(lake: &Path, budget: u64) -> Result<Vec<(u64, Option<BTreeSet<String>
     Ok(out.into_iter().map(|(n, b)| (n, Some(b))).collect())
 }
 
-/// Run `f` over `items` (each with its size) on two threads, never starting one while the
-/// sizes in flight would pass `limit` (one item alone always runs); results in item order.
-fn bounded_pair<T: Sync, R: Send>(
-    items: &[(u64, T)],
-    limit: u64,
-    f: impl Fn(usize, &T) -> R + Sync,
-) -> Vec<R> {
-    use std::sync::{Condvar, Mutex, PoisonError};
-    // (next item, bytes in flight)
-    let state = Mutex::new((0usize, 0u64));
-    let freed = Condvar::new();
-    let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..2.min(items.len()) {
-            scope.spawn(|| {
-                loop {
-                    let mut st = state.lock().unwrap_or_else(PoisonError::into_inner);
-                    let (i, size) = loop {
-                        let (next, in_flight) = *st;
-                        let Some((size, _)) = items.get(next) else { return };
-                        if in_flight == 0 || in_flight + size <= limit {
-                            *st = (next + 1, in_flight + size);
-                            break (next, *size);
-                        }
-                        st = freed.wait(st).unwrap_or_else(PoisonError::into_inner);
-                    };
-                    drop(st);
-                    let r = f(i, &items[i].1);
-                    done.lock().unwrap_or_else(PoisonError::into_inner).push((i, r));
-                    state.lock().unwrap_or_else(PoisonError::into_inner).1 -= size;
-                    freed.notify_all();
-                }
-            });
-        }
-    });
-    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
-}
-
 /// One batch's findings (one frame per rule) and count totals.
 fn check_batch(
     lake: &Path,
@@ -424,9 +385,13 @@ pub fn run_all(
 ) -> Result<CheckOutput> {
     let batches = batches(lake, batch_bytes)?;
     let n = batches.len();
-    let results = bounded_pair(&batches, 2 * batch_bytes, |i, only| {
-        check_batch(lake, rules, profile, &format!("batch {}/{n}", i + 1), only.as_ref())
-    });
+    let results = crate::workers::in_order(
+        &batches,
+        2,
+        |b| b.0,
+        2 * batch_bytes,
+        |i, b| check_batch(lake, rules, profile, &format!("batch {}/{n}", i + 1), b.1.as_ref()),
+    );
     let mut all = Vec::new();
     let mut totals = Vec::new();
     for r in results {
@@ -548,35 +513,6 @@ fn summarize(findings: &DataFrame, totals: LazyFrame) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Results come back in item order; two items run at once only while their sizes fit
-    /// the limit together, and an item over the limit runs alone.
-    #[test]
-    fn bounded_pair_keeps_order_and_the_size_limit() {
-        use std::sync::Mutex;
-        let items: Vec<(u64, usize)> = [30, 30, 80, 10, 10, 150, 20, 60]
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| (s, i))
-            .collect();
-        let in_flight = Mutex::new((0u64, 0u64, 0usize)); // (bytes, max bytes seen, max items)
-        let out = bounded_pair(&items, 100, |i, &v| {
-            {
-                let mut g = in_flight.lock().unwrap();
-                g.0 += items[i].0;
-                g.1 = g.1.max(g.0);
-                g.2 += 1;
-                assert!(g.0 <= 100 || g.2 == 1, "{} bytes in flight with {} items", g.0, g.2);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-            let mut g = in_flight.lock().unwrap();
-            g.0 -= items[i].0;
-            g.2 -= 1;
-            v * 10
-        });
-        assert_eq!(out, (0..items.len()).map(|i| i * 10).collect::<Vec<_>>());
-        assert!(in_flight.lock().unwrap().1 >= 150, "the item over the limit ran");
-    }
 
     /// A filtered result shares the source's string buffers; `detach` copies out only the
     /// strings it holds, with the values, nulls and other columns unchanged.

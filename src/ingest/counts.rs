@@ -1,5 +1,6 @@
-//! Physical count sheets (CSV, or the first worksheet of an XLSX) → the `counts` table. Headers are matched case- and
-//! punctuation-insensitively against the aliases of SPEC 2.2; a UTF-8 BOM and CRLF are fine.
+//! Physical count sheets (CSV, or the first worksheet of an XLSX) → the `counts` table.
+//! Headers are matched case- and punctuation-insensitively against the aliases of SPEC 2.2;
+//! a UTF-8 BOM and CRLF are fine.
 
 use chrono_tz::Tz;
 

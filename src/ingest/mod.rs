@@ -162,7 +162,15 @@ fn ingest_into(
     let mut results: Vec<(usize, FileResult)> = large.into_iter().flat_map(run_job).collect();
     // Two jobs per core: while one waits on its Parquet write, the other decodes.
     results.extend(
-        on_threads(&small, 2 * rayon::current_num_threads(), |j| run_job(j)).into_iter().flatten(),
+        crate::workers::in_order(
+            &small,
+            2 * rayon::current_num_threads(),
+            |_| 0,
+            u64::MAX,
+            |_, j| run_job(j),
+        )
+        .into_iter()
+        .flatten(),
     );
     results.sort_by_key(|(i, _)| *i);
     let results = results.into_iter().map(|(_, r)| r);
@@ -182,30 +190,6 @@ fn ingest_into(
         .map(|(t, n)| ((*t).to_owned(), n.load(Ordering::Relaxed)))
         .collect();
     Ok(IngestSummary { inputs, tables, rejects: n_rejects })
-}
-
-/// Run `f` over `items` on `threads` plain threads, each taking the next item when done;
-/// the results come back in item order.
-fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    use std::sync::Mutex;
-    use std::sync::atomic::AtomicUsize;
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(item);
-                    done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((i, r));
-                }
-            });
-        }
-    });
-    let mut done = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Move the staged lake and rejects into `out`, dropping results of an earlier run.
@@ -307,7 +291,7 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
 fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>> {
     let is_sheet = |p: &Path| {
         p.extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("xlsx"))
+            .is_some_and(|e| schema::SHEET_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
             && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
     };
     let (root, files) = if path.is_file() {
