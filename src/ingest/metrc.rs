@@ -252,13 +252,13 @@ fn package(r: &PackageRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) 
     let (item_name, category, item_qtype) = match &r.item {
         Nested::None => (None, None, None),
         Nested::Some(item) => {
-            f.set_prefix("Item".into());
+            f.set_prefix(Some(("Item", None)));
             let t = (
                 f.text("Name", &item.name),
                 f.text("ProductCategoryName", &item.category),
                 f.item_quantity_type("QuantityType", &item.quantity_type),
             );
-            f.set_prefix(String::new());
+            f.set_prefix(None);
             t
         }
         Nested::Wrong(kind) => {
@@ -418,7 +418,7 @@ fn transfer(r: &TransferRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows
         }
         Nested::Some(list) => {
             for (i, d) in list.iter().enumerate() {
-                f.set_prefix(format!("Packages[{i}]"));
+                f.set_prefix(Some(("Packages", Some(i))));
                 let label = f.required("PackageLabel", &d.label);
                 let state = f.text("ShipmentPackageState", &d.state);
                 let shipped = f.number("ShippedQuantity", &d.shipped);
@@ -440,7 +440,7 @@ fn transfer(r: &TransferRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows
                     });
                 }
             }
-            f.set_prefix(String::new());
+            f.set_prefix(None);
         }
     }
     if f.bad.is_some() {
@@ -535,13 +535,14 @@ json_record! {
 }
 
 fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
-    let id = match &r.id {
-        Raw::Num(x) => Some(format!("{x}")),
-        Raw::Str(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        _ => None,
-    };
     let receipt_no = f.text("ReceiptNumber", &r.receipt);
     let external = f.text("ExternalReceiptNumber", &r.external);
+    // The receipt's Id names it only when it has no number (built only then).
+    let id = match (&receipt_no, &external, &r.id) {
+        (None, None, Raw::Num(x)) => Some(format!("{x}")),
+        (None, None, Raw::Str(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    };
     let receipt = receipt_no.or(external).or(id.as_deref());
     let sold = f.stamp("SalesDateTime", &r.sold);
     let recorded = f.stamp("RecordedDateTime", &r.recorded);
@@ -553,7 +554,7 @@ fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
         }
         Nested::Some(list) => {
             for (i, t) in list.iter().enumerate() {
-                f.set_prefix(format!("Transactions[{i}]"));
+                f.set_prefix(Some(("Transactions", Some(i))));
                 let label = f.required("PackageLabel", &t.label);
                 let q = f.number("QuantitySold", &t.quantity);
                 let (unit_name, unit) = f.unit("UnitOfMeasureName", &t.unit);
@@ -563,7 +564,7 @@ fn sale(r: &ReceiptRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
                     lines.push((label, q, unit_name, t_recorded));
                 }
             }
-            f.set_prefix(String::new());
+            f.set_prefix(None);
         }
     }
     if f.bad.is_some() {

@@ -462,7 +462,7 @@ impl<'s, 'a> Parts<'s, 'a> {
         if big { self.flush() } else { Ok(()) }
     }
 
-    /// Write the pending rows; their buffers stay, sized for the next part.
+    /// Write the pending rows (their buffers move into the written frames).
     fn flush(&mut self) -> Result<()> {
         let Some(rows) = self.rows.as_mut() else { return Ok(()) };
         if rows.batches.iter().all(TableBatch::is_empty) {
@@ -476,7 +476,6 @@ impl<'s, 'a> Parts<'s, 'a> {
             // its own (a licensee's 20 MB export made 550 one-row partitions of them).
             let only = (batch.table() == schema::EVENTS).then_some(licenses);
             write_parts(lake, batch, self.first_file, self.next_part, written, only)?;
-            batch.clear();
         }
         self.next_part += 1;
         Ok(())
@@ -596,7 +595,7 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
     } else {
         counts::read_csv(&bytes[..], &src.rel, &src.license, tz)
     };
-    let sheet = sheet.map_err(|reason| Error::Input {
+    let mut sheet = sheet.map_err(|reason| Error::Input {
         path: src.path.clone(),
         position: Some(if xlsx { "first worksheet" } else { "line 1" }.into()),
         reason,
@@ -606,7 +605,7 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
         rejects.push(&src.rel, r.line, &r.column, &r.reason, &r.raw);
     }
     let accepted = sheet.rows.len() as u64;
-    write_parts(lake, &sheet.rows, file_idx, 0, written, None)?;
+    write_parts(lake, &mut sheet.rows, file_idx, 0, written, None)?;
     Ok((
         InputFile {
             path: src.rel.clone(),
@@ -627,7 +626,7 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
 /// given; rows of other licenses are left out).
 fn write_parts(
     lake: &Path,
-    batch: &TableBatch,
+    batch: &mut TableBatch,
     file_idx: usize,
     part_no: usize,
     written: &[AtomicU64],
@@ -638,7 +637,7 @@ fn write_parts(
     }
     let table = batch.table();
     let slot = schema::TABLES.iter().position(|t| *t == table).unwrap_or(0);
-    let df = batch.to_frame()?;
+    let df = batch.take_frame()?;
     let name = format!("part-{file_idx:05}-{part_no:05}.parquet");
     let lic = df.column(schema::col::LICENSE).ctx(|| format!("{table} has no license"))?;
     let lic = lic.str().ctx(|| "license".into())?;
@@ -662,7 +661,7 @@ fn write_parts(
             continue;
         }
         let path = store::partition_dir(lake, table, &license).join(&name);
-        let n = store::write_parquet(&mut part, &path)?;
+        let n = store::write_lake_part(&mut part, &path)?;
         written[slot].fetch_add(n, Ordering::Relaxed);
     }
     Ok(())

@@ -81,27 +81,29 @@ pub struct Fields {
     pub bad: Option<Bad>,
     /// Count of further problems.
     pub more: usize,
-    prefix: String,
+    /// Nested field names: the parent field and, in an array, the element's index.
+    prefix: Option<(&'static str, Option<usize>)>,
 }
 
 impl Fields {
     /// Start a record.
     pub fn new(tz: Tz) -> Self {
-        Fields { tz, bad: None, more: 0, prefix: String::new() }
+        Fields { tz, bad: None, more: 0, prefix: None }
     }
 
-    /// Name nested fields `prefix.Name` from now on.
-    pub fn set_prefix(&mut self, prefix: String) {
+    /// Name the fields that follow `Parent.Name`, or `Parent[i].Name` for element `i` of an
+    /// array (`None`: top-level names again). Only a failure builds the name.
+    pub fn set_prefix(&mut self, prefix: Option<(&'static str, Option<usize>)>) {
         self.prefix = prefix;
     }
 
     /// Record a problem with `column`.
     pub fn fail(&mut self, column: &str, reason: impl Into<String>) {
         if self.bad.is_none() {
-            let column = if self.prefix.is_empty() {
-                column.to_owned()
-            } else {
-                format!("{}.{column}", self.prefix)
+            let column = match self.prefix {
+                None => column.to_owned(),
+                Some((parent, None)) => format!("{parent}.{column}"),
+                Some((parent, Some(i))) => format!("{parent}[{i}].{column}"),
             };
             self.bad = Some(Bad { column, reason: reason.into() });
         } else {
