@@ -38,7 +38,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
     /// Check licenses in batches of about this many MB of lake Parquet; memory follows
-    /// the largest batch (about 10× its size), findings do not change [default: 48]
+    /// the largest batch (about 10× its size), findings do not change [default: 32]
     #[arg(long, global = true, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_mb: Option<u64>,
 }
