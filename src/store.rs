@@ -104,14 +104,7 @@ impl StrBuf {
     }
 
     fn push_null(&mut self) {
-        let n = self.views.len();
-        self.validity
-            .get_or_insert_with(|| {
-                let mut v = MutableBitmap::with_capacity(self.views.capacity());
-                v.extend_constant(n, true);
-                v
-            })
-            .push(false);
+        push_invalid(&mut self.validity, self.views.len(), self.views.capacity());
         self.views.push(View::default());
     }
 
@@ -173,14 +166,7 @@ impl<T: NativeType> PrimBuf<T> {
     }
 
     fn push_null(&mut self) {
-        let n = self.values.len();
-        self.validity
-            .get_or_insert_with(|| {
-                let mut v = MutableBitmap::with_capacity(self.values.capacity());
-                v.extend_constant(n, true);
-                v
-            })
-            .push(false);
+        push_invalid(&mut self.validity, self.values.len(), self.values.capacity());
         self.values.push(T::default());
     }
 
@@ -195,6 +181,16 @@ impl<T: NativeType> PrimBuf<T> {
         let PrimBuf { values, validity } = std::mem::take(self);
         PrimitiveArray::new(T::PRIMITIVE.into(), values.into(), validity.map(Into::into))
     }
+}
+
+/// Mark the next value (after `len` valid ones) null, making the mask on the first null.
+fn push_invalid(mask: &mut Option<MutableBitmap>, len: usize, capacity: usize) {
+    mask.get_or_insert_with(|| {
+        let mut v = MutableBitmap::with_capacity(capacity);
+        v.extend_constant(len, true);
+        v
+    })
+    .push(false);
 }
 
 /// Append `b` (`m` values, validity `b_mask`) to `a` (`n` values, validity `a_mask`).
