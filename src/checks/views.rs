@@ -59,7 +59,12 @@ fn unit_factors(units: &[String]) -> DataFrame {
 /// own, so a lazy view would be recomputed (its sorts and joins included) per rule.
 fn materialize(lf: LazyFrame, what: &str) -> Result<LazyFrame> {
     let t = std::time::Instant::now();
-    let df = lf.collect().ctx(|| format!("computing view {what}"))?;
+    let mut df = lf.collect().ctx(|| format!("computing view {what}"))?;
+    // One chunk per column: the rules join and gather these views many times, and Polars
+    // gathers strings from several chunks value by value through a builder (copying each
+    // long value) but from one chunk by copying views (perf: string gathers 9 % of check
+    // before, 7 % after; findings equal, sums can differ in the last bit).
+    df.rechunk_mut_par();
     super::timing(&format!("view {what} ({} rows)", df.height()), t);
     Ok(df.lazy())
 }
