@@ -235,22 +235,8 @@ impl Views {
             col("source_file"),
             col("record"),
         ]);
-        let sales_base = in_pkg_base(sales.clone().filter(col("label").is_not_null())).select([
-            col("license"),
-            col("label"),
-            col("sold_at_end"),
-            col("pkg_quantity_base").alias("quantity_base"),
-        ]);
 
         // ---------------------------------------------------------------- counts
-        let counts_ix = counts
-            .clone()
-            .sort_by_exprs([col("source_file"), col("record")], SortMultipleOptions::default())
-            .with_row_index("row", None);
-        let firsts = counts_ix
-            .clone()
-            .group_by([col("license"), col("label")])
-            .agg([col("row").min().alias("first_row"), len().alias("n_rows")]);
         let sessions = counts
             .clone()
             .group_by([col("license")])
@@ -259,13 +245,17 @@ impl Views {
                 col("counted_date").max().alias("session_date"),
             ])
             .cache();
-        let counts_first = counts_ix
-            .join(
-                firsts,
-                [col("license"), col("label")],
-                [col("license"), col("label")],
-                JoinArgs::new(JoinType::Inner),
-            )
+        // Each (license, label)'s first count row in file and line order, and how many it
+        // has (windows: one grouping, where a grouped table joined back hashed every row
+        // twice; ingest rejects count rows without a label).
+        let counts_first = counts
+            .clone()
+            .sort_by_exprs([col("source_file"), col("record")], SortMultipleOptions::default())
+            .with_row_index("row", None)
+            .with_columns([
+                col("row").min().over(key2()).ctx(|| "first count row".into())?.alias("first_row"),
+                len().over(key2()).ctx(|| "count rows".into())?.alias("n_rows"),
+            ])
             .join(
                 sessions.clone(),
                 [col("license")],
@@ -327,34 +317,64 @@ impl Views {
             ],
             UnionArgs::default(),
         )
-        .ctx(|| "count points".into())?
-        .cache();
-        // Changes after t: adjustments are undone, sales are put back.
+        .ctx(|| "count points".into())?;
+        let points = materialize(points, "count points")?;
+        // Changes after t: adjustments are undone, sales are put back. Only changes after a
+        // license's earliest evaluation time can be rolled back, and they are few (a tenth
+        // of the sales at 1 M packages), so they are picked before they meet the packages
+        // (joining every sale to its package was a third of this view's time).
+        let earliest =
+            points.clone().group_by([col("license")]).agg([col("t").min().alias("t_min")]);
+        // The batch's earliest evaluation time as a literal: the scan drops what is before
+        // it, and the join below meets only the rest (it gathers every column it keeps).
+        let first_t = points
+            .clone()
+            .select([col("t").min()])
+            .collect()
+            .ctx(|| "earliest count point".into())?;
+        let first_t = match first_t.column("t").and_then(|c| c.get(0)) {
+            Ok(AnyValue::Datetime(v, tu, tz)) => {
+                Some(lit(v).cast(DataType::Datetime(tu, tz.cloned())))
+            }
+            Ok(AnyValue::DatetimeOwned(v, tu, tz)) => {
+                Some(lit(v).cast(DataType::Datetime(tu, tz.as_deref().cloned())))
+            }
+            // No count point in the batch: nothing to roll back.
+            _ => None,
+        };
+        let after_earliest = |lf: LazyFrame, at: &str| {
+            let later = first_t.clone().map_or(lit(false), |t| col(at).gt(t));
+            lf.filter(later)
+                .join(
+                    earliest.clone(),
+                    [col("license")],
+                    [col("license")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .filter(col(at).gt(col("t_min")))
+        };
         let changes = concat(
             [
-                adjustments_base.clone().select([
+                in_pkg_base(after_earliest(adjustments.clone(), "adjusted_at_end")).select([
                     col("license"),
                     col("label"),
                     col("adjusted_at_end").alias("at"),
-                    (-col("quantity_base")).alias("delta"),
+                    (-col("pkg_quantity_base")).alias("delta"),
                 ]),
-                sales_base.select([
+                in_pkg_base(after_earliest(
+                    sales.clone().filter(col("label").is_not_null()),
+                    "sold_at_end",
+                ))
+                .select([
                     col("license"),
                     col("label"),
                     col("sold_at_end").alias("at"),
-                    col("quantity_base").alias("delta"),
+                    col("pkg_quantity_base").alias("delta"),
                 ]),
             ],
             UnionArgs::default(),
         )
         .ctx(|| "changes".into())?;
-        // Only changes after a license's earliest evaluation time can be rolled back.
-        let earliest =
-            points.clone().group_by([col("license")]).agg([col("t").min().alias("t_min")]);
-        let changes = changes
-            .join(earliest, [col("license")], [col("license")], JoinArgs::new(JoinType::Inner))
-            .filter(col("at").gt(col("t_min")))
-            .drop(by_name(["t_min"], true, false));
         let rollback = points
             .clone()
             .select([col("license"), col("label"), col("t")])
