@@ -116,23 +116,16 @@ impl Views {
 
         // Latest copy of each (license, label): LastModified, then file and record. Only the
         // few labels listed more than once need the sort; the rest pass through untouched.
+        // Copies are found by label alone (one string key, a window, no join): a label in two
+        // licenses (a shipment) is sorted too, and kept once per license.
         let key2 = || [col("license"), col("label")];
-        let dup_keys = packages_all
+        let listed = packages_all
             .clone()
-            .select(key2())
-            .group_by(key2())
-            .agg([len().alias("copies")])
-            .filter(col("copies").gt(lit(1)))
-            .select(key2());
-        let singles = packages_all.clone().join(
-            dup_keys.clone(),
-            key2(),
-            key2(),
-            JoinArgs::new(JoinType::Anti),
-        );
-        let latest_copies = packages_all
-            .clone()
-            .join(dup_keys, key2(), key2(), JoinArgs::new(JoinType::Semi))
+            .with_column(len().over([col("label")]).ctx(|| "package copies".into())?.alias("_n"))
+            .cache();
+        let singles = listed.clone().filter(col("_n").eq(lit(1)));
+        let latest_copies = listed
+            .filter(col("_n").gt(lit(1)))
             .sort_by_exprs(
                 [
                     col("license"),
@@ -146,8 +139,9 @@ impl Views {
                     .with_nulls_last(true),
             )
             .unique_stable_generic(Some(key2().to_vec()), UniqueKeepStrategy::First);
-        let packages =
-            concat([singles, latest_copies], UnionArgs::default()).ctx(|| "packages".into())?;
+        let packages = concat([singles, latest_copies], UnionArgs::default())
+            .ctx(|| "packages".into())?
+            .drop(by_name(["_n"], true, false));
         let packages = materialize(packages, "packages")?;
         let key = [col("license"), col("label"), col("source_file"), col("record")];
         let package_sources = sources_all
