@@ -3,13 +3,11 @@
 -- family: lineage
 -- citation: §15047.2(c)
 -- description: a package's PackagedDate is before its source's PackagedDate
--- tables: package_sources, packages
-SELECT s.license, s.label AS package_label, s.source_label AS related_label,
-       c.packaged_at_end AS occurred_at,
-       'packaged ' || CAST(c.packaged_date AS VARCHAR) || ', before its source ' || s.source_label ||
-       ' (packaged ' || CAST(p.packaged_date AS VARCHAR) || ')' AS detail,
-       c.source_file, c.record
-FROM package_sources s
-JOIN packages c ON c.license = s.license AND c.label = s.label
-JOIN packages p ON p.license = s.license AND p.label = s.source_label
-WHERE c.packaged_at_end < p.packaged_at
+-- tables: source_edges
+SELECT license, label AS package_label, source_label AS related_label,
+       child_packaged_at_end AS occurred_at,
+       'packaged ' || CAST(child_packaged_date AS VARCHAR) || ', before its source ' || source_label ||
+       ' (packaged ' || CAST(parent_packaged_date AS VARCHAR) || ')' AS detail,
+       child_source_file AS source_file, child_record AS record
+FROM source_edges
+WHERE parent_source_file IS NOT NULL AND child_packaged_at_end < parent_packaged_at

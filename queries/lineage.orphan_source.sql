@@ -3,12 +3,10 @@
 -- family: lineage
 -- citation: §15049(c)(4)
 -- description: a locally created package names a source label that is not a package of the same license
--- tables: package_sources, packages
-SELECT s.license, s.label AS package_label, s.source_label AS related_label,
-       'source ' || s.source_label || ' is not a package of ' || s.license ||
+-- tables: source_edges
+SELECT license, label AS package_label, source_label AS related_label,
+       'source ' || source_label || ' is not a package of ' || license ||
        ' (package was created here, not received)' AS detail,
-       c.source_file, c.record
-FROM package_sources s
-JOIN packages c ON c.license = s.license AND c.label = s.label
-LEFT JOIN packages p ON p.license = s.license AND p.label = s.source_label
-WHERE c.is_local AND p.source_file IS NULL
+       child_source_file AS source_file, child_record AS record
+FROM source_edges
+WHERE child_is_local AND parent_source_file IS NULL

@@ -3,16 +3,14 @@
 -- family: lineage
 -- citation: §15049(c)(2)
 -- description: the single-source, non-production-batch children of a package hold more than it ever had (original + positive adjustments)
--- tables: package_sources, packages, adjustments_base, tolerances
+-- tables: source_edges, packages, adjustments_base, tolerances
 WITH kids AS (
-  SELECT s.license, s.source_label AS label, SUM(c.original_quantity_base) AS drawn,
-         COUNT(*) AS n_children, MIN(s.label) AS first_child
-  FROM package_sources s
-  JOIN packages c ON c.license = s.license AND c.label = s.label
-  JOIN packages p ON p.license = s.license AND p.label = s.source_label
-  WHERE s.source_count = 1 AND NOT c.is_production_batch
-    AND c.quantity_type = p.quantity_type AND c.original_quantity_base IS NOT NULL
-  GROUP BY s.license, s.source_label
+  SELECT license, source_label AS label, SUM(child_original_quantity_base) AS drawn,
+         COUNT(*) AS n_children, MIN(label) AS first_child
+  FROM source_edges
+  WHERE source_count = 1 AND NOT child_is_production_batch AND parent_source_file IS NOT NULL
+    AND child_quantity_type = parent_quantity_type AND child_original_quantity_base IS NOT NULL
+  GROUP BY license, source_label
 ),
 plus AS (
   SELECT license, label, SUM(quantity_base) AS added

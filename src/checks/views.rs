@@ -161,6 +161,42 @@ impl Views {
                 UniqueKeepStrategy::First,
             );
         let package_sources = materialize(package_sources, "package_sources")?;
+        // Each source line with its package (the child) and, when the license has it, the
+        // source package (the parent): the lineage rules read the same two joins, which were
+        // each rule's main cost when each rule made them.
+        let edge_side = |prefix: &str| {
+            let c = |name: &str| col(name).alias(format!("{prefix}_{name}"));
+            packages.clone().select([
+                col("license"),
+                col("label"),
+                c("source_file"),
+                c("record"),
+                c("is_local"),
+                c("is_production_batch"),
+                c("category"),
+                c("quantity_type"),
+                c("original_quantity_base"),
+                c("packaged_at"),
+                c("packaged_at_end"),
+                c("packaged_date"),
+            ])
+        };
+        let source_edges = package_sources
+            .clone()
+            .select([col("license"), col("label"), col("source_label"), col("source_count")])
+            .join(
+                edge_side("child"),
+                [col("license"), col("label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .join(
+                edge_side("parent"),
+                [col("license"), col("source_label")],
+                [col("license"), col("label")],
+                JoinArgs::new(JoinType::Left),
+            );
+        let source_edges = materialize(source_edges, "source_edges")?;
 
         // Licenses in the export: every folder that gave rows.
         let licenses = concat(
@@ -683,6 +719,7 @@ impl Views {
             ("packages", packages),
             ("packages_all", packages_all),
             ("package_sources", package_sources),
+            ("source_edges", source_edges),
             ("adjustments", adjustments),
             ("adjustments_base", adjustments_base),
             ("transfers", transfers),
