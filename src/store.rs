@@ -77,6 +77,9 @@ struct StrBuf {
     validity: Option<MutableBitmap>,
     /// Bytes of all values, inline ones too.
     total_bytes: usize,
+    /// The view of the last long value pushed: the same value again (a file name, an item
+    /// name on every row of a file) shares its bytes instead of copying them.
+    last_long: Option<View>,
 }
 
 impl StrBuf {
@@ -84,6 +87,13 @@ impl StrBuf {
         let bytes = s.as_bytes();
         let view = if bytes.len() <= View::MAX_INLINE_SIZE as usize {
             View::new_inline(bytes)
+        } else if let Some(v) = self.last_long.filter(|v| {
+            v.length as usize == bytes.len()
+                && self.segments[v.buffer_idx as usize]
+                    [v.offset as usize..v.offset as usize + bytes.len()]
+                    == *bytes
+        }) {
+            v
         } else {
             let fits = self.segments.last().is_some_and(|g| g.capacity() - g.len() >= bytes.len());
             if !fits {
@@ -94,7 +104,9 @@ impl StrBuf {
             let offset = u32::try_from(segment.len()).expect("a segment is under 4 GiB");
             segment.extend_from_slice(bytes);
             let idx = u32::try_from(idx).expect("under 4 billion segments");
-            View::new_from_bytes(bytes, idx, offset)
+            let v = View::new_from_bytes(bytes, idx, offset);
+            self.last_long = Some(v);
+            v
         };
         self.views.push(view);
         self.total_bytes += bytes.len();
@@ -128,7 +140,7 @@ impl StrBuf {
 
     /// The column, taking the buffers (no copy).
     fn take(&mut self, name: PlSmallStr) -> Column {
-        let StrBuf { views, segments, validity, total_bytes } = std::mem::take(self);
+        let StrBuf { views, segments, validity, total_bytes, .. } = std::mem::take(self);
         let buffer_len = segments.iter().map(Vec::len).sum();
         let buffers: Buffer<Buffer<u8>> = segments.into_iter().map(Buffer::from).collect();
         // SAFETY: a view of a value over 12 bytes was made by `View::new_from_bytes` with
@@ -792,6 +804,37 @@ mod tests {
             let want: Vec<Option<&str>> = x.iter().chain(y.iter()).copied().collect();
             assert_eq!(got, want);
         }
+    }
+
+    /// A long value repeated on consecutive rows shares its bytes; every row still reads
+    /// back its own value, also after a different value, a null, an inline value, an
+    /// append, and a value of the same length that differs.
+    #[test]
+    fn repeated_long_values_share_their_bytes() {
+        let file = "C11-0000001-LIC/packages.2.jsonl";
+        let same_len = "C11-0000002-LIC/packages.2.jsonl";
+        let values =
+            [file, file, file, same_len, same_len, file, "short", file, "x".repeat(40).leak()];
+        let mut b = StrBuf::default();
+        for v in values {
+            b.push(v);
+        }
+        b.push_null();
+        b.push(file);
+        // Three copies of `file` (the first, again after `same_len` and after the 40-byte
+        // value; an inline value in between does not break a run), one of `same_len`, one
+        // of the 40-byte value.
+        assert_eq!(b.text_bytes(), 32 * 3 + 32 + 40);
+        let mut other = StrBuf::default();
+        other.push(file);
+        other.push(file);
+        b.append(other);
+        b.push(file);
+        let col = b.take("c".into());
+        let got: Vec<Option<&str>> = col.str().unwrap().iter().collect();
+        let mut want: Vec<Option<&str>> = values.iter().map(|v| Some(*v)).collect();
+        want.extend([None, Some(file), Some(file), Some(file), Some(file)]);
+        assert_eq!(got, want);
     }
 
     /// Fixed-width columns keep their nulls through `append`, whichever side has them.
