@@ -476,12 +476,31 @@ fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()
         version: Version::V1,
         data_page_size: None,
     };
+    let schema_ref = std::sync::Arc::new(schema.clone());
     let mut writer = FileWriter::try_new(w, schema, options)?;
     for batch in df.iter_chunks(CompatLevel::newest(), false) {
-        let rows = batch.len() as u64;
+        let rows = batch.len();
         if rows > 0 {
-            writer
-                .write(rows, row_group_iter(batch, encodings.clone(), fields.clone(), options))?;
+            let arrays = batch
+                .into_arrays()
+                .into_iter()
+                .zip(encodings.iter())
+                .map(|(a, enc)| match enc[0] {
+                    polars_parquet::write::Encoding::RleDictionary => {
+                        dictionary_of(a.as_ref()).unwrap_or(a)
+                    }
+                    _ => a,
+                })
+                .collect();
+            let batch = polars_arrow::record_batch::RecordBatchT::try_new(
+                rows,
+                schema_ref.clone(),
+                arrays,
+            )?;
+            writer.write(
+                rows as u64,
+                row_group_iter(batch, encodings.clone(), fields.clone(), options),
+            )?;
         }
     }
     writer.end(None)?;
@@ -500,8 +519,8 @@ fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()
 ///   dictionary of hundreds of thousands of values cost more to build (a hash and a compare
 ///   per value, 7 % of ingest CPU at 1 M packages) than it saved (the lake grew from 319 to
 ///   323 MB and `check` did not slow down);
-/// - other strings, dates and integers keep the dictionary where it pays (Polars decides:
-///   integers and dates by their range, strings by the estimate).
+/// - other strings, dates and integers keep the dictionary where it pays: integers and dates
+///   by their range (Polars decides), strings by [`dictionary_of`].
 fn lake_encoding(c: &Column) -> polars_parquet::write::Encoding {
     use polars_parquet::write::Encoding;
     match c.dtype() {
@@ -509,6 +528,49 @@ fn lake_encoding(c: &Column) -> polars_parquet::write::Encoding {
         DataType::String if mostly_distinct(c) => Encoding::Plain,
         _ => Encoding::RleDictionary,
     }
+}
+
+/// A string column as a dictionary (keys into its distinct values), built here so that a
+/// value equal to the one before (a file name on every row: the same view, since
+/// [`StrBuf`] shares repeated values) costs a 16-byte compare, where Polars' own dictionary
+/// estimated the distinct values and then hashed and compared every value. `None` for other
+/// types and for columns over three quarters distinct (Polars then writes them plain).
+fn dictionary_of(array: &dyn polars_arrow::array::Array) -> Option<ArrayRef> {
+    use polars_arrow::array::{Array, DictionaryArray, MutableBinaryViewArray};
+    use polars_arrow::datatypes::IntegerType;
+    let a = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+    let n = a.len();
+    let mut index: PlHashMap<&str, u32> = PlHashMap::default();
+    let mut values = MutableBinaryViewArray::<str>::new();
+    let mut keys: Vec<u32> = Vec::with_capacity(n);
+    let mut prev: Option<(View, u32)> = None;
+    for (i, view) in a.views().iter().enumerate() {
+        if !a.is_valid(i) {
+            keys.push(0);
+            continue;
+        }
+        if let Some((_, k)) = prev.filter(|(v, _)| v == view) {
+            keys.push(k);
+            continue;
+        }
+        // SAFETY: `i` is below the array's length.
+        let s = unsafe { a.value_unchecked(i) };
+        let k = *index.entry(s).or_insert_with(|| {
+            values.push_value(s);
+            u32::try_from(values.len() - 1).expect("under 4 billion distinct values")
+        });
+        keys.push(k);
+        prev = Some((*view, k));
+    }
+    if n > 128 && index.len() * 4 > n * 3 {
+        return None;
+    }
+    let keys =
+        PrimitiveArray::<u32>::new(ArrowDataType::UInt32, keys.into(), a.validity().cloned());
+    let values: Utf8ViewArray = values.into();
+    let dtype =
+        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(ArrowDataType::Utf8View), false);
+    DictionaryArray::<u32>::try_new(dtype, keys, values.boxed()).ok().map(|d| d.boxed())
 }
 
 /// Whether the first 1,024 values of a string column (at least 256 of them) are over half
@@ -835,6 +897,47 @@ mod tests {
         let mut want: Vec<Option<&str>> = values.iter().map(|v| Some(*v)).collect();
         want.extend([None, Some(file), Some(file), Some(file), Some(file)]);
         assert_eq!(got, want);
+    }
+
+    /// Our dictionary of a string column gives every row its value back (runs, values
+    /// that come back later, nulls), and declines columns over three quarters distinct
+    /// and other types.
+    #[test]
+    fn dictionary_of_string_columns() {
+        use polars_arrow::array::{Array, DictionaryArray};
+        let file = "C11-0000001-LIC/sales.jsonl";
+        let mut b = StrBuf::default();
+        let mut want = Vec::new();
+        for i in 0..300 {
+            let v = match i % 10 {
+                0 => None,
+                1..=5 => Some(file),
+                6 => Some("Grams"),
+                _ => Some("C11-0000002-LIC/sales.2.jsonl"),
+            };
+            match v {
+                Some(s) => b.push(s),
+                None => b.push_null(),
+            }
+            want.push(v);
+        }
+        let col = b.take("c".into());
+        let arr = col.str().unwrap().downcast_iter().next().unwrap().clone();
+        let dict = dictionary_of(&arr).expect("three values: a dictionary");
+        let dict = dict.as_any().downcast_ref::<DictionaryArray<u32>>().unwrap();
+        assert_eq!(dict.values().len(), 3);
+        let values = dict.values().as_any().downcast_ref::<Utf8ViewArray>().unwrap();
+        let got: Vec<Option<&str>> = (0..dict.len())
+            .map(|i| dict.is_valid(i).then(|| values.value(dict.keys().value(i) as usize)))
+            .collect();
+        assert_eq!(got, want);
+        // Mostly distinct: left to Polars (which writes it plain).
+        let labels: Vec<String> = (0..300).map(|i| format!("1A4FF0100001000000{i:06}")).collect();
+        let col = Column::new("l".into(), labels);
+        let arr = col.str().unwrap().downcast_iter().next().unwrap().clone();
+        assert!(dictionary_of(&arr).is_none());
+        let ints = PrimitiveArray::<i64>::from_vec(vec![1, 1, 2]);
+        assert!(dictionary_of(&ints).is_none());
     }
 
     /// Fixed-width columns keep their nulls through `append`, whichever side has them.
