@@ -423,30 +423,33 @@ pub fn empty_frame(cols: &[(&str, &str)]) -> DataFrame {
 /// Write `df` to `path` as LZ4 Parquet, atomically (temporary name, then rename). LZ4 rather
 /// than zstd: the lake is read back by every check run, and LZ4 decodes several times faster.
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<u64> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
-    let tmp = temp_path(path);
-    let file = fs::File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
-    let res = ParquetWriter::new(BufWriter::new(file))
-        .with_compression(ParquetCompression::Lz4Raw)
-        .with_statistics(StatisticsOptions::default())
-        .finish(df);
-    if let Err(e) = res {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::polars(format!("cannot write `{}`", path.display()), e));
-    }
-    rename(&tmp, path)?;
-    Ok(df.height() as u64)
+    write_parquet_with(df, path, |df, w| {
+        ParquetWriter::new(w)
+            .with_compression(ParquetCompression::Lz4Raw)
+            .with_statistics(StatisticsOptions::default())
+            .finish(df)
+            .map(|_| ())
+    })
 }
 
 /// Write a part of the lake as LZ4 Parquet, atomically, choosing each column's encoding (see
 /// [`lake_encoding`]) where [`write_parquet`] lets Polars try a dictionary for every column.
 pub fn write_lake_part(df: &mut DataFrame, path: &Path) -> Result<u64> {
+    write_parquet_with(df, path, write_encoded)
+}
+
+/// Write `df` to `path` with `write`, atomically (a temporary file, then a rename; the
+/// temporary file is removed on failure); the rows written.
+fn write_parquet_with(
+    df: &mut DataFrame,
+    path: &Path,
+    write: impl FnOnce(&mut DataFrame, BufWriter<fs::File>) -> PolarsResult<()>,
+) -> Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     let tmp = temp_path(path);
     let file = fs::File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
-    if let Err(e) = write_encoded(df, BufWriter::new(file)) {
+    if let Err(e) = write(df, BufWriter::new(file)) {
         let _ = fs::remove_file(&tmp);
         return Err(Error::polars(format!("cannot write `{}`", path.display()), e));
     }
@@ -462,8 +465,8 @@ const ROW_GROUP_ROWS: usize = 512 * 512;
 /// ingest already keeps every core busy with a file of its own.
 fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()> {
     use polars_parquet::write::{
-        CompressionOptions, FileWriter, StatisticsOptions, Version, WriteOptions, row_group_iter,
-        to_parquet_schema,
+        CompressionOptions, Encoding, FileWriter, StatisticsOptions, Version, WriteOptions,
+        row_group_iter, to_parquet_schema,
     };
     let df = polars::frame::chunk_df_for_writing(df, ROW_GROUP_ROWS)?;
     let schema = df.schema().to_arrow(CompatLevel::newest());
@@ -481,15 +484,31 @@ fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()
     for batch in df.iter_chunks(CompatLevel::newest(), false) {
         let rows = batch.len();
         if rows > 0 {
+            // A string column meant for a dictionary goes as ours, or plain when it is too
+            // distinct for one (Polars would estimate that again and write it plain).
+            let mut batch_encodings = Vec::with_capacity(encodings.len());
             let arrays = batch
                 .into_arrays()
                 .into_iter()
                 .zip(encodings.iter())
-                .map(|(a, enc)| match enc[0] {
-                    polars_parquet::write::Encoding::RleDictionary => {
-                        dictionary_of(a.as_ref()).unwrap_or(a)
+                .map(|(a, enc)| {
+                    let is_str = matches!(a.dtype(), ArrowDataType::Utf8View);
+                    match enc[0] {
+                        Encoding::RleDictionary if is_str => match dictionary_of(a.as_ref()) {
+                            Some(d) => {
+                                batch_encodings.push(vec![Encoding::RleDictionary]);
+                                d
+                            }
+                            None => {
+                                batch_encodings.push(vec![Encoding::Plain]);
+                                a
+                            }
+                        },
+                        _ => {
+                            batch_encodings.push(enc.clone());
+                            a
+                        }
                     }
-                    _ => a,
                 })
                 .collect();
             let batch = polars_arrow::record_batch::RecordBatchT::try_new(
@@ -499,7 +518,7 @@ fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()
             )?;
             writer.write(
                 rows as u64,
-                row_group_iter(batch, encodings.clone(), fields.clone(), options),
+                row_group_iter(batch, batch_encodings.into(), fields.clone(), options),
             )?;
         }
     }
@@ -534,7 +553,7 @@ fn lake_encoding(c: &Column) -> polars_parquet::write::Encoding {
 /// value equal to the one before (a file name on every row: the same view, since
 /// [`StrBuf`] shares repeated values) costs a 16-byte compare, where Polars' own dictionary
 /// estimated the distinct values and then hashed and compared every value. `None` for other
-/// types and for columns over three quarters distinct (Polars then writes them plain).
+/// types and for columns over three quarters distinct (written plain).
 fn dictionary_of(array: &dyn polars_arrow::array::Array) -> Option<ArrayRef> {
     use polars_arrow::array::{Array, DictionaryArray, MutableBinaryViewArray};
     use polars_arrow::datatypes::IntegerType;
