@@ -6,14 +6,42 @@
 //! with the byte offset; what is inside a record is the decoder's business.
 
 use std::io::Read;
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// Bytes read per block.
 const BLOCK: usize = 4 << 20;
 
+/// Bytes of input being split: read into memory, or a window of the file mapped into
+/// memory (no copy from the page cache, no buffer to fill).
+pub enum Block {
+    /// Read with `read(2)`.
+    Owned(Vec<u8>),
+    /// `map[start..end]`.
+    Mapped {
+        /// The whole file.
+        map: Arc<memmap2::Mmap>,
+        /// First byte of the window.
+        start: usize,
+        /// End of the window.
+        end: usize,
+    },
+}
+
+impl Deref for Block {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Block::Owned(v) => v,
+            Block::Mapped { map, start, end } => &map[*start..*end],
+        }
+    }
+}
+
 /// A run of complete records sharing one buffer.
 pub struct Chunk {
     /// The bytes the records point into.
-    pub buf: Vec<u8>,
+    pub buf: Block,
     /// Byte ranges of the records in `buf`.
     pub records: Vec<(usize, usize)>,
     /// Record index (JSON: 0-based position; JSON Lines: 0-based line) of each record.
@@ -51,7 +79,7 @@ enum State {
 pub struct Splitter<R> {
     reader: R,
     lines: bool,
-    buf: Vec<u8>,
+    buf: Block,
     pos: usize,
     base: u64,
     eof: bool,
@@ -71,10 +99,25 @@ pub struct Splitter<R> {
 impl<R: Read> Splitter<R> {
     /// Split `reader`; `lines` for JSON Lines. Every byte read goes through `hasher`.
     pub fn new(reader: R, lines: bool, hasher: sha2::Sha256) -> Self {
+        Self::with_block(reader, Block::Owned(Vec::new()), lines, hasher)
+    }
+
+    /// Split the file mapped as `map` (`reader` is not read); the same chunks, records and
+    /// errors as [`Splitter::new`] on the file, without copying its bytes.
+    pub fn mapped(reader: R, map: memmap2::Mmap, lines: bool, hasher: sha2::Sha256) -> Self {
+        Self::with_block(
+            reader,
+            Block::Mapped { map: Arc::new(map), start: 0, end: 0 },
+            lines,
+            hasher,
+        )
+    }
+
+    fn with_block(reader: R, buf: Block, lines: bool, hasher: sha2::Sha256) -> Self {
         Splitter {
             reader,
             lines,
-            buf: Vec::new(),
+            buf,
             pos: 0,
             base: 0,
             eof: false,
@@ -89,8 +132,10 @@ impl<R: Read> Splitter<R> {
     }
 
     /// Hand a chunk's buffer back once its records are decoded, to be reused.
-    pub fn recycle(&mut self, buf: Vec<u8>) {
-        self.spare = Some(buf);
+    pub fn recycle(&mut self, buf: Block) {
+        if let Block::Owned(v) = buf {
+            self.spare = Some(v);
+        }
     }
 
     /// The SHA-256 of every byte read; call after the last chunk.
@@ -105,25 +150,36 @@ impl<R: Read> Splitter<R> {
             return Ok(false);
         }
         let old = self.buf.len();
-        // Read into spare capacity (no zero-filling of a fresh block each time).
-        self.buf.reserve(BLOCK);
-        let mut n = 0;
-        while n < BLOCK {
-            match (&mut self.reader).take((BLOCK - n) as u64).read_to_end(&mut self.buf) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(k) => n += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(SplitError {
-                        offset: self.base + (old + n) as u64,
-                        reason: format!("read failed: {e}"),
-                    });
-                }
+        let n = match &mut self.buf {
+            Block::Mapped { map, end, .. } => {
+                let n = BLOCK.min(map.len() - *end);
+                *end += n;
+                self.eof = *end == map.len();
+                n
             }
-        }
+            Block::Owned(buf) => {
+                // Read into spare capacity (no zero-filling of a fresh block each time).
+                buf.reserve(BLOCK);
+                let mut n = 0;
+                while n < BLOCK {
+                    match (&mut self.reader).take((BLOCK - n) as u64).read_to_end(buf) {
+                        Ok(0) => {
+                            self.eof = true;
+                            break;
+                        }
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            return Err(SplitError {
+                                offset: self.base + (old + n) as u64,
+                                reason: format!("read failed: {e}"),
+                            });
+                        }
+                    }
+                }
+                n
+            }
+        };
         if let Some(h) = self.hasher.as_mut() {
             h.update(&self.buf[old..old + n]);
         }
@@ -186,9 +242,17 @@ impl<R: Read> Splitter<R> {
     fn take_chunk(&mut self, records: Vec<(usize, usize)>, index: Vec<u64>) -> Chunk {
         // Keep what is not consumed yet (a partial record, or the undecided top object).
         let keep_from = self.obj_start.unwrap_or(self.pos).min(self.pos);
-        let mut rest = self.spare.take().unwrap_or_default();
-        rest.clear();
-        rest.extend_from_slice(&self.buf[keep_from..]);
+        let rest = match &self.buf {
+            Block::Owned(buf) => {
+                let mut rest = self.spare.take().unwrap_or_default();
+                rest.clear();
+                rest.extend_from_slice(&buf[keep_from..]);
+                Block::Owned(rest)
+            }
+            Block::Mapped { map, start, end } => {
+                Block::Mapped { map: Arc::clone(map), start: start + keep_from, end: *end }
+            }
+        };
         let buf = std::mem::replace(&mut self.buf, rest);
         let base = self.base;
         self.base += keep_from as u64;
@@ -477,6 +541,64 @@ mod tests {
         assert_eq!(c.index, vec![0, 2]);
         assert_eq!(&c.buf[c.records[0].0..c.records[0].1], b"{\"a\":1}");
         assert_eq!(&c.buf[c.records[1].0..c.records[1].1], b"{\"a\":2}");
+    }
+
+    type Split = (Vec<(u64, Vec<u8>, u64)>, [u8; 32]);
+
+    /// Every record (file offset, bytes, index) of a splitter and the SHA-256, or its error.
+    fn all_records<R: Read>(mut s: Splitter<R>) -> Result<Split, (u64, String)> {
+        let mut out = Vec::new();
+        loop {
+            match s.next_chunk() {
+                Ok(Some(c)) => {
+                    for (&(a, b), &i) in c.records.iter().zip(&c.index) {
+                        out.push((c.base + a as u64, c.buf[a..b].to_vec(), i));
+                    }
+                    s.recycle(c.buf);
+                }
+                Ok(None) => return Ok((out, s.finish_hash())),
+                Err(e) => return Err((e.offset, e.reason)),
+            }
+        }
+    }
+
+    #[test]
+    fn mapped_files_split_as_read_ones() {
+        // Three blocks and more of records, some cut by a block boundary; JSON Lines with a
+        // last line without its newline; and the same JSON truncated.
+        let rec =
+            |i: usize| format!(r#"{{"Label": "1A4{i:021}", "Note": "{}"}}"#, "x".repeat(i % 97));
+        let n = 3 * BLOCK / 60;
+        let json = format!(
+            "{{\"Data\": [{}], \"Total\": {n}}}",
+            (0..n).map(rec).collect::<Vec<_>>().join(",\n")
+        );
+        let lines = (0..n).map(rec).collect::<Vec<_>>().join("\r\n");
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text, jsonl) in [
+            ("page.json", &json[..], false),
+            ("lines.jsonl", &lines[..], true),
+            ("cut.json", &json[..json.len() - 10], false),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            // SAFETY: the test's own file, not changed while mapped.
+            let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
+            let mapped = all_records(Splitter::mapped(&file, map, jsonl, Default::default()));
+            let read = all_records(Splitter::new(&file, jsonl, Default::default()));
+            assert_eq!(mapped, read, "{name}");
+            match (name, read) {
+                ("cut.json", Err((_, why))) => assert!(why.contains("truncated"), "{why}"),
+                (_, Ok((r, sha))) => {
+                    use sha2::Digest;
+                    assert_eq!(sha, <[u8; 32]>::from(sha2::Sha256::digest(text)), "{name}");
+                    assert_eq!(r.len(), n, "{name}");
+                    assert_eq!(r[n - 1].1, rec(n - 1).into_bytes(), "{name}");
+                }
+                (_, Err(e)) => panic!("{name}: {e:?}"),
+            }
+        }
     }
 
     #[test]

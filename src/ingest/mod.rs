@@ -38,6 +38,9 @@ const TASK: usize = 512;
 const LARGE_FILE: u64 = 64 << 20;
 /// Smaller files of one license and kind are read together up to this many bytes.
 const JOB_BYTES: u64 = 64 << 20;
+/// A JSON file at least this large is mapped into memory instead of read (no copy out of
+/// the page cache and no read buffers: 6 % of ingest, perf); smaller ones are read.
+const MAP_BYTES: u64 = 1 << 20;
 /// Decoded rows are written as a Parquet part once they hold about this much.
 const PART_BYTES: usize = 48 << 20;
 
@@ -496,7 +499,20 @@ fn ingest_json(
     let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
     let name = src.path.to_string_lossy().to_ascii_lowercase();
     let lines = name.ends_with(".jsonl") || name.ends_with(".ndjson");
-    let mut splitter = json::Splitter::new(file, lines, sha2::Sha256::default());
+    let len = file.metadata().map_or(0, |m| m.len());
+    // SAFETY: the map is only read, and lives as long as the chunks cut from it. The one
+    // hazard of a map, another process truncating the file while it is read (the read
+    // faults), is one `read(2)` does not have; an export is not written while it is
+    // ingested, and a file changed meanwhile would not match its SHA-256 either way.
+    let map = (len >= MAP_BYTES).then(|| unsafe { memmap2::Mmap::map(&file) }.ok()).flatten();
+    let hasher = sha2::Sha256::default();
+    let mut splitter = match map {
+        Some(map) => {
+            let _ = map.advise(memmap2::Advice::Sequential);
+            json::Splitter::mapped(file, map, lines, hasher)
+        }
+        None => json::Splitter::new(file, lines, hasher),
+    };
     let mut rejects = RejectRows::new();
     let (mut rows_in, mut accepted) = (0u64, 0u64);
     let mut last_bytes = 0;
