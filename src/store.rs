@@ -355,6 +355,14 @@ impl TableBatch {
         self.len += 1;
     }
 
+    /// Reserve room for `rows` rows at the first row pushed (rows a part of this table is
+    /// expected to hold), unless the batch learnt a size of its own.
+    pub fn set_hint(&mut self, rows: usize) {
+        if self.len == 0 {
+            self.hint = rows;
+        }
+    }
+
     /// Room for `rows` more rows in every column's values (not in the text of strings).
     fn reserve(&mut self, rows: usize) {
         for buf in &mut self.bufs {

@@ -16,7 +16,7 @@ pub mod reader;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono_tz::Tz;
 use indicatif::ProgressBar;
@@ -134,6 +134,7 @@ fn ingest_into(
         .sum();
     progress.set_length(total);
     let written: Vec<AtomicU64> = schema::TABLES.iter().map(|_| AtomicU64::new(0)).collect();
+    let part_rows: Vec<AtomicUsize> = schema::TABLES.iter().map(|_| AtomicUsize::new(0)).collect();
     let all: Vec<(usize, &Source)> = sources.iter().chain(count_sources).enumerate().collect();
     // Memory stays bounded by the number of jobs in flight (see `plan_jobs`): a file too
     // large for one core is read alone with its record blocks decoded in parallel (rayon);
@@ -141,7 +142,14 @@ fn ingest_into(
     // Polars' own thread pool, and a rayon worker that waits on another pool steals more
     // work from its own meanwhile, so every Parquet write opened another file and peak
     // memory grew with the number of files (4.4 GB for 1 M packages).
-    let sink = Sink { tz: opts.tz, lake: &lake, written: &written, licenses, progress };
+    let sink = Sink {
+        tz: opts.tz,
+        lake: &lake,
+        written: &written,
+        part_rows: &part_rows,
+        licenses,
+        progress,
+    };
     let jobs = plan_jobs(&all, rayon::current_num_threads());
     let run_job = |job: &Job<'_>| -> Vec<(usize, FileResult)> {
         let mut parts = Parts::new(job.files[0].0, &sink);
@@ -384,6 +392,9 @@ struct Sink<'a> {
     lake: &'a Path,
     /// Rows written per table of [`schema::TABLES`].
     written: &'a [AtomicU64],
+    /// Most rows of one part written so far, per table of [`schema::TABLES`]: the room a
+    /// job's rows reserve when they start, instead of growing by doubling.
+    part_rows: &'a [AtomicUsize],
     /// The export's licenses (its folders).
     licenses: &'a BTreeSet<String>,
     progress: &'a ProgressBar,
@@ -455,7 +466,14 @@ impl<'s, 'a> Parts<'s, 'a> {
 
     /// The rows not written yet, for records of `kind` to be decoded into.
     fn pending(&mut self, kind: Kind) -> &mut Rows {
-        self.rows.get_or_insert_with(|| Rows::new(kind))
+        let part_rows = self.sink.part_rows;
+        self.rows.get_or_insert_with(|| {
+            let mut rows = Rows::new(kind);
+            for batch in &mut rows.batches {
+                batch.set_hint(part_rows[table_slot(batch.table())].load(Ordering::Relaxed));
+            }
+            rows
+        })
     }
 
     fn flush_if_big(&mut self) -> Result<()> {
@@ -471,8 +489,9 @@ impl<'s, 'a> Parts<'s, 'a> {
         if rows.batches.iter().all(TableBatch::is_empty) {
             return Ok(());
         }
-        let Sink { lake, written, licenses, .. } = *self.sink;
+        let Sink { lake, written, licenses, part_rows, .. } = *self.sink;
         for batch in &mut rows.batches {
+            part_rows[table_slot(batch.table())].fetch_max(batch.len(), Ordering::Relaxed);
             // `events` holds the activities the lag rules judge, which are those of the
             // export's licenses: the receipt of a shipment by a license outside the export
             // stays in `transfer_packages` (the shipper's rows) and gets no partition of
@@ -638,6 +657,11 @@ fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
     ))
 }
 
+/// Position of `table` in [`schema::TABLES`].
+fn table_slot(table: &str) -> usize {
+    schema::TABLES.iter().position(|t| *t == table).unwrap_or(0)
+}
+
 /// Write a batch as part files, one per license it holds (of the licenses `only`, when
 /// given; rows of other licenses are left out).
 fn write_parts(
@@ -652,7 +676,7 @@ fn write_parts(
         return Ok(());
     }
     let table = batch.table();
-    let slot = schema::TABLES.iter().position(|t| *t == table).unwrap_or(0);
+    let slot = table_slot(table);
     let df = batch.take_frame()?;
     let name = format!("part-{file_idx:05}-{part_no:05}.parquet");
     let lic = df.column(schema::col::LICENSE).ctx(|| format!("{table} has no license"))?;
