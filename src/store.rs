@@ -502,7 +502,7 @@ const ROW_GROUP_ROWS: usize = 512 * 512;
 fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()> {
     use polars_parquet::write::{
         CompressionOptions, Encoding, FileWriter, StatisticsOptions, Version, WriteOptions,
-        row_group_iter, to_parquet_schema,
+        to_parquet_schema,
     };
     let df = polars::frame::chunk_df_for_writing(df, ROW_GROUP_ROWS)?;
     let schema = df.schema().to_arrow(CompatLevel::newest());
@@ -552,14 +552,54 @@ fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()
                 schema_ref.clone(),
                 arrays,
             )?;
-            writer.write(
-                rows as u64,
-                row_group_iter(batch, batch_encodings.into(), fields.clone(), options),
-            )?;
+            writer.write(rows as u64, row_group_pages(batch, batch_encodings, &fields, options))?;
         }
     }
     writer.end(None)?;
     Ok(())
+}
+
+/// The pages of one row group, column after column, as Polars' `row_group_iter` makes them
+/// but compressed per column: LZ4 for strings and dictionary keys, none for plain
+/// fixed-width values (quantities, instants, booleans). LZ4 took 6 % of ingest CPU; on
+/// plain numbers it saves a third of their bytes at best and nothing on instants recorded
+/// to the second (`recorded_at`: 0.83-1.0 of the plain size), where on text it saves 70-80 %.
+fn row_group_pages(
+    batch: polars_arrow::record_batch::RecordBatchT<ArrayRef>,
+    encodings: Vec<Vec<polars_parquet::write::Encoding>>,
+    fields: &[polars_parquet::write::ParquetType],
+    options: polars_parquet::write::WriteOptions,
+) -> polars_parquet::write::RowGroupIterColumns<'static, PolarsError> {
+    use polars_parquet::parquet::error::ParquetError;
+    use polars_parquet::write::{
+        CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
+        FallibleStreamingIterator, array_to_columns,
+    };
+    let columns = batch.into_arrays().into_iter().zip(fields.to_vec()).zip(encodings).flat_map(
+        move |((array, field), encoding)| {
+            let fixed_width = !matches!(array.dtype(), ArrowDataType::Utf8View);
+            let compression = if fixed_width && encoding == [Encoding::Plain] {
+                CompressionOptions::Uncompressed
+            } else {
+                options.compression
+            };
+            match array_to_columns(array, field, options, &encoding) {
+                Ok(pages) => pages
+                    .into_iter()
+                    .map(|pages| {
+                        let pages = DynIter::new(
+                            pages.map(|p| p.map_err(|e| ParquetError::OutOfSpec(e.to_string()))),
+                        );
+                        let compressed = Compressor::new(pages, compression, vec![])
+                            .map_err(|e| polars_err!(ComputeError: "{e}"));
+                        Ok(DynStreamingIterator::new(compressed))
+                    })
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            }
+        },
+    );
+    DynIter::new(columns)
 }
 
 /// The Parquet encoding of a lake column.
@@ -878,6 +918,19 @@ mod tests {
         assert_eq!(back.schema().as_ref(), &schema_of(schema::layout(schema::PACKAGES)));
         assert!(back.equals_missing(&df));
         assert!(!temp_path(&p).exists());
+        // LZ4 for strings and dictionaries, none for plain numbers and instants.
+        let meta = polars_parquet::read::_read_metadata(&mut fs::File::open(&p).unwrap()).unwrap();
+        let compression = |name: &str| {
+            let rg = &meta.row_groups[0];
+            let mut cols = rg.columns_under_root_iter(name).unwrap();
+            cols.next().unwrap().compression()
+        };
+        use polars_parquet::parquet::compression::Compression;
+        assert_eq!(compression("label"), Compression::Lz4Raw);
+        assert_eq!(compression("unit"), Compression::Lz4Raw);
+        assert_eq!(compression("packaged_date"), Compression::Lz4Raw);
+        assert_eq!(compression("quantity"), Compression::Uncompressed);
+        assert_eq!(compression("packaged_at"), Compression::Uncompressed);
     }
 
     /// String columns: inline (up to 12 bytes) and long values, a value longer than a
