@@ -94,6 +94,8 @@ pub struct Splitter<R> {
     /// A block handed back by the caller, reused for the next one (fresh pages cost more
     /// than reading).
     spare: Option<Vec<u8>>,
+    /// Bytes of a mapped file released (see [`Splitter::release_consumed`]).
+    released: usize,
 }
 
 impl<R: Read> Splitter<R> {
@@ -128,13 +130,43 @@ impl<R: Read> Splitter<R> {
             bytes_read: 0,
             hasher: Some(hasher),
             spare: None,
+            released: 0,
         }
     }
 
     /// Hand a chunk's buffer back once its records are decoded, to be reused.
     pub fn recycle(&mut self, buf: Block) {
-        if let Block::Owned(v) = buf {
-            self.spare = Some(v);
+        match buf {
+            Block::Owned(v) => self.spare = Some(v),
+            Block::Mapped { .. } => {
+                drop(buf);
+                self.release_consumed();
+            }
+        }
+    }
+
+    /// Unmap the pages of a mapped file wholly before the current window: every chunk cut
+    /// from them was handed back, and the rows copied what they keep. Without this a
+    /// mapped file's pages count in the process's memory until the file is done (a
+    /// statewide file of several GB).
+    fn release_consumed(&mut self) {
+        const PAGE: usize = 4096;
+        if let Block::Mapped { map, start, .. } = &self.buf {
+            let upto = start / PAGE * PAGE;
+            if upto > self.released {
+                // SAFETY: the map is a private read-only map of a file; `DontNeed` drops
+                // the pages from it, and reading them again would fault the same bytes in
+                // from the file. No chunk is alive to read them (the caller handed the last
+                // one back), and the window starts after `upto`.
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        self.released,
+                        upto - self.released,
+                    )
+                };
+                self.released = upto;
+            }
         }
     }
 
