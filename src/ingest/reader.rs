@@ -501,6 +501,31 @@ const POW10: [f64; 23] = [
 /// at a time.
 #[inline]
 fn find_special(b: &[u8], mut i: usize) -> usize {
+    // Sixteen bytes at a time with SSE2 (every x86-64 has it): a value of up to 16 bytes
+    // is scanned in one step, where the eight-byte loop below took up to three, each
+    // ending on a branch the CPU mispredicts (a sixth of `string_body` in perf annotate).
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        while let Some(chunk) = b.get(i..i + 16) {
+            // SAFETY: SSE2 is part of x86-64; the load reads the 16 bytes of `chunk`.
+            let mask = unsafe {
+                let x = _mm_loadu_si128(chunk.as_ptr().cast());
+                let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+                // Below 0x20: unchanged by an unsigned minimum with 0x1F.
+                let control = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
+            };
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = b.get(i..i + 8) {
@@ -748,6 +773,20 @@ mod tests {
                 .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
                 .map_or(text.len(), |k| start + k);
             assert_eq!(find_special(&text, start), want);
+        }
+        // One special byte at every position of runs of plain bytes (high ones too), and
+        // none: found wherever the 16- and 8-byte steps and the byte tail meet it.
+        for len in 0..48 {
+            let plain: Vec<u8> =
+                (0..len).map(|k| if k % 3 == 0 { 0xE9 } else { b'a' + k as u8 % 26 }).collect();
+            assert_eq!(find_special(&plain, 0), len);
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut t = plain.clone();
+                    t[at] = special;
+                    assert_eq!(find_special(&t, 0), at, "{len} {at} {special}");
+                }
+            }
         }
     }
 
