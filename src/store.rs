@@ -497,8 +497,9 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<u64> {
     })
 }
 
-/// Write a part of the lake as LZ4 Parquet, atomically, choosing each column's encoding (see
-/// [`lake_encoding`]) where [`write_parquet`] lets Polars try a dictionary for every column.
+/// Write a part of the lake as Parquet, atomically, choosing each column's encoding (see
+/// [`lake_encoding`]) where [`write_parquet`] lets Polars try a dictionary for every column,
+/// and its compression (see [`row_group_pages`]).
 pub fn write_lake_part(df: &mut DataFrame, path: &Path) -> Result<u64> {
     write_parquet_with(df, path, write_encoded)
 }
@@ -1077,7 +1078,8 @@ mod tests {
         assert!(dictionary_of(&ints).is_none());
     }
 
-    /// Fixed-width columns keep their nulls through `append`, whichever side has them.
+    /// Short values get the same views as Arrow's own constructor, at every length and
+    /// alignment, high bytes and NUL included.
     #[test]
     fn inline_views_equal_arrows() {
         let text = b"0123456789ab\xff\x00z";
@@ -1110,6 +1112,7 @@ mod tests {
         assert_eq!(row[4], AnyValue::String(long));
     }
 
+    /// Fixed-width columns keep their nulls through `append`, whichever side has them.
     #[test]
     fn fixed_width_columns_keep_nulls_through_append() {
         let build = |vals: &[Option<i64>]| {

@@ -1,7 +1,8 @@
 //! Split a JSON input file into records without parsing them: a top-level array, a Metrc
 //! page object (`{"Data": [...], "Total": ...}`), a single object, or JSON Lines.
 //!
-//! Reads in blocks and hands out chunks of complete records, so memory stays at a few
+//! Reads in blocks (or walks a memory map of the file block by block, dropping the pages
+//! it is done with) and hands out chunks of complete records, so memory stays at a few
 //! blocks however large the file. Structural damage (truncation, not JSON) is an error
 //! with the byte offset; what is inside a record is the decoder's business.
 
