@@ -31,6 +31,13 @@ impl Printer {
         }
     }
 
+    /// A warning on stderr, shown even with `--quiet`: how an input was read that the user
+    /// must know to trust the result.
+    #[allow(clippy::print_stderr)]
+    pub fn warn(&self, msg: &str) {
+        eprintln!("warning: {msg}");
+    }
+
     /// Data on stdout.
     #[allow(clippy::print_stdout)]
     pub fn out(&self, msg: &str) {
@@ -65,6 +72,8 @@ struct Settings {
     fail_on: Option<Severity>,
     printer: Printer,
     batch_bytes: u64,
+    counted_at: Option<String>,
+    sheet: Option<String>,
 }
 
 impl Settings {
@@ -91,6 +100,8 @@ impl Settings {
             fail_on,
             printer: Printer { quiet: global.quiet },
             batch_bytes: global.batch_mb.map_or(checks::BATCH_BYTES, |mb| mb << 20),
+            counted_at: global.counted_at.clone(),
+            sheet: global.sheet.clone(),
         })
     }
 
@@ -103,6 +114,8 @@ impl Settings {
             "tolerance": self.profile.tolerance,
             "lag": self.profile.lag,
             "severities": self.profile.severities,
+            "counted_at": self.counted_at,
+            "sheet": self.sheet,
         })
     }
 }
@@ -211,10 +224,15 @@ fn do_ingest(
         counts: counts.map(Path::to_path_buf),
         out: out.to_path_buf(),
         tz: s.tz,
+        counted_at: s.counted_at.clone(),
+        sheet: s.sheet.clone(),
     };
     let summary = ingest::run(&opts, &bar);
     bar.finish_and_clear();
     let summary = summary?;
+    for n in &summary.notes {
+        s.printer.warn(n);
+    }
     let mut m = Manifest {
         tool: "tagtrail".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -222,6 +240,7 @@ fn do_ingest(
         command: vec![argv.join(" ")],
         options: s.options_json(),
         inputs: summary.inputs.clone(),
+        notes: summary.notes.clone(),
         ..Manifest::default()
     };
     for (table, rows) in &summary.tables {
@@ -248,6 +267,12 @@ fn rerun_line(export: &Path, counts: Option<&Path>, out: &Path, s: &Settings) ->
         line.push_str(&format!(" --counts {}", c.display()));
     }
     line.push_str(&format!(" --timezone {}", s.profile.timezone));
+    if let Some(t) = &s.counted_at {
+        line.push_str(&format!(" --counted-at {t}"));
+    }
+    if let Some(w) = &s.sheet {
+        line.push_str(&format!(" --sheet '{}'", w.replace('\'', "'\\''")));
+    }
     if let Some(p) = &s.profile_path {
         line.push_str(&format!(" --profile {}", p.display()));
     }
@@ -296,7 +321,14 @@ fn do_check(
     let mut m = Manifest::load(out)?;
     let rules = checks::registry(rules_dir, &s.profile)?;
     m.rules = rules.iter().map(checks::Rule::entry).collect();
-    m.options = s.options_json();
+    // How the inputs were read is ingest's to say; check keeps it.
+    let mut options = s.options_json();
+    for key in ["counted_at", "sheet"] {
+        if let (Some(v), Some(o)) = (m.options.get(key).cloned(), options.as_object_mut()) {
+            o.insert(key.to_owned(), v);
+        }
+    }
+    m.options = options;
     m.run_id = run_id(&m);
     let bar = s.printer.bar("check", false);
     let output =

@@ -41,6 +41,13 @@ pub struct Global {
     /// the largest batch (about 10× its size), findings do not change [default: 32]
     #[arg(long, global = true, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_mb: Option<u64>,
+    /// When the counts were made, for count sheets without a count-time column (local
+    /// time of --timezone unless it has an offset), e.g. 2026-10-29T17:00
+    #[arg(long, global = true, value_name = "DATETIME")]
+    pub counted_at: Option<String>,
+    /// Worksheet of an XLSX count sheet to read [default: the first with a count table]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub sheet: Option<String>,
 }
 
 /// Severity threshold for the exit code.
@@ -70,7 +77,8 @@ pub enum Command {
         /// Export folder: one sub-folder per license with Metrc JSON files
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
-        /// Count sheet (CSV) or folder of sheets
+        /// Count sheet (CSV/TSV in any common encoding, or XLSX) or a folder of them; columns
+        /// Tag or Label, Quantity, Unit, Counted At, optional License, Location, Counted By
         #[arg(long, value_name = "PATH")]
         counts: Option<PathBuf>,
         /// Output folder
@@ -87,7 +95,8 @@ pub enum Command {
         /// Export folder: one sub-folder per license with Metrc JSON files
         #[arg(long, value_name = "DIR")]
         export: PathBuf,
-        /// Count sheet (CSV) or folder of sheets
+        /// Count sheet (CSV/TSV in any common encoding, or XLSX) or a folder of them; columns
+        /// Tag or Label, Quantity, Unit, Counted At, optional License, Location, Counted By
         #[arg(long, value_name = "PATH")]
         counts: Option<PathBuf>,
         /// Output folder

@@ -31,6 +31,9 @@ pub struct InputFile {
     pub rows_accepted: u64,
     /// Records written to rejects.parquet.
     pub rows_rejected: u64,
+    /// How a count sheet was read (encoding, delimiter, header line, worksheet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_as: Option<String>,
 }
 
 /// One rule that ran.
@@ -80,6 +83,10 @@ pub struct Manifest {
     pub options: serde_json::Value,
     /// Every input file.
     pub inputs: Vec<InputFile>,
+    /// What a reader of the results must know about how the inputs were read (a count
+    /// sheet's license taken from its labels, files not read), one line each.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Every rule.
     pub rules: Vec<RuleEntry>,
     /// Every output.

@@ -14,6 +14,7 @@ pub const TABLES: &[&str] = &[
     HISTORY,
     LAB_RESULTS,
     COUNTS,
+    COUNT_REJECTS,
     EVENTS,
 ];
 
@@ -26,11 +27,13 @@ pub const SALES: &str = "sales";
 pub const HISTORY: &str = "history";
 pub const LAB_RESULTS: &str = "lab_results";
 pub const COUNTS: &str = "counts";
+/// Count rows that could not be read: their labels were counted, quantity unknown.
+pub const COUNT_REJECTS: &str = "count_rejects";
 pub const EVENTS: &str = "events";
 
 /// File extensions (lowercase) of count sheets. Their `record` is a line, not a record
 /// index, and findings on their rows say "(line N)".
-pub const SHEET_EXTENSIONS: &[&str] = &["csv", "xlsx"];
+pub const SHEET_EXTENSIONS: &[&str] = &["csv", "tsv", "xlsx"];
 
 /// Output files under `--out`.
 pub mod out {
@@ -250,6 +253,22 @@ pub const LAYOUT: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        // count rows that were rejected (SPEC 2.4): a readable label was counted with an
+        // unknown quantity; every row counts toward its license's rejected share
+        COUNT_REJECTS,
+        &[
+            ("license", "str"),
+            ("label", "str"),
+            ("counted_at", "ts"),
+            ("counted_at_end", "ts"),
+            ("counted_date", "date"),
+            ("column", "str"),
+            ("reason", "str"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
         EVENTS,
         &[
             // activities for the lag rules; `license` is whose activity it is (for a transfer
@@ -299,8 +318,10 @@ pub const REJECTS_COLUMNS: &[(&str, &str)] = &[
     ("raw", "str"),
 ];
 
-/// `summary.parquet` columns. `kind` = `rule` (one row per license × rule that fired) or
-/// `quantity` (one row per license × quantity type with counts).
+/// `summary.parquet` columns. `kind` = `rule` (one row per license × rule that fired),
+/// `quantity` (one row per license × quantity type with counts; `significant` is null when
+/// not determined) or `coverage` (one row per license: `count_status` checked |
+/// not_determined | not_checked, with its count rows and how many were rejected).
 pub const SUMMARY_COLUMNS: &[(&str, &str)] = &[
     ("license", "str"),
     ("kind", "str"),
@@ -315,6 +336,9 @@ pub const SUMMARY_COLUMNS: &[(&str, &str)] = &[
     ("variance", "f64"),
     ("variance_pct", "f64"),
     ("significant", "bool"),
+    ("count_status", "str"),
+    ("count_rows", "i64"),
+    ("count_rows_rejected", "i64"),
 ];
 
 /// Columns of a table in [`LAYOUT`].

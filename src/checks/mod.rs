@@ -344,7 +344,7 @@ fn check_batch(
     profile: &Profile,
     what: &str,
     only: Option<&BTreeSet<String>>,
-) -> Result<(Vec<DataFrame>, DataFrame)> {
+) -> Result<(Vec<DataFrame>, DataFrame, DataFrame)> {
     let t = std::time::Instant::now();
     let views = views::Views::build_for(lake, profile, only)?;
     timing(&format!("{what}: all views"), t);
@@ -370,7 +370,8 @@ fn check_batch(
         found.push(detach(f?)?);
     }
     let totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
-    Ok((found, detach(totals)?))
+    let coverage = views.get("count_coverage").collect().ctx(|| "count coverage".into())?;
+    Ok((found, detach(totals)?, detach(coverage)?))
 }
 
 /// Run every rule over the lake at `lake`, in batches of licenses of about `batch_bytes`
@@ -396,12 +397,15 @@ pub fn run_all(
     );
     let mut all = Vec::new();
     let mut totals = Vec::new();
+    let mut coverage = Vec::new();
     for r in results {
-        let (found, batch_totals) = r?;
+        let (found, batch_totals, batch_coverage) = r?;
         all.extend(found.into_iter().map(IntoLazy::lazy));
         totals.push(batch_totals.lazy());
+        coverage.push(batch_coverage.lazy());
     }
     let totals = concat(totals, UnionArgs::default()).ctx(|| "count totals".into())?;
+    let coverage = concat(coverage, UnionArgs::default()).ctx(|| "count coverage".into())?;
     let findings = concat(all, UnionArgs::default())
         .ctx(|| "combining findings".into())?
         .with_column(lit(run_id).alias("run_id"))
@@ -423,7 +427,7 @@ pub fn run_all(
         )
         .collect()
         .ctx(|| "sorting findings".into())?;
-    let summary = summarize(&findings, totals)?;
+    let summary = summarize(&findings, totals, coverage)?;
     Ok(CheckOutput { findings, summary })
 }
 
@@ -449,7 +453,14 @@ fn detach(df: DataFrame) -> Result<DataFrame> {
 }
 
 /// `summary.parquet`: per license × rule, and per license × quantity type.
-fn summarize(findings: &DataFrame, totals: LazyFrame) -> Result<DataFrame> {
+fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Result<DataFrame> {
+    let no_coverage = || {
+        [
+            lit(NULL).cast(DataType::String).alias("count_status"),
+            lit(NULL).cast(DataType::Int64).alias("count_rows"),
+            lit(NULL).cast(DataType::Int64).alias("count_rows_rejected"),
+        ]
+    };
     let rank = col("severity").replace_strict(
         lit(Series::new("k".into(), Severity::ALL.map(Severity::as_str))),
         lit(Series::new("v".into(), Severity::ALL.map(|s| i32::from(s.rank())))),
@@ -486,7 +497,26 @@ fn summarize(findings: &DataFrame, totals: LazyFrame) -> Result<DataFrame> {
             lit(NULL).cast(DataType::Float64).alias("variance"),
             lit(NULL).cast(DataType::Float64).alias("variance_pct"),
             lit(NULL).cast(DataType::Boolean).alias("significant"),
-        ]);
+        ])
+        .with_columns(no_coverage());
+    let per_license = coverage.select([
+        col("license"),
+        lit("coverage").alias("kind"),
+        lit(NULL).cast(DataType::String).alias("rule_id"),
+        lit("count").alias("family"),
+        lit(NULL).cast(DataType::Int64).alias("findings"),
+        lit(NULL).cast(DataType::String).alias("worst_severity"),
+        lit(NULL).cast(DataType::String).alias("quantity_type"),
+        lit(NULL).cast(DataType::String).alias("unit"),
+        lit(NULL).cast(DataType::Float64).alias("system_total"),
+        lit(NULL).cast(DataType::Float64).alias("counted_total"),
+        lit(NULL).cast(DataType::Float64).alias("variance"),
+        lit(NULL).cast(DataType::Float64).alias("variance_pct"),
+        lit(NULL).cast(DataType::Boolean).alias("significant"),
+        col("count_status"),
+        col("count_rows"),
+        col("count_rows_rejected"),
+    ]);
     let per_qty = totals.select([
         col("license"),
         lit("quantity").alias("kind"),
@@ -501,8 +531,11 @@ fn summarize(findings: &DataFrame, totals: LazyFrame) -> Result<DataFrame> {
         col("variance"),
         col("variance_pct"),
         col("significant"),
+        col("count_status"),
+        col("count_rows"),
+        col("count_rows_rejected"),
     ]);
-    concat([per_rule, per_qty], UnionArgs::default())
+    concat([per_rule, per_qty, per_license], UnionArgs::default())
         .ctx(|| "summary".into())?
         .sort_by_exprs(
             [col("license"), col("kind"), col("rule_id"), col("quantity_type")],

@@ -93,6 +93,7 @@ impl Views {
         let history = scan(schema::HISTORY)?;
         let lab_results = scan(schema::LAB_RESULTS)?;
         let counts = scan(schema::COUNTS)?;
+        let count_rejects = scan(schema::COUNT_REJECTS)?;
         let events = scan(schema::EVENTS)?;
         let sources_all = scan(schema::PACKAGE_SOURCES)?;
 
@@ -267,7 +268,58 @@ impl Views {
         ]);
 
         // ---------------------------------------------------------------- counts
-        let sessions = counts
+        // Every count row, read or rejected (SPEC 2.4): a rejected row's readable label was
+        // counted, so it is not missing, and its license's count time includes it.
+        let count_rows_all = concat(
+            [
+                counts.clone().select([
+                    col("license"),
+                    col("label"),
+                    col("counted_at_end"),
+                    col("counted_date"),
+                    lit(false).alias("rejected"),
+                ]),
+                count_rejects.clone().select([
+                    col("license"),
+                    col("label"),
+                    col("counted_at_end"),
+                    col("counted_date"),
+                    lit(true).alias("rejected"),
+                ]),
+            ],
+            UnionArgs::default(),
+        )
+        .ctx(|| "count rows".into())?
+        .cache();
+        // Per license of the export or of the counts: how many count rows it has and how
+        // many were rejected; over 1 % rejected leaves its significance not determined,
+        // none at all leaves the count family not checked.
+        let count_coverage = concat(
+            [
+                count_rows_all.clone().select([col("license"), col("rejected")]),
+                licenses
+                    .clone()
+                    .select([col("license"), lit(NULL).cast(DataType::Boolean).alias("rejected")]),
+            ],
+            UnionArgs::default(),
+        )
+        .ctx(|| "count coverage".into())?
+        .group_by([col("license")])
+        .agg([
+            col("rejected").count().cast(DataType::Int64).alias("count_rows"),
+            col("rejected").sum().cast(DataType::Int64).alias("count_rows_rejected"),
+        ])
+        .with_column(
+            when(col("count_rows").eq(lit(0)))
+                .then(lit("not_checked"))
+                .when((col("count_rows_rejected") * lit(100)).gt(col("count_rows")))
+                .then(lit("not_determined"))
+                .otherwise(lit("checked"))
+                .alias("count_status"),
+        )
+        .sort_by_exprs([col("license")], SortMultipleOptions::default());
+        let count_coverage = materialize(count_coverage, "count_coverage")?;
+        let sessions = count_rows_all
             .clone()
             .group_by([col("license")])
             .agg([
@@ -322,7 +374,10 @@ impl Views {
                 JoinArgs::new(JoinType::Inner),
             )
             .join(
-                counts.clone().select([col("license"), col("label")]),
+                count_rows_all
+                    .clone()
+                    .filter(col("label").is_not_null())
+                    .select([col("license"), col("label")]),
                 [col("license"), col("label")],
                 [col("license"), col("label")],
                 JoinArgs::new(JoinType::Anti),
@@ -616,6 +671,25 @@ impl Views {
                     )
             }
         };
+        // Not determined (over 1 % of the license's count rows rejected): no verdict.
+        let totals = totals
+            .join(
+                count_coverage.clone().select([
+                    col("license"),
+                    col("count_status"),
+                    col("count_rows"),
+                    col("count_rows_rejected"),
+                ]),
+                [col("license")],
+                [col("license")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(
+                when(col("count_status").eq(lit("not_determined")))
+                    .then(lit(NULL).cast(DataType::Boolean))
+                    .otherwise(col("significant"))
+                    .alias("significant"),
+            );
         let count_totals = totals
             .with_column(
                 col("quantity_type")
@@ -729,6 +803,8 @@ impl Views {
             ("history", history),
             ("lab_results", lab_results),
             ("counts", counts),
+            ("count_rejects", count_rejects),
+            ("count_coverage", count_coverage),
             ("events", events),
             ("activities", activities),
             ("count_checks", count_checks),

@@ -1,35 +1,103 @@
-//! Physical count sheets (CSV, or the first worksheet of an XLSX) → the `counts` table.
-//! Headers are matched case- and punctuation-insensitively against the aliases of SPEC 2.2;
-//! a UTF-8 BOM and CRLF are fine.
+//! Physical count sheets (CSV and its relatives, or a worksheet of an XLSX) → the `counts`
+//! table, and the count rows that could not be read → `count_rejects`.
+//!
+//! Sheets come as operators keep them (SPEC 2.2): any of the encodings and delimiters of
+//! [`sheet_text`](super::sheet_text), title rows above the header, Metrc web-grid column
+//! names, a quantity cell holding its unit, thousands separators, labels in any case. The
+//! header is the first row that names a label and a quantity column; headers are matched
+//! case- and punctuation-insensitively against the aliases below, and a column that is not
+//! an alias (`Package Item`, `Packaged On`) is never read.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use chrono_tz::Tz;
 
-use super::normalize;
+use super::normalize::{self, Stamp, Unit};
 use super::raw::Qty;
+use super::sheet_text::{self, Lines, TextEncoding, clean, split_fields};
 use crate::schema;
 use crate::store::{TableBatch, V};
 
-/// Canonical count columns and the header names that mean them (lowercase, only a-z0-9).
+/// Canonical count columns and the header names that mean them (lowercase, only a-z0-9),
+/// best first: when a sheet has two columns for one meaning, the better name wins.
 const ALIASES: &[(Col, &[&str])] = &[
-    (Col::License, &["license", "licensenumber", "facilitylicensenumber", "facilitylicense"]),
-    (Col::Label, &["label", "tag", "packagetag", "uid", "packagelabel", "packageuid", "packageid"]),
-    (Col::Quantity, &["quantity", "qty", "count", "countedquantity", "quantitycounted"]),
-    (Col::Unit, &["unitofmeasure", "unit", "uom", "unitofmeasurename", "units"]),
-    (Col::Location, &["location", "locationname"]),
+    (
+        Col::License,
+        &[
+            "license",
+            "currentlicense",
+            "licensenumber",
+            "facilitylicense",
+            "facilitylicensenumber",
+            "licence",
+            "licenseno",
+        ],
+    ),
+    (
+        Col::Label,
+        &[
+            "label",
+            "tag",
+            "packagetag",
+            "packagelabel",
+            "uid",
+            "packageuid",
+            "tagnumber",
+            "packagetagnumber",
+            "tagid",
+        ],
+    ),
+    (
+        Col::Quantity,
+        &[
+            "quantity",
+            "qty",
+            "count",
+            "countedquantity",
+            "quantitycounted",
+            "countedqty",
+            "physicalcount",
+            "physicalquantity",
+            "packagequantity",
+        ],
+    ),
+    (
+        Col::Unit,
+        &[
+            "unitofmeasure",
+            "unit",
+            "uom",
+            "unitofmeasurename",
+            "units",
+            "unitofmeasureabbreviation",
+            "quantityunit",
+            "packageunitofmeasure",
+        ],
+    ),
+    (Col::Location, &["location", "locationname", "packagelocation", "room"]),
     (
         Col::CountedAt,
         &[
             "countedat",
             "counteddatetime",
             "counteddate",
-            "countdate",
-            "date",
-            "timestamp",
             "countedon",
+            "countdate",
+            "countdatetime",
+            "counttime",
+            "date",
+            "datetime",
+            "timestamp",
         ],
     ),
-    (Col::CountedBy, &["countedby", "counter"]),
+    (Col::CountedBy, &["countedby", "counter", "countedbyuser"]),
 ];
+
+/// Rows searched for the header (title and preamble rows come first).
+const HEADER_SEARCH: usize = 100;
+/// Physical lines a quoted cell may span before its row is taken as broken.
+const MAX_CELL_LINES: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -44,9 +112,9 @@ enum Col {
 
 /// A bad row of a count sheet.
 pub struct CountReject {
-    /// 1-based physical line.
+    /// 1-based physical line (XLSX: the worksheet's row number).
     pub line: i64,
-    /// Header name of the bad column.
+    /// Header name of the bad column (empty when the row itself is broken).
     pub column: String,
     /// Why.
     pub reason: String,
@@ -54,43 +122,181 @@ pub struct CountReject {
     pub raw: String,
 }
 
-/// What a count sheet gave.
-pub struct CountSheet {
-    /// Accepted rows.
-    pub rows: TableBatch,
-    /// Rejected rows.
-    pub rejects: Vec<CountReject>,
-    /// Data rows read.
-    pub rows_in: u64,
+/// How a sheet was read, for the manifest and the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetFormat {
+    /// Encoding of the bytes (XLSX: none).
+    pub encoding: Option<TextEncoding>,
+    /// Field delimiter (XLSX: none).
+    pub delimiter: Option<u8>,
+    /// Line (row) of the header.
+    pub header_line: i64,
+    /// Worksheet read (XLSX).
+    pub worksheet: Option<String>,
+    /// The sheet has a count-time column.
+    pub has_time: bool,
+    /// The sheet has a license column.
+    pub has_license: bool,
 }
 
-/// Header problem: fatal for the file.
+impl SheetFormat {
+    /// One line for people: "Windows-1252, semicolon-separated, header on line 4".
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(w) = &self.worksheet {
+            parts.push(format!("worksheet `{w}`"));
+        }
+        if let Some(e) = self.encoding {
+            parts.push(e.name().to_owned());
+        }
+        if let Some(d) = self.delimiter {
+            parts.push(format!("{}-separated", sheet_text::delimiter_name(d)));
+        }
+        parts.push(format!(
+            "header on {} {}",
+            if self.worksheet.is_some() { "row" } else { "line" },
+            self.header_line
+        ));
+        parts.join(", ")
+    }
+}
+
+/// What a count sheet gave.
+pub struct CountSheet {
+    /// Accepted rows (`counts`); `license` is null where the sheet's own license applies
+    /// (no License column or a blank cell) and no default was given.
+    pub rows: TableBatch,
+    /// Count rows that were rejected (`count_rejects`): a readable label among them was
+    /// counted with a quantity nobody can know.
+    pub unknown: TableBatch,
+    /// Rejected rows, as they go to rejects.parquet.
+    pub rejects: Vec<CountReject>,
+    /// Data rows read (accepted + rejected).
+    pub rows_in: u64,
+    /// How the sheet was read.
+    pub format: SheetFormat,
+}
+
+/// Header problem or a sheet that cannot be read as counts: fatal for the file.
 pub type HeaderError = String;
 
-/// Read the first worksheet of an XLSX count sheet: its used range becomes CSV text with
-/// the same line numbers as the worksheet's row numbers (rows above the used range are
-/// blank lines), read by [`read_csv`]. Cells become text as a person reads them: numbers in
-/// their shortest form, a date-time cell as the facility's local time, a date cell (no time
-/// of day) as a date, `TRUE`/`FALSE`, an error cell as its code (`#N/A`). A line break
-/// inside a cell becomes a space, so that every row stays one line.
-pub fn read_xlsx(
+/// How to read a sheet.
+#[derive(Clone, Copy)]
+pub struct SheetOptions<'a> {
+    /// Facility time zone for naive times.
+    pub tz: Tz,
+    /// When the counts were made, for a sheet without a count-time column (`--counted-at`).
+    pub counted_at: Option<Stamp>,
+    /// A sheet without a count-time column and no `counted_at` is an error (else its rows
+    /// have no count time).
+    pub require_time: bool,
+    /// The export's licenses: a License cell naming one in other case or spacing is it.
+    pub licenses: &'a BTreeSet<String>,
+    /// License of rows without one of their own; `None` leaves them null for the caller.
+    pub default_license: Option<&'a str>,
+    /// XLSX: the worksheet to read (`--sheet`).
+    pub worksheet: Option<&'a str>,
+}
+
+impl<'a> SheetOptions<'a> {
+    /// Plain options: no export licenses, rows without a license get `default_license`,
+    /// and a sheet without a count-time column is read with null count times.
+    pub fn plain(tz: Tz, default_license: &'a str, licenses: &'a BTreeSet<String>) -> Self {
+        SheetOptions {
+            tz,
+            counted_at: None,
+            require_time: false,
+            licenses,
+            default_license: Some(default_license),
+            worksheet: None,
+        }
+    }
+}
+
+/// Read one CSV-like count sheet with plain options (see [`SheetOptions::plain`]).
+pub fn read_csv(
     bytes: &[u8],
     source_file: &str,
     default_license: &str,
     tz: Tz,
 ) -> Result<CountSheet, HeaderError> {
-    use calamine::{Data, Reader, Xlsx};
+    let none = BTreeSet::new();
+    read_text_sheet(bytes, source_file, &SheetOptions::plain(tz, default_license, &none))
+}
+
+/// Read a CSV-like count sheet (any encoding and delimiter of SPEC 2.2).
+pub fn read_text_sheet(
+    bytes: &[u8],
+    source_file: &str,
+    opts: &SheetOptions<'_>,
+) -> Result<CountSheet, HeaderError> {
+    let (text, encoding) = sheet_text::decode(bytes);
+    let header = find_header(&text, &sheet_text::DELIMITERS).map_err(|e| {
+        if encoding == TextEncoding::Utf8 {
+            e
+        } else {
+            format!("{e} (read as {})", encoding.name())
+        }
+    })?;
+    let mut sheet = read_rows(&text, header, source_file, opts)?;
+    sheet.format.encoding = Some(encoding);
+    Ok(sheet)
+}
+
+/// Read an XLSX count sheet: `opts.worksheet`, else the first worksheet whose rows hold a
+/// header. Its rows become text lines numbered as the worksheet's rows. Cells become text
+/// as a person reads them: numbers in their shortest form, a date-time cell as the
+/// facility's local time, a date cell (no time of day) as a date, `TRUE`/`FALSE`, an error
+/// cell as its code (`#N/A`). A line break inside a cell becomes a space.
+pub fn read_xlsx(
+    bytes: &[u8],
+    source_file: &str,
+    opts: &SheetOptions<'_>,
+) -> Result<CountSheet, HeaderError> {
+    use calamine::{Reader, Xlsx};
     let mut book = Xlsx::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("not a readable XLSX workbook: {e}"))?;
-    let range = match book.worksheet_range_at(0) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(format!("unreadable first worksheet: {e}")),
-        None => return Err("the workbook has no worksheet".into()),
+    let names = book.sheet_names();
+    if names.is_empty() {
+        return Err("the workbook has no worksheet".into());
+    }
+    let wanted: Vec<String> = match opts.worksheet {
+        Some(w) => match names.iter().find(|n| n.eq_ignore_ascii_case(w.trim())) {
+            Some(n) => vec![n.clone()],
+            None => {
+                return Err(format!(
+                    "the workbook has no worksheet named `{w}` (--sheet); its worksheets: {}",
+                    names.join(", ")
+                ));
+            }
+        },
+        None => names.clone(),
     };
-    let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(
-        std::iter::repeat_n(b'\n', range.start().map_or(0, |(row, _)| row as usize))
-            .collect::<Vec<u8>>(),
-    );
+    let mut tried = Vec::new();
+    for name in &wanted {
+        let range = book
+            .worksheet_range(name)
+            .map_err(|e| format!("unreadable worksheet `{name}`: {e}"))?;
+        let text = worksheet_text(&range)?;
+        match find_header(&text, b",") {
+            Ok(header) => {
+                let mut sheet = read_rows(&text, header, source_file, opts)?;
+                sheet.format.worksheet = Some(name.clone());
+                return Ok(sheet);
+            }
+            Err(e) => tried.push(format!("`{name}`: {e}")),
+        }
+    }
+    Err(format!("no worksheet holds a count table; {}", tried.join("; ")))
+}
+
+/// A worksheet's used range as CSV text whose line numbers are the worksheet's row numbers.
+fn worksheet_text(range: &calamine::Range<calamine::Data>) -> Result<String, HeaderError> {
+    use calamine::Data;
+    let pad = range.start().map_or(0, |(row, _)| row as usize);
+    let mut csv = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(std::iter::repeat_n(b'\n', pad).collect::<Vec<u8>>());
     for row in range.rows() {
         let cells = row.iter().map(|c| match c {
             Data::Empty => String::new(),
@@ -111,200 +317,504 @@ pub fn read_xlsx(
         });
         csv.write_record(cells).map_err(|e| format!("cannot convert a row: {e}"))?;
     }
-    let text = csv.into_inner().map_err(|e| format!("cannot convert the sheet: {e}"))?;
-    read_csv(&text, source_file, default_license, tz)
+    let bytes = csv.into_inner().map_err(|e| format!("cannot convert the sheet: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("cannot convert the sheet: {e}"))
 }
 
-/// Read one count sheet. `default_license` is used when the sheet has no License column.
-pub fn read_csv(
-    bytes: &[u8],
-    source_file: &str,
-    default_license: &str,
-    tz: Tz,
-) -> Result<CountSheet, HeaderError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(bytes);
-    // The CSV reader's own line numbers are off by one on CRLF files; count `\n` bytes up to
-    // each record's start instead (records come in byte order, so this is one pass).
-    let mut lines = LineCounter { bytes, pos: 0, line: 1 };
-    let headers = rdr.byte_headers().map_err(|e| format!("unreadable header: {e}"))?.clone();
-    let names: Vec<String> =
-        headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_owned()).collect();
-    let mut idx: Vec<(Col, usize)> = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let key: String = name
-            .trim_start_matches('\u{feff}')
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        if let Some((col, _)) = ALIASES.iter().find(|(_, al)| al.contains(&key.as_str())) {
-            if !idx.iter().any(|(c, _)| c == col) {
-                idx.push((*col, i));
-            }
+/// The header row: where it is, its delimiter and which column means what.
+struct Header {
+    line: i64,
+    delim: u8,
+    names: Vec<String>,
+    cols: Vec<(Col, usize)>,
+    width: usize,
+}
+
+impl Header {
+    fn find(&self, c: Col) -> Option<usize> {
+        self.cols.iter().find(|(k, _)| *k == c).map(|(_, i)| *i)
+    }
+    fn name(&self, i: usize) -> String {
+        self.names.get(i).cloned().unwrap_or_default()
+    }
+}
+
+fn header_key(name: &str) -> String {
+    clean(name)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Which column means what: per meaning, the column with the best alias (leftmost on a tie).
+fn map_columns(names: &[Cow<'_, str>]) -> Vec<(Col, usize)> {
+    let keys: Vec<String> = names.iter().map(|n| header_key(n)).collect();
+    let mut cols = Vec::new();
+    for (col, aliases) in ALIASES {
+        let best = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| aliases.iter().position(|a| a == k).map(|rank| (rank, i)))
+            .min();
+        if let Some((_, i)) = best {
+            cols.push((*col, i));
         }
     }
-    let find = |c: Col| idx.iter().find(|(k, _)| *k == c).map(|(_, i)| *i);
-    let (Some(label_i), Some(qty_i)) = (find(Col::Label), find(Col::Quantity)) else {
-        return Err(format!(
-            "header has no {} column (found: {}); expected Label/Tag/Package Tag/UID and Quantity/Qty/Count",
-            if find(Col::Label).is_none() { "Label" } else { "Quantity" },
-            names.join(", ")
-        ));
+    cols
+}
+
+/// A header row read with one delimiter: columns recognised, fields, delimiter, meanings, names.
+type Candidate = (usize, usize, u8, Vec<(Col, usize)>, Vec<String>);
+
+/// The first row (of the first [`HEADER_SEARCH`] non-blank ones) that names a label and a
+/// quantity column, with the delimiter that makes it so (the one naming most columns).
+fn find_header(text: &str, delims: &[u8]) -> Result<Header, HeaderError> {
+    let mut fields = Vec::new();
+    let mut first_line: Option<&str> = None;
+    let mut partial: Option<String> = None;
+    for (line_no, line) in
+        Lines::new(text).filter(|(_, l)| !clean(l).is_empty()).take(HEADER_SEARCH)
+    {
+        first_line.get_or_insert(line);
+        let mut best: Option<Candidate> = None;
+        for &d in delims {
+            split_fields(line, d, &mut fields);
+            let cols = map_columns(&fields);
+            let has = |c: Col| cols.iter().any(|(k, _)| *k == c);
+            if has(Col::Label) && has(Col::Quantity) {
+                let score = (cols.len(), fields.len());
+                if best.as_ref().is_none_or(|b| score > (b.0, b.1)) {
+                    let names = fields.iter().map(|f| clean(f).to_owned()).collect();
+                    best = Some((score.0, score.1, d, cols, names));
+                }
+            } else if partial.is_none() && (has(Col::Label) || has(Col::Quantity)) {
+                partial = Some(format!(
+                    "line {line_no} names a {} column but no {} column",
+                    if has(Col::Label) { "label" } else { "quantity" },
+                    if has(Col::Label) {
+                        "quantity (Quantity, Qty, Count, Package Quantity)"
+                    } else {
+                        "label (Label, Tag, Package Tag, Package Label, UID)"
+                    },
+                ));
+            }
+        }
+        if let Some((_, width, delim, cols, names)) = best {
+            return Ok(Header { line: line_no, delim, names, cols, width });
+        }
+    }
+    let Some(first) = first_line else {
+        return Err("the sheet is empty: no header row".into());
     };
-    let name_of = |i: usize| names.get(i).cloned().unwrap_or_default();
-    let mut rows = TableBatch::new(schema::COUNTS);
-    let mut rejects = Vec::new();
-    let mut rows_in = 0u64;
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                // A row the CSV reader cannot split (e.g. an unterminated quote) is one reject.
-                rows_in += 1;
-                let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                rejects.push(CountReject {
-                    line,
-                    column: String::new(),
-                    reason: format!("unreadable CSV row: {e}"),
-                    raw: String::new(),
-                });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        let line = rec.position().map_or(0, |p| lines.at(p.byte()));
-        if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue; // blank line
-        }
-        rows_in += 1;
-        let raw = rec
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut bad: Option<(String, String)> = None;
-        let mut get = |c: Option<usize>| -> Option<String> {
-            let i = c?;
-            let f = rec.get(i)?;
-            match std::str::from_utf8(f) {
-                Ok(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-                Err(_) => {
-                    bad.get_or_insert((name_of(i), "not valid UTF-8".into()));
-                    None
-                }
-            }
-        };
-        let license = get(find(Col::License)).unwrap_or_else(|| default_license.to_owned());
-        let label = get(Some(label_i));
-        let qty_s = get(Some(qty_i));
-        let unit_s = get(find(Col::Unit));
-        let location = get(find(Col::Location));
-        let at_s = get(find(Col::CountedAt));
-        let by = get(find(Col::CountedBy));
-        if label.is_none() && bad.is_none() {
-            bad = Some((name_of(label_i), "missing or blank".into()));
-        }
-        let quantity = match qty_s.as_deref().map(normalize::parse_number) {
-            None => {
-                bad.get_or_insert((name_of(qty_i), "missing or blank".into()));
-                None
-            }
-            Some(Ok(q)) => Some(q),
-            Some(Err(why)) => {
-                bad.get_or_insert((
-                    name_of(qty_i),
-                    format!("{why}: `{}`", qty_s.as_deref().unwrap_or("")),
-                ));
-                None
-            }
-        };
-        let unit = match unit_s.as_deref() {
-            None => None,
-            Some(u) => {
-                let parsed = normalize::parse_unit(u);
-                if parsed.is_none() {
-                    bad.get_or_insert((
-                        name_of(find(Col::Unit).unwrap_or(0)),
-                        format!("unknown unit of measure `{u}`"),
-                    ));
-                }
-                parsed
-            }
-        };
-        let counted = match at_s.as_deref().map(|s| normalize::parse_timestamp(s, tz)) {
-            None => None,
-            Some(Ok(st)) => st,
-            Some(Err(why)) => {
-                bad.get_or_insert((
-                    name_of(find(Col::CountedAt).unwrap_or(0)),
-                    format!("{why}: `{}`", at_s.as_deref().unwrap_or("")),
-                ));
-                None
-            }
-        };
-        let q = Qty::new(quantity, unit, None);
-        // 1e308 kg is a finite number but no finite number of grams.
-        if q.base.is_some_and(|b| !b.is_finite()) {
-            bad.get_or_insert((
-                name_of(qty_i),
-                format!("number out of range in base units: `{}`", qty_s.as_deref().unwrap_or("")),
-            ));
-        }
-        if let Some((column, reason)) = bad {
-            rejects.push(CountReject { line, column, reason, raw });
+    let shown: String = first.chars().take(120).collect();
+    Err(format!(
+        "no header row naming a label column (Label, Tag, Package Tag, Package Label, UID) and a \
+         quantity column (Quantity, Qty, Count, Package Quantity) in its first {HEADER_SEARCH} \
+         rows{}; the first row reads `{shown}`",
+        partial.map(|p| format!(" ({p})")).unwrap_or_default()
+    ))
+}
+
+/// The data rows after the header.
+fn read_rows(
+    text: &str,
+    header: Header,
+    source_file: &str,
+    opts: &SheetOptions<'_>,
+) -> Result<CountSheet, HeaderError> {
+    let has_time = header.find(Col::CountedAt).is_some();
+    let format = SheetFormat {
+        encoding: None,
+        delimiter: Some(header.delim),
+        header_line: header.line,
+        worksheet: None,
+        has_time,
+        has_license: header.find(Col::License).is_some(),
+    };
+    let mut rd = RowReader {
+        header,
+        opts,
+        source_file,
+        rows: TableBatch::new(schema::COUNTS),
+        unknown: TableBatch::new(schema::COUNT_REJECTS),
+        rejects: Vec::new(),
+        rows_in: 0,
+        last_license: std::cell::RefCell::new(None),
+    };
+    let header_line = rd.header.line;
+    let mut lines = Lines::new(text).skip_while(|(n, _)| *n <= header_line).peekable();
+    let mut fields: Vec<Cow<'_, str>> = Vec::new();
+    while let Some((line_no, line)) = lines.next() {
+        if split_fields(line, rd.header.delim, &mut fields) {
+            rd.row(line_no, &fields, line);
             continue;
         }
-        let Some(label) = label else { continue };
-        rows.push(&[
-            V::S(&license),
+        // A quoted cell open at the end of its line: a cell with a line break in it, or a
+        // stray quote that would swallow the rows below. It is a cell only if its closing
+        // quote comes within a few lines, the row then has the header's width, and none of
+        // the lines it takes reads as a count row of its own.
+        match rd.joined(line, &lines) {
+            Some((taken, joined)) => {
+                for _ in 0..taken {
+                    lines.next();
+                }
+                let mut jf = Vec::new();
+                split_fields(&joined, rd.header.delim, &mut jf);
+                rd.row(line_no, &jf, &joined);
+            }
+            None => rd.broken(line_no, &fields, line),
+        }
+    }
+    // Without a count time every row would be judged at a guessed moment; a sheet with no
+    // rows needs none.
+    if !has_time && opts.require_time && opts.counted_at.is_none() && rd.rows_in > 0 {
+        return Err(format!(
+            "the sheet has no count-time column (Counted At, Count Date, Date, Timestamp; found: \
+             {}); add one, or pass --counted-at with when the count was made, e.g. \
+             --counted-at 2026-10-29T17:00 (applies to sheets without such a column)",
+            rd.header.names.join(", ")
+        ));
+    }
+    Ok(CountSheet {
+        rows: rd.rows,
+        unknown: rd.unknown,
+        rejects: rd.rejects,
+        rows_in: rd.rows_in,
+        format,
+    })
+}
+
+struct RowReader<'o, 'a> {
+    header: Header,
+    opts: &'o SheetOptions<'a>,
+    source_file: &'o str,
+    rows: TableBatch,
+    unknown: TableBatch,
+    rejects: Vec<CountReject>,
+    rows_in: u64,
+    /// The last License cell read and the license it names.
+    last_license: std::cell::RefCell<Option<(String, String)>>,
+}
+
+/// What a rejected count row still tells.
+struct Unreadable<'s> {
+    license: Option<String>,
+    label: Option<Cow<'s, str>>,
+    counted: Option<Stamp>,
+    column: String,
+    reason: String,
+    raw: &'s str,
+    /// A count row (its label, if readable, was counted); a totals row is not.
+    is_count: bool,
+}
+
+impl RowReader<'_, '_> {
+    /// `(lines taken after the first, the row's text)` when the open quote of `first` closes
+    /// within [`MAX_CELL_LINES`] lines into a row of the header's width.
+    fn joined<'t, I>(&self, first: &str, rest: &std::iter::Peekable<I>) -> Option<(usize, String)>
+    where
+        I: Iterator<Item = (i64, &'t str)> + Clone,
+    {
+        let mut joined = first.to_owned();
+        for (taken, (_, next)) in rest.clone().take(MAX_CELL_LINES).enumerate() {
+            if self.looks_like_row(next) {
+                return None;
+            }
+            joined.push('\n');
+            joined.push_str(next);
+            let mut fields = Vec::new();
+            if split_fields(&joined, self.header.delim, &mut fields) {
+                let width = fields.len();
+                drop(fields);
+                return (width == self.header.width).then_some((taken + 1, joined));
+            }
+        }
+        None
+    }
+
+    /// A line that is a complete row of the header's width with a tag-like label.
+    fn looks_like_row(&self, line: &str) -> bool {
+        let mut f = Vec::new();
+        let Some(li) = self.header.find(Col::Label) else { return false };
+        split_fields(line, self.header.delim, &mut f)
+            && f.len() == self.header.width
+            && f.get(li).is_some_and(|l| {
+                let l = clean(l);
+                l.len() >= 8 && l.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+    }
+
+    /// A row broken by a quote that never closes: rejected with its line. Its label is
+    /// still read when it comes before the broken cell.
+    fn broken(&mut self, line_no: i64, fields: &[Cow<'_, str>], line: &str) {
+        let open = fields.len() - 1;
+        let label =
+            self.header.find(Col::Label).filter(|&i| i < open).and_then(|i| label_of(&fields[i]));
+        let license = self
+            .header
+            .find(Col::License)
+            .filter(|&i| i < open)
+            .and_then(|i| self.license_of(&fields[i]));
+        self.reject(
+            line_no,
+            Unreadable {
+                license,
+                label,
+                counted: None,
+                column: self.header.name(open),
+                reason: "unbalanced quote: a cell opens a quote that is not closed on this line \
+                         (nor closes into a row of the header's width)"
+                    .into(),
+                raw: line,
+                is_count: true,
+            },
+        );
+    }
+
+    /// A License cell as the export's license it names (in any case or spacing), else as
+    /// written. Consecutive rows repeat one license, so the last answer is kept.
+    fn license_of(&self, cell: &str) -> Option<String> {
+        let c = clean(cell);
+        if c.is_empty() {
+            return None;
+        }
+        if let Some((raw, lic)) = &*self.last_license.borrow() {
+            if raw == c {
+                return Some(lic.clone());
+            }
+        }
+        let lic = self.resolve_license(c);
+        *self.last_license.borrow_mut() = Some((c.to_owned(), lic.clone()));
+        Some(lic)
+    }
+
+    fn resolve_license(&self, c: &str) -> String {
+        let squash = |s: &str| -> String {
+            s.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
+        };
+        let key = squash(c);
+        self.opts
+            .licenses
+            .iter()
+            .find(|l| squash(l) == key)
+            .cloned()
+            .unwrap_or_else(|| c.to_owned())
+    }
+
+    fn reject(&mut self, line: i64, u: Unreadable<'_>) {
+        self.rows_in += 1;
+        if u.is_count {
+            self.unknown.push(&[
+                V::opt_s(u.license.as_deref().or(self.opts.default_license)),
+                V::opt_s(u.label.as_deref()),
+                V::opt_ts(u.counted.map(|s| s.start_us)),
+                V::opt_ts(u.counted.map(|s| s.end_us)),
+                V::opt_d(u.counted.map(|s| s.local_date)),
+                V::S(&u.column),
+                V::S(&u.reason),
+                V::S(self.source_file),
+                V::I(line),
+            ]);
+        }
+        self.rejects.push(CountReject {
+            line,
+            column: u.column,
+            reason: u.reason,
+            raw: u.raw.to_owned(),
+        });
+    }
+
+    /// One data row.
+    fn row(&mut self, line: i64, fields: &[Cow<'_, str>], raw: &str) {
+        if fields.iter().all(|f| clean(f).is_empty()) {
+            return; // a blank line, or a row of empty cells
+        }
+        let h = &self.header;
+        let cell = |c: Col| -> Option<&str> {
+            h.find(c).and_then(|i| fields.get(i)).map(|f| clean(f)).filter(|s| !s.is_empty())
+        };
+        let name = |c: Col| h.find(c).map(|i| h.name(i)).unwrap_or_default();
+        let license = cell(Col::License).and_then(|c| self.license_of(c));
+        let label = cell(Col::Label).and_then(label_of);
+        let counted = match cell(Col::CountedAt) {
+            None if h.find(Col::CountedAt).is_none() => Ok(self.opts.counted_at),
+            None => Ok(None),
+            Some(s) => normalize::parse_timestamp(s, self.opts.tz)
+                .map_err(|why| (name(Col::CountedAt), format!("{why}: `{s}`"))),
+        };
+        let qty = match cell(Col::Quantity) {
+            None => Err((name(Col::Quantity), "missing or blank".to_owned())),
+            Some(s) => quantity_cell(s).map_err(|why| (name(Col::Quantity), why)),
+        };
+        let unit = match (cell(Col::Unit), &qty) {
+            (None, Ok((_, u))) => Ok(*u),
+            (Some(s), Ok((_, in_cell))) => match normalize::parse_unit(s) {
+                None => Err((name(Col::Unit), format!("unknown unit of measure `{s}`"))),
+                Some(u) if in_cell.is_some_and(|c| c != u) => Err((
+                    name(Col::Unit),
+                    format!(
+                        "the quantity cell says {} but the unit column says `{s}`",
+                        in_cell.map_or("", |c| c.name)
+                    ),
+                )),
+                Some(u) => Ok(Some(u)),
+            },
+            (_, Err(_)) => Ok(None),
+        };
+        let bad = if label.is_none() {
+            Some((h.name(h.find(Col::Label).unwrap_or(0)), "missing or blank".to_owned()))
+        } else {
+            qty.as_ref().err().or(unit.as_ref().err()).or(counted.as_ref().err()).cloned()
+        };
+        if let Some((column, reason)) = bad {
+            let is_total = label.as_deref().is_some_and(is_totals_row);
+            let counted = counted.ok().flatten();
+            self.reject(
+                line,
+                Unreadable { license, label, counted, column, reason, raw, is_count: !is_total },
+            );
+            return;
+        }
+        let (Some(label), Ok((quantity, _)), Ok(unit), Ok(counted)) = (label, qty, unit, counted)
+        else {
+            return;
+        };
+        let q = Qty::new(Some(quantity), unit, None);
+        // 1e308 kg is a finite number but no finite number of grams.
+        if q.base.is_some_and(|b| !b.is_finite()) {
+            let reason = format!(
+                "number out of range in base units: `{}`",
+                cell(Col::Quantity).unwrap_or("")
+            );
+            let column = name(Col::Quantity);
+            self.reject(
+                line,
+                Unreadable {
+                    license,
+                    label: Some(label),
+                    counted,
+                    column,
+                    reason,
+                    raw,
+                    is_count: true,
+                },
+            );
+            return;
+        }
+        if is_totals_row(&label) {
+            let column = name(Col::Label);
+            let reason = "a totals row, not a package".to_owned();
+            self.reject(
+                line,
+                Unreadable { license, label: None, counted, column, reason, raw, is_count: false },
+            );
+            return;
+        }
+        let unit_text: Option<&str> = cell(Col::Unit).or(unit.map(|u| u.name));
+        self.rows_in += 1;
+        self.rows.push(&[
+            V::opt_s(license.as_deref().or(self.opts.default_license)),
             V::S(&label),
-            V::opt_f(quantity),
-            V::opt_s(unit_s.as_deref()),
+            V::F(quantity),
+            V::opt_s(unit_text),
             V::opt_s(q.qtype_str()),
             V::opt_s(q.base_unit()),
             V::opt_f(q.base),
-            V::opt_s(location.as_deref()),
+            V::opt_s(cell(Col::Location)),
             V::opt_ts(counted.map(|s| s.start_us)),
             V::opt_ts(counted.map(|s| s.end_us)),
             V::opt_d(counted.map(|s| s.local_date)),
-            V::opt_s(by.as_deref()),
-            V::S(source_file),
+            V::opt_s(cell(Col::CountedBy)),
+            V::S(self.source_file),
             V::I(line),
         ]);
     }
-    Ok(CountSheet { rows, rejects, rows_in })
 }
 
-/// 1-based physical line of increasing byte offsets in one buffer.
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    line: i64,
-}
-
-impl LineCounter<'_> {
-    fn at(&mut self, byte: u64) -> i64 {
-        let mut to = usize::try_from(byte).unwrap_or(usize::MAX).min(self.bytes.len());
-        // After a `\r` terminator the reader reports the next record at the `\n` that
-        // follows it: the record starts after the line break.
-        while to < self.bytes.len() && matches!(self.bytes[to], b'\r' | b'\n') {
-            to += 1;
-        }
-        if to > self.pos {
-            let seg = &self.bytes[self.pos..to];
-            // A lone `\r` (classic Mac line ends) ends a line for the reader, so for us too.
-            let lone_cr = memchr::memchr_iter(b'\r', seg)
-                .filter(|&i| self.bytes.get(self.pos + i + 1) != Some(&b'\n'))
-                .count();
-            self.line += (memchr::memchr_iter(b'\n', seg).count() + lone_cr) as i64;
-            self.pos = to;
-        }
-        self.line
+/// A label as Metrc writes tags: without surrounding space, upper-case.
+fn label_of(cell: &str) -> Option<Cow<'_, str>> {
+    let c = clean(cell);
+    if c.is_empty() {
+        None
+    } else if c.chars().any(char::is_lowercase) {
+        Some(Cow::Owned(c.to_uppercase()))
+    } else {
+        Some(Cow::Borrowed(c))
     }
+}
+
+/// `TOTAL`, `Grand Total`, `Sum`: a spreadsheet's footer row, not a package.
+fn is_totals_row(label: &str) -> bool {
+    matches!(
+        label.to_ascii_uppercase().as_str(),
+        "TOTAL" | "TOTALS" | "GRAND TOTAL" | "SUBTOTAL" | "SUM"
+    )
+}
+
+/// A quantity cell: a number, possibly with thousands separators, possibly followed by its
+/// unit (`33.07 g`, `1,234.5 Grams`, `311 ea`, `2 fl oz`).
+fn quantity_cell(s: &str) -> Result<(f64, Option<Unit>), String> {
+    if let Ok(x) = normalize::parse_number(s) {
+        return Ok((x, None));
+    }
+    let split = s
+        .char_indices()
+        .find(|&(_, c)| c.is_alphabetic() && c != 'e' && c != 'E')
+        .or_else(|| s.char_indices().find(|&(_, c)| c.is_alphabetic()))
+        .map_or(s.len(), |(i, _)| i);
+    let (num, unit_s) = (s[..split].trim(), s[split..].trim());
+    let unit = if unit_s.is_empty() {
+        None
+    } else {
+        Some(
+            normalize::parse_unit(unit_s)
+                .ok_or_else(|| format!("not a number (or unknown unit): `{s}`"))?,
+        )
+    };
+    let x = number(num).ok_or_else(|| format!("not a number: `{s}`"))?;
+    Ok((x, unit))
+}
+
+/// A number with thousands separators (`1,234.5`, `1.234,5`, `1 234,5`, `1'234.5`) or a
+/// decimal comma (`12,5`). `1,234` is one thousand two hundred and thirty-four.
+fn number(s: &str) -> Option<f64> {
+    let s: String =
+        s.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'')).collect();
+    if let Ok(x) = normalize::parse_number(&s) {
+        return Some(x);
+    }
+    let (sign, body) = match s.strip_prefix('-') {
+        Some(b) => ("-", b),
+        None => ("", s.strip_prefix('+').unwrap_or(&s)),
+    };
+    let grouped = |int: &str, sep: char| -> bool {
+        let groups: Vec<&str> = int.split(sep).collect();
+        groups.len() >= 2
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+    };
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    let plain = match (body.rfind('.'), body.rfind(',')) {
+        // 1,234.5 — commas group thousands.
+        (Some(d), Some(c)) if d > c && grouped(&body[..d], ',') && digits(&body[d + 1..]) => {
+            format!("{}.{}", body[..d].replace(',', ""), &body[d + 1..])
+        }
+        // 1.234,5 — dots group thousands, the comma is the decimal mark.
+        (Some(d), Some(c)) if c > d && grouped(&body[..c], '.') && digits(&body[c + 1..]) => {
+            format!("{}.{}", body[..c].replace('.', ""), &body[c + 1..])
+        }
+        (None, Some(_)) if grouped(body, ',') => body.replace(',', ""),
+        (None, Some(c)) if digits(&body[..c]) && digits(&body[c + 1..]) => {
+            format!("{}.{}", &body[..c], &body[c + 1..])
+        }
+        (Some(_), None) if grouped(body, '.') && body.matches('.').count() >= 2 => {
+            body.replace('.', "")
+        }
+        _ => return None,
+    };
+    normalize::parse_number(&format!("{sign}{plain}")).ok()
 }
 
 #[cfg(test)]
@@ -319,8 +829,11 @@ mod tests {
         ((0..rec.len()).map(|i| rec.get(i).unwrap()).collect(), rejects)
     }
 
-    /// Regression (issue 6, found by fuzz/counts_csv: `Label,Qty\ro,1`): with lone `\r`
-    /// line ends every row was "line 1", the header's line.
+    fn frame(csv: &[u8]) -> polars::prelude::DataFrame {
+        read_csv(csv, "f.csv", "LIC", chrono_tz::UTC).unwrap().rows.into_frame().unwrap()
+    }
+
+    /// With lone `\r` line ends every row was once "line 1", the header's line.
     #[test]
     fn counts_lone_cr_line_ends_are_lines() {
         assert_eq!(lines(b"Label,Qty\ro,1"), (vec![2], vec![]));
@@ -329,8 +842,8 @@ mod tests {
         assert_eq!(lines(b"Label,Qty\r\nA,1\r\n\r\nB,x\nC,2\n"), (vec![2, 5], vec![4]));
     }
 
-    /// Issue 6: a quantity that overflows when converted to the base unit is rejected, not
-    /// stored as infinity (which made every total and variance of its license inf/NaN).
+    /// A quantity that overflows when converted to the base unit is rejected, not stored as
+    /// infinity (which made every total and variance of its license inf/NaN).
     #[test]
     fn counts_quantity_overflowing_its_base_unit_is_rejected() {
         let csv = b"Tag,Qty,UOM\nA,1e308,kg\nB,1e308,g\nC,-1e306,lb\n";
@@ -338,5 +851,78 @@ mod tests {
         let sheet = read_csv(csv, "f.csv", "LIC", chrono_tz::UTC).unwrap();
         assert_eq!(sheet.rejects[0].column, "Qty");
         assert!(sheet.rejects[0].reason.contains("out of range"), "{}", sheet.rejects[0].reason);
+    }
+
+    #[test]
+    fn numbers_with_separators_and_units() {
+        assert_eq!(number("1,234.5"), Some(1234.5));
+        assert_eq!(number("1.234,5"), Some(1234.5));
+        assert_eq!(number("1 234,5"), Some(1234.5));
+        assert_eq!(number("1,234"), Some(1234.0));
+        assert_eq!(number("12,5"), Some(12.5));
+        assert_eq!(number("-1,234,567.25"), Some(-1_234_567.25));
+        assert_eq!(number("1.234.567"), Some(1_234_567.0));
+        assert_eq!(number("12,34.5"), None);
+        assert_eq!(number("abc"), None);
+        let g = normalize::parse_unit("g");
+        assert_eq!(quantity_cell("33.07 g").unwrap(), (33.07, g));
+        assert_eq!(quantity_cell("33.07g").unwrap(), (33.07, g));
+        assert_eq!(quantity_cell("1,234.5 Grams").unwrap(), (1234.5, g));
+        assert_eq!(quantity_cell("2 fl oz").unwrap(), (2.0, normalize::parse_unit("fl oz")));
+        assert_eq!(quantity_cell("1e3").unwrap(), (1000.0, None));
+        assert!(quantity_cell("12 bananas").is_err());
+    }
+
+    /// The header is found below title rows, with the delimiter it uses, and Metrc grid
+    /// columns that are not counts (`Package Item`, `Packaged On`) are never read.
+    #[test]
+    fn header_below_preamble_and_grid_names() {
+        let csv = "Inventory count report\nLicense: C11\n\nPackage Tag;Package Item;Packaged On;Package Quantity;Unit of Measure;Counted At\n\
+                   1a4ff01 ;Buds;2026-01-01;1.234,5;g;2026-10-29T10:00:00Z\n";
+        let sheet = read_csv(csv.as_bytes(), "f.csv", "LIC", chrono_tz::UTC).unwrap();
+        assert_eq!(sheet.format.header_line, 4);
+        assert_eq!(sheet.format.delimiter, Some(b';'));
+        let df = sheet.rows.into_frame().unwrap();
+        assert_eq!(df.column("label").unwrap().str().unwrap().get(0), Some("1A4FF01"));
+        assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(1234.5));
+        let at = df.column("counted_at").unwrap().datetime().unwrap().phys.get(0);
+        assert_eq!(at, Some(1_793_268_000_000_000));
+    }
+
+    /// A stray quote is one rejected line and swallows nothing; a quoted cell with a line
+    /// break is one row.
+    #[test]
+    fn stray_quote_rejects_its_line_only() {
+        let csv = b"Tag,Location,Qty,UOM\nAAAAAAAA01,\"Bodega,1,g\nAAAAAAAA02,Back,2,g\nAAAAAAAA03,Back,3,g\n";
+        assert_eq!(lines(csv), (vec![3, 4], vec![2]));
+        let sheet = read_csv(csv, "f.csv", "LIC", chrono_tz::UTC).unwrap();
+        assert_eq!(sheet.rows_in, 3);
+        let unknown = sheet.unknown.into_frame().unwrap();
+        assert_eq!(unknown.column("label").unwrap().str().unwrap().get(0), Some("AAAAAAAA01"));
+        let csv = b"Tag,Location,Qty,UOM\nAAAAAAAA01,\"Back\nroom\",1,g\nAAAAAAAA02,Back,2,g\n";
+        assert_eq!(lines(csv), (vec![2, 4], vec![]));
+    }
+
+    #[test]
+    fn unit_in_cell_must_agree_with_unit_column() {
+        assert_eq!(lines(b"Tag,Qty,UOM\nA,1 g,Grams\nB,1 lb,g\nC,2 oz,\n"), (vec![2, 4], vec![3]));
+        let df = frame(b"Tag,Qty\nA,2 oz\n");
+        let oz = normalize::parse_unit("oz").unwrap().factor;
+        assert_eq!(df.column("quantity_base").unwrap().f64().unwrap().get(0), Some(2.0 * oz));
+    }
+
+    #[test]
+    fn totals_row_is_not_a_count() {
+        let sheet = read_csv(b"Tag,Qty\nA,1\nTotal,1\n", "f.csv", "L", chrono_tz::UTC).unwrap();
+        assert_eq!((sheet.rows.len(), sheet.rejects.len(), sheet.unknown.len()), (1, 1, 0));
+    }
+
+    #[test]
+    fn missing_time_column_needs_counted_at() {
+        let none = BTreeSet::new();
+        let mut opts = SheetOptions::plain(chrono_tz::UTC, "L", &none);
+        opts.require_time = true;
+        let e = read_text_sheet(b"Tag,Qty\nA,1\n", "f.csv", &opts).err().unwrap();
+        assert!(e.contains("--counted-at"), "{e}");
     }
 }

@@ -12,6 +12,7 @@ pub mod metrc;
 pub mod normalize;
 pub mod raw;
 pub mod reader;
+pub mod sheet_text;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -28,6 +29,7 @@ use crate::manifest::{self, InputFile};
 use crate::schema;
 use crate::store::{self, TableBatch, V};
 use metrc::{Kind, Origin, Outcome, Rows};
+use normalize::Stamp;
 
 /// Raw text kept in a reject row, at most.
 const RAW_CAP: usize = 1 << 20;
@@ -55,6 +57,10 @@ pub struct IngestOptions {
     pub out: PathBuf,
     /// Facility time zone for naive times.
     pub tz: Tz,
+    /// When the counts were made, for sheets without a count-time column (`--counted-at`).
+    pub counted_at: Option<String>,
+    /// XLSX worksheet to read (`--sheet`).
+    pub sheet: Option<String>,
 }
 
 /// What ingest did.
@@ -66,11 +72,16 @@ pub struct IngestSummary {
     pub tables: Vec<(String, u64)>,
     /// Reject rows written.
     pub rejects: u64,
+    /// What the user should know about how inputs were read (a license taken from a
+    /// sheet's labels, files not read), one line each.
+    pub notes: Vec<String>,
 }
 
 struct Source {
     path: PathBuf,
     rel: String,
+    /// The license folder (export), or the license a count sheet's name or folder names
+    /// (empty when neither is a license of the export: its labels decide).
     license: String,
     kind: Option<Kind>,
 }
@@ -99,9 +110,9 @@ impl RejectRows {
 pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary> {
     let sources = discover_export(&opts.export)?;
     let known: BTreeSet<String> = sources.iter().map(|s| s.license.clone()).collect();
-    let count_sources = match &opts.counts {
+    let (count_sources, count_notes) = match &opts.counts {
         Some(p) => discover_counts(p, &known)?,
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     fs::create_dir_all(&opts.out).map_err(|e| Error::io("cannot create", &opts.out, e))?;
     store::sweep_leftovers(&opts.out);
@@ -109,7 +120,11 @@ pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
     let result = ingest_into(opts, &sources, &count_sources, &known, &staging, progress)
-        .and_then(|summary| commit(&staging, &opts.out).map(|()| summary));
+        .and_then(|summary| commit(&staging, &opts.out).map(|()| summary))
+        .map(|mut summary| {
+            summary.notes.splice(0..0, count_notes);
+            summary
+        });
     let _ = fs::remove_dir_all(&staging);
     result
 }
@@ -135,7 +150,9 @@ fn ingest_into(
     progress.set_length(total);
     let written: Vec<AtomicU64> = schema::TABLES.iter().map(|_| AtomicU64::new(0)).collect();
     let part_rows: Vec<AtomicUsize> = schema::TABLES.iter().map(|_| AtomicUsize::new(0)).collect();
-    let all: Vec<(usize, &Source)> = sources.iter().chain(count_sources).enumerate().collect();
+    // Export files first, in the pool below; count sheets after them (`ingest_sheets`),
+    // because a sheet that names no license is matched to the export by its labels.
+    let all: Vec<(usize, &Source)> = sources.iter().enumerate().collect();
     // Memory stays bounded by the number of jobs in flight (see `plan_jobs`): a file too
     // large for one core is read alone with its record blocks decoded in parallel (rayon);
     // every other job runs on a plain thread. Not rayon for those: writing Parquet waits on
@@ -159,7 +176,9 @@ fn ingest_into(
             .map(|&(i, src)| {
                 let r = match src.kind {
                     Some(kind) => ingest_json(src, kind, &sink, job.parallel, &mut parts),
-                    None => ingest_counts(i, src, &sink),
+                    None => {
+                        Err(Error::Internal(format!("count sheet {} in an export job", src.rel)))
+                    }
                 };
                 (i, r)
             })
@@ -187,11 +206,16 @@ fn ingest_into(
         .flatten(),
     );
     results.sort_by_key(|(i, _)| *i);
-    let results = results.into_iter().map(|(_, r)| r);
-    let mut inputs = Vec::with_capacity(all.len());
+    let mut inputs = Vec::with_capacity(all.len() + count_sources.len());
     let mut rejects = RejectRows::new();
-    for r in results {
+    for (_, r) in results {
         let (input, rej) = r?;
+        inputs.push(input);
+        rejects.0.append(rej.0);
+    }
+    let mut notes = Vec::new();
+    let sheets = ingest_sheets(opts, count_sources, sources.len(), &sink, &mut notes)?;
+    for (input, rej) in sheets {
         inputs.push(input);
         rejects.0.append(rej.0);
     }
@@ -203,7 +227,7 @@ fn ingest_into(
         .zip(&written)
         .map(|(t, n)| ((*t).to_owned(), n.load(Ordering::Relaxed)))
         .collect();
-    Ok(IngestSummary { inputs, tables, rejects: n_rejects })
+    Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes })
 }
 
 /// Move the staged lake and rejects into `out`, dropping results of an earlier run.
@@ -302,12 +326,10 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>> {
-    let is_sheet = |p: &Path| {
-        p.extension()
-            .is_some_and(|e| schema::SHEET_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
-            && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-    };
+/// Count sheets under `path` (a sheet, or a folder searched recursively), and a note for
+/// every other file there, which is not read.
+fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<(Vec<Source>, Vec<String>)> {
+    let mut notes = Vec::new();
     let (root, files) = if path.is_file() {
         (path.parent().unwrap_or(Path::new("")).to_path_buf(), vec![path.to_path_buf()])
     } else if path.is_dir() {
@@ -315,10 +337,21 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>>
         let mut stack = vec![path.to_path_buf()];
         while let Some(d) = stack.pop() {
             for p in sorted_entries(&d)? {
+                let name =
+                    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                // Hidden files and the lock files Excel leaves beside an open workbook.
+                if name.starts_with('.') || name.starts_with("~$") {
+                    continue;
+                }
                 if p.is_dir() {
                     stack.push(p);
-                } else if is_sheet(&p) {
+                } else if sheet_kind(&p)? {
                     files.push(p);
+                } else {
+                    notes.push(format!(
+                        "counts: `{}` not read: not a count sheet (.csv, .tsv or .xlsx)",
+                        rel_path(path, &p)
+                    ));
                 }
             }
         }
@@ -340,7 +373,7 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>>
             path.display()
         )));
     };
-    Ok(files
+    let sources = files
         .into_iter()
         .map(|f| {
             let stem = f.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -349,13 +382,41 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<Vec<Source>>
                 .and_then(Path::file_name)
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            // SPEC 2.2: the file's name, else the folder it sits in; a name that is not a
-            // license of the export but a folder that is one means the folder.
-            let license =
-                if !known.contains(&stem) && known.contains(&folder) { folder } else { stem };
+            // SPEC 2.2: the file's name, else its folder's, whichever is a license of the
+            // export (in any case); neither: the sheet's labels decide (`ingest_sheets`).
+            let license = known_license(known, &stem)
+                .or_else(|| known_license(known, &folder))
+                .unwrap_or_default();
             Source { rel: rel_path(&root, &f), path: f, license, kind: None }
         })
-        .collect())
+        .collect();
+    Ok((sources, notes))
+}
+
+/// Whether a file under --counts is a count sheet; a spreadsheet format tagtrail cannot
+/// read is an error (its counts would be lost without a word).
+fn sheet_kind(p: &Path) -> Result<bool> {
+    let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    if schema::SHEET_EXTENSIONS.contains(&ext.as_str()) {
+        return Ok(true);
+    }
+    if matches!(ext.as_str(), "xls" | "xlsm" | "xlsb" | "ods" | "numbers") {
+        return Err(Error::Input {
+            path: p.to_path_buf(),
+            position: None,
+            reason: format!(
+                "a .{ext} workbook cannot be read as a count sheet: save it as .xlsx or .csv \
+                 (UTF-8) and run again"
+            ),
+        });
+    }
+    Ok(false)
+}
+
+/// The export's license that `name` is, compared without case and surrounding space.
+fn known_license(known: &BTreeSet<String>, name: &str) -> Option<String> {
+    let name = name.trim();
+    known.iter().find(|l| l.eq_ignore_ascii_case(name)).cloned()
 }
 
 fn input_error(path: &Path, offset: u64, reason: String) -> Error {
@@ -618,46 +679,241 @@ fn ingest_json(
             rows_in,
             rows_accepted: accepted,
             rows_rejected: rejected,
+            read_as: None,
         },
         rejects,
     ))
 }
 
-fn ingest_counts(file_idx: usize, src: &Source, sink: &Sink<'_>) -> FileResult {
-    let Sink { tz, lake, written, progress, .. } = *sink;
-    let bytes = fs::read(&src.path).map_err(|e| Error::io("cannot read", &src.path, e))?;
-    progress.inc(bytes.len() as u64);
-    let xlsx = src.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
-    let sheet = if xlsx {
-        counts::read_xlsx(&bytes[..], &src.rel, &src.license, tz)
-    } else {
-        counts::read_csv(&bytes[..], &src.rel, &src.license, tz)
+/// A count sheet read, before its rows are written.
+struct ReadSheet<'s> {
+    src: &'s Source,
+    file_idx: usize,
+    sheet: counts::CountSheet,
+    sha256: String,
+    bytes: u64,
+}
+
+/// Read every count sheet (in parallel), give each row without a license of its own the
+/// sheet's license (its name's or folder's, else the one license of the export that holds
+/// its labels), and write them to the staged lake.
+fn ingest_sheets(
+    opts: &IngestOptions,
+    sources: &[Source],
+    first_idx: usize,
+    sink: &Sink<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(InputFile, RejectRows)>> {
+    let counted_at = match opts.counted_at.as_deref() {
+        None => None,
+        Some(raw) => match normalize::parse_timestamp(raw, opts.tz) {
+            Ok(Some(st)) => Some(st),
+            Ok(None) | Err(_) => {
+                return Err(Error::Usage(format!(
+                    "--counted-at `{raw}` is not a date-time (e.g. 2026-10-29T17:00, \
+                     2026-10-29 or 2026-10-29T17:00:00-07:00)"
+                )));
+            }
+        },
     };
-    let mut sheet = sheet.map_err(|reason| Error::Input {
+    let read: Vec<Result<ReadSheet<'_>>> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(j, src)| read_sheet(src, first_idx + j, opts, counted_at, sink))
+        .collect();
+    let mut out = Vec::with_capacity(read.len());
+    for r in read {
+        let ReadSheet { src, file_idx, sheet, sha256, bytes } = r?;
+        let mut rows = sheet.rows.into_frame()?;
+        let mut unknown = sheet.unknown.into_frame()?;
+        let license = sheet_license(src, &rows, &unknown, sink, notes)?;
+        if let Some(l) = &license {
+            rows = fill_license(rows, l)?;
+            unknown = fill_license(unknown, l)?;
+        }
+        let accepted = rows.height() as u64;
+        write_frame_parts(sink.lake, schema::COUNTS, rows, file_idx, 0, sink.written, None)?;
+        write_frame_parts(
+            sink.lake,
+            schema::COUNT_REJECTS,
+            unknown,
+            file_idx,
+            0,
+            sink.written,
+            None,
+        )?;
+        let mut rejects = RejectRows::new();
+        for r in &sheet.rejects {
+            rejects.push(&src.rel, r.line, &r.column, &r.reason, &r.raw);
+        }
+        let read_as = sheet.format.describe();
+        out.push((
+            InputFile {
+                path: src.rel.clone(),
+                root: "counts".into(),
+                kind: "counts".into(),
+                license: license.or_else(|| (!src.license.is_empty()).then(|| src.license.clone())),
+                sha256,
+                bytes,
+                rows_in: sheet.rows_in,
+                rows_accepted: accepted,
+                rows_rejected: sheet.rejects.len() as u64,
+                read_as: Some(read_as),
+            },
+            rejects,
+        ));
+    }
+    Ok(out)
+}
+
+fn read_sheet<'s>(
+    src: &'s Source,
+    file_idx: usize,
+    opts: &IngestOptions,
+    counted_at: Option<Stamp>,
+    sink: &Sink<'_>,
+) -> Result<ReadSheet<'s>> {
+    let bytes = fs::read(&src.path).map_err(|e| Error::io("cannot read", &src.path, e))?;
+    sink.progress.inc(bytes.len() as u64);
+    let xlsx = src.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let sheet_opts = counts::SheetOptions {
+        tz: opts.tz,
+        counted_at,
+        require_time: true,
+        licenses: sink.licenses,
+        default_license: None,
+        worksheet: opts.sheet.as_deref(),
+    };
+    let sheet = if xlsx {
+        counts::read_xlsx(&bytes[..], &src.rel, &sheet_opts)
+    } else {
+        counts::read_text_sheet(&bytes[..], &src.rel, &sheet_opts)
+    };
+    let sheet = sheet.map_err(|reason| Error::Input {
         path: src.path.clone(),
-        position: Some(if xlsx { "first worksheet" } else { "line 1" }.into()),
+        position: Some(if xlsx { "workbook" } else { "header" }.into()),
         reason,
     })?;
-    let mut rejects = RejectRows::new();
-    for r in &sheet.rejects {
-        rejects.push(&src.rel, r.line, &r.column, &r.reason, &r.raw);
+    Ok(ReadSheet {
+        src,
+        file_idx,
+        sheet,
+        sha256: manifest::sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+    })
+}
+
+/// The license of a sheet's rows that have none of their own (`None`: every row has one).
+/// A name or folder that is a license of the export decides; else the one license whose
+/// packages hold more of the sheet's labels than every other license together. Never a
+/// license invented from a file name.
+fn sheet_license(
+    src: &Source,
+    rows: &DataFrame,
+    unknown: &DataFrame,
+    sink: &Sink<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Option<String>> {
+    let nulls = rows.column(schema::col::LICENSE).map_or(0, |c| c.null_count())
+        + unknown.column(schema::col::LICENSE).map_or(0, |c| c.null_count());
+    if nulls == 0 {
+        return Ok(None);
     }
-    let accepted = sheet.rows.len() as u64;
-    write_parts(lake, &mut sheet.rows, file_idx, 0, written, None)?;
-    Ok((
-        InputFile {
-            path: src.rel.clone(),
-            root: "counts".into(),
-            kind: "counts".into(),
-            license: Some(src.license.clone()),
-            sha256: manifest::sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
-            rows_in: sheet.rows_in,
-            rows_accepted: accepted,
-            rows_rejected: sheet.rejects.len() as u64,
-        },
-        rejects,
-    ))
+    if !src.license.is_empty() {
+        return Ok(Some(src.license.clone()));
+    }
+    let mut labels: Vec<String> = Vec::new();
+    for df in [rows, unknown] {
+        let lic = df
+            .column(schema::col::LICENSE)
+            .ctx(|| "license".into())?
+            .str()
+            .ctx(|| "license".into())?;
+        let lab =
+            df.column(schema::col::LABEL).ctx(|| "label".into())?.str().ctx(|| "label".into())?;
+        for (l, label) in lic.iter().zip(lab.iter()) {
+            if let (None, Some(label)) = (l, label) {
+                labels.push(label.to_owned());
+            }
+        }
+    }
+    labels.sort_unstable();
+    labels.dedup();
+    let held = licenses_holding(sink.lake, &labels)?;
+    let total: u64 = held.iter().map(|(_, n)| n).sum();
+    let export: Vec<&str> = sink.licenses.iter().map(String::as_str).collect();
+    match held.first() {
+        Some((best, n)) if 2 * n > total => {
+            notes.push(format!(
+                "counts: `{}` names no license of the export (no License column, and neither its \
+                 name nor its folder is one); its labels are {best}'s ({n} of {} labels held by \
+                 {best}{}), so its rows are counted at {best}",
+                src.rel,
+                labels.len(),
+                if total > *n {
+                    format!(", {} by other licenses", total - n)
+                } else {
+                    String::new()
+                },
+            ));
+            Ok(Some(best.clone()))
+        }
+        _ => Err(Error::Input {
+            path: src.path.clone(),
+            position: None,
+            reason: format!(
+                "cannot tell which license this sheet counts: it has no License column, neither \
+                 its name nor its folder is a license of the export, and {}. Add a License \
+                 column, or name the file (or its folder) after the license; the export's \
+                 licenses: {}",
+                if held.is_empty() {
+                    "none of its labels is a package of the export".to_owned()
+                } else {
+                    format!(
+                        "its labels are held by several licenses ({})",
+                        held.iter()
+                            .map(|(l, n)| format!("{l}: {n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                export.join(", ")
+            ),
+        }),
+    }
+}
+
+/// The export licenses whose staged packages hold some of `labels`, with how many, most
+/// first.
+fn licenses_holding(lake: &Path, labels: &[String]) -> Result<Vec<(String, u64)>> {
+    if labels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted = Series::new("labels".into(), labels);
+    let df = store::scan_table(lake, schema::PACKAGES)?
+        .select([col(schema::col::LICENSE), col(schema::col::LABEL)])
+        .filter(col(schema::col::LABEL).is_in(lit(wanted).implode(false), false))
+        .unique(None, UniqueKeepStrategy::Any)
+        .group_by([col(schema::col::LICENSE)])
+        .agg([len().alias("n")])
+        .sort_by_exprs(
+            [col("n"), col(schema::col::LICENSE)],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .collect()
+        .ctx(|| "matching a count sheet's labels to the export".into())?;
+    let lic =
+        df.column(schema::col::LICENSE).ctx(|| "license".into())?.str().ctx(|| "license".into())?;
+    let n = df.column("n").ctx(|| "n".into())?.cast(&DataType::UInt64).ctx(|| "n".into())?;
+    let n = n.u64().ctx(|| "n".into())?;
+    Ok(lic.iter().zip(n.iter()).filter_map(|(l, n)| Some((l?.to_owned(), n?))).collect())
+}
+
+fn fill_license(df: DataFrame, license: &str) -> Result<DataFrame> {
+    df.lazy()
+        .with_column(col(schema::col::LICENSE).fill_null(lit(license.to_owned())))
+        .collect()
+        .ctx(|| "count sheet license".into())
 }
 
 /// Position of `table` in [`schema::TABLES`].
@@ -679,8 +935,24 @@ fn write_parts(
         return Ok(());
     }
     let table = batch.table();
-    let slot = table_slot(table);
     let df = batch.take_frame()?;
+    write_frame_parts(lake, table, df, file_idx, part_no, written, only)
+}
+
+/// Write a frame of `table` as part files, one per license it holds (of `only`, if given).
+fn write_frame_parts(
+    lake: &Path,
+    table: &str,
+    df: DataFrame,
+    file_idx: usize,
+    part_no: usize,
+    written: &[AtomicU64],
+    only: Option<&BTreeSet<String>>,
+) -> Result<()> {
+    if df.height() == 0 {
+        return Ok(());
+    }
+    let slot = table_slot(table);
     let name = format!("part-{file_idx:05}-{part_no:05}.parquet");
     let lic = df.column(schema::col::LICENSE).ctx(|| format!("{table} has no license"))?;
     let lic = lic.str().ctx(|| "license".into())?;

@@ -96,6 +96,8 @@ pub(crate) struct Input {
     pub rows_in: Option<u64>,
     pub rows_accepted: Option<u64>,
     pub rows_rejected: Option<u64>,
+    /// How a count sheet was read (encoding, delimiter, header line, worksheet).
+    pub read_as: String,
 }
 
 /// One rule of the manifest.
@@ -162,11 +164,37 @@ pub(crate) struct License {
     pub rules: Vec<RuleCount>,
     /// Totals per quantity type from `summary.parquet`.
     pub quantities: Vec<Quantity>,
+    /// Whether its counts were checked (SPEC 2.4), from `summary.parquet`.
+    pub coverage: Coverage,
+}
+
+/// What the count family could conclude at a license.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum CountStatus {
+    /// Count rows read; the verdicts stand.
+    Checked,
+    /// Over 1 % of its count rows could not be read: no significance verdict.
+    NotDetermined,
+    /// No count rows: the count family was not checked.
+    #[default]
+    NotChecked,
+}
+
+/// A license's count rows and what they allow.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Coverage {
+    pub status: CountStatus,
+    pub rows: u64,
+    pub rejected: u64,
 }
 
 impl License {
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()
+    }
+    /// Its counts were read well enough for a verdict.
+    pub fn checked(&self) -> bool {
+        self.coverage.status == CountStatus::Checked
     }
     /// Significant per the summary, or per a significance finding when there is no summary.
     pub fn significant(&self) -> bool {
@@ -205,6 +233,9 @@ pub(crate) struct Overview {
     pub rejects_total: u64,
     /// Whether `summary.parquet` was there.
     pub has_summary: bool,
+    /// How inputs were read that a reader must know (the manifest's notes, and how each
+    /// count sheet was read).
+    pub input_notes: Vec<String>,
 }
 
 /// One finding row as shown, with the package's item, category and location from the lake.
@@ -406,9 +437,9 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
     }
 
     let has_summary = summary.is_some();
-    let quantities = match summary {
-        Some(s) => summary_quantities(s)?,
-        None => Vec::new(),
+    let (quantities, coverage) = match summary {
+        Some(s) => (summary_quantities(s.clone())?, summary_coverage(s)?),
+        None => (Vec::new(), BTreeMap::new()),
     };
 
     let mut names: BTreeSet<String> = by_license.keys().cloned().collect();
@@ -425,8 +456,19 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
                     *acc += n;
                 }
             }
-            let quantities = quantities.iter().filter(|q| q.license == name).cloned().collect();
-            License { license: name, counts, rules, quantities }
+            let quantities: Vec<Quantity> =
+                quantities.iter().filter(|q| q.license == name).cloned().collect();
+            // A summary without coverage rows (an older OUT): counted where it has totals.
+            let coverage = coverage.get(&name).copied().unwrap_or(Coverage {
+                status: if quantities.is_empty() {
+                    CountStatus::NotChecked
+                } else {
+                    CountStatus::Checked
+                },
+                rows: 0,
+                rejected: 0,
+            });
+            License { license: name, counts, rules, quantities, coverage }
         })
         .collect();
     licenses.sort_by(|a, b| {
@@ -460,7 +502,16 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
         run.run_id = strings(&df, c::RUN_ID)?.into_iter().flatten().next().unwrap_or_default();
     }
 
+    let mut input_notes: Vec<String> =
+        array(&manifest, "notes").filter_map(|v| v.as_str().map(str::to_owned)).collect();
+    input_notes.extend(
+        inputs
+            .iter()
+            .filter(|i| !i.read_as.is_empty())
+            .map(|i| format!("counts: `{}` read as {}", i.path, i.read_as)),
+    );
     Ok(Overview {
+        input_notes,
         run,
         inputs,
         rules,
@@ -536,6 +587,44 @@ fn summary_quantities(mut summary: LazyFrame) -> Result<Vec<Quantity>> {
         .collect();
     v.sort_by(|a, b| (&a.license, &a.quantity_type).cmp(&(&b.license, &b.quantity_type)));
     Ok(v)
+}
+
+/// `kind = coverage` rows of the summary: per license, whether its counts were checked.
+fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>> {
+    let schema = summary.collect_schema().ctx(|| "reading summary.parquet".into())?;
+    if ["count_status", "count_rows", "count_rows_rejected", c::KIND]
+        .iter()
+        .any(|n| schema.get(n).is_none())
+    {
+        return Ok(BTreeMap::new());
+    }
+    let df = collect(
+        summary.filter(col(c::KIND).eq(lit("coverage"))).select([
+            col(c::LICENSE).cast(DataType::String),
+            col("count_status").cast(DataType::String),
+            col("count_rows").cast(DataType::Int64),
+            col("count_rows_rejected").cast(DataType::Int64),
+        ]),
+        "reading summary.parquet",
+    )?;
+    let license = strings(&df, c::LICENSE)?;
+    let status = strings(&df, "count_status")?;
+    let rows = ints(&df, "count_rows")?;
+    let rejected = ints(&df, "count_rows_rejected")?;
+    Ok((0..df.height())
+        .map(|i| {
+            let status = match status[i].as_deref() {
+                Some("checked") => CountStatus::Checked,
+                Some("not_determined") => CountStatus::NotDetermined,
+                _ => CountStatus::NotChecked,
+            };
+            let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+            (
+                license[i].clone().unwrap_or_default(),
+                Coverage { status, rows: n(rows[i]), rejected: n(rejected[i]) },
+            )
+        })
+        .collect())
 }
 
 /// Expression ranking severities, worst first.
@@ -1087,6 +1176,7 @@ fn inputs_of(m: &Value) -> Vec<Input> {
             rows_in: u64_of(v, "rows_in"),
             rows_accepted: u64_of(v, "rows_accepted"),
             rows_rejected: u64_of(v, "rows_rejected"),
+            read_as: text_of(v, "read_as"),
         })
         .collect()
 }

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::data::{
-    Bars, FamilyData, Finding, LAG_BIN_HOURS, LAG_BINS, LagHistogram, License, Model, OTHER,
-    SEVERITIES, SevCounts, sev_index, worst,
+    Bars, CountStatus, FamilyData, Finding, LAG_BIN_HOURS, LAG_BINS, LagHistogram, License, Model,
+    OTHER, SEVERITIES, SevCounts, sev_index, worst,
 };
 use super::guidance;
 use super::text::{Col, cap_note, clip, columns, int, num, pct, plural, signed};
@@ -245,6 +245,13 @@ fn run_section(h: &mut String, m: &Model, no: usize) {
         plural(inputs.len() as u64, "input file was", "input files were"),
         m.families.len() + 3
     );
+    if !m.overview.input_notes.is_empty() {
+        h.push_str("<ul id=\"input-notes\">\n");
+        for n in &m.overview.input_notes {
+            w!(h, "<li>{}</li>\n", esc(n));
+        }
+        h.push_str("</ul>\n");
+    }
     if inputs.is_empty() {
         h.push_str("<p class=\"muted\">The manifest lists no input files.</p>\n</section>\n");
         return;
@@ -289,6 +296,19 @@ fn run_section(h: &mut String, m: &Model, no: usize) {
 
 /// "Yes — weight -6.20 % (counted 940 g vs system 1,000 g)" or "No — …".
 fn significance_html(l: &License) -> String {
+    match l.coverage.status {
+        CountStatus::NotChecked if !l.significant() => {
+            return "<span class=\"muted\">not checked: no count sheet</span>".to_owned();
+        }
+        CountStatus::NotDetermined => {
+            return format!(
+                "<span class=\"yes\">not determined</span> <span class=\"muted\">({} of {} count rows rejected)</span>",
+                int(l.coverage.rejected),
+                int(l.coverage.rows)
+            );
+        }
+        _ => {}
+    }
     if l.quantities.is_empty() {
         return if l.significant() {
             "<span class=\"yes\">Yes</span>".to_owned()
@@ -337,12 +357,11 @@ fn summary_section(h: &mut String, m: &Model, no: usize) {
         int(ov.total_findings)
     );
     let significant: Vec<&License> = ov.licenses.iter().filter(|l| l.significant()).collect();
+    for sentence in super::text::count_verdicts(ov) {
+        let class = if sentence.starts_with("No significant") { "" } else { " class=\"callout\"" };
+        w!(h, "<p{class} id=\"count-verdict\">{}</p>\n", esc(&sentence));
+    }
     if significant.is_empty() {
-        w!(
-            h,
-            "<p>No significant inventory discrepancy in the {} checked.</p>\n",
-            plural(ov.licenses.len() as u64, "license", "licenses")
-        );
     } else {
         let names: Vec<String> = significant
             .iter()

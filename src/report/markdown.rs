@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::data::{FamilyData, LAG_BIN_HOURS, LAG_BINS, License, Model, OTHER, SEVERITIES, worst};
+use super::data::{
+    CountStatus, FamilyData, LAG_BIN_HOURS, LAG_BINS, License, Model, OTHER, SEVERITIES, worst,
+};
 use super::guidance;
 use super::html::{groups_of, rule_action};
 use super::text::{cap_note, clip, columns, int, num, pct, plural, signed};
@@ -118,6 +120,12 @@ pub(crate) fn render(m: &Model) -> String {
          listed in section {rejects_no}.\n\n",
         plural(ov.inputs.len() as u64, "input file was", "input files were")
     );
+    for n in &ov.input_notes {
+        w!(md, "- {}\n", n.replace('|', "\\|"));
+    }
+    if !ov.input_notes.is_empty() {
+        md.push('\n');
+    }
     if !ov.inputs.is_empty() {
         let shown = ov.inputs.len().min(m.max_rows);
         let sum =
@@ -185,6 +193,17 @@ pub(crate) fn render(m: &Model) -> String {
 }
 
 fn significance(l: &License) -> String {
+    match l.coverage.status {
+        CountStatus::NotChecked if !l.significant() => return "not checked: no count sheet".into(),
+        CountStatus::NotDetermined => {
+            return format!(
+                "**not determined** ({} of {} count rows rejected)",
+                int(l.coverage.rejected),
+                int(l.coverage.rows)
+            );
+        }
+        _ => {}
+    }
     if l.quantities.is_empty() {
         return if l.significant() { "**Yes**".into() } else { "no count".into() };
     }
@@ -225,12 +244,11 @@ fn summary(md: &mut String, m: &Model) {
     table(md, &[("Severity", false), ("Findings", true)], rows.into_iter());
 
     let significant: Vec<&License> = ov.licenses.iter().filter(|l| l.significant()).collect();
+    for sentence in super::text::count_verdicts(ov) {
+        let quote = if sentence.starts_with("No significant") { "" } else { "> " };
+        w!(md, "{quote}{}\n\n", sentence.replace('|', "\\|"));
+    }
     if significant.is_empty() {
-        w!(
-            md,
-            "No significant inventory discrepancy in the {} checked.\n\n",
-            plural(ov.licenses.len() as u64, "license", "licenses")
-        );
     } else {
         let names: Vec<String> = significant.iter().take(20).map(|l| cell(&l.license)).collect();
         w!(

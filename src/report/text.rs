@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::data::{Finding, Overview, SEVERITIES};
+use super::data::{CountStatus, Finding, Overview, SEVERITIES};
 use crate::schema::out;
 
 /// `1,234.5`: at most three decimals, thousands grouped; `n/a` when not finite.
@@ -227,6 +227,60 @@ pub(crate) fn columns(family: &str) -> &'static [Col] {
     }
 }
 
+/// What the count family concluded beyond the significant discrepancies, one plain
+/// sentence each (SPEC 2.4): a clean result only where counts were checked, and which
+/// licenses were not determined or not checked, and why.
+pub(crate) fn count_verdicts(ov: &Overview) -> Vec<String> {
+    let names = |status: CountStatus| -> Vec<&str> {
+        ov.licenses
+            .iter()
+            .filter(|l| l.coverage.status == status)
+            .map(|l| l.license.as_str())
+            .collect()
+    };
+    let list = |v: &[&str]| -> String {
+        let shown = v.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+        if v.len() > 8 { format!("{shown} and {} more", int((v.len() - 8) as u64)) } else { shown }
+    };
+    let mut out = Vec::new();
+    let checked = names(CountStatus::Checked);
+    let clean: Vec<&str> = ov
+        .licenses
+        .iter()
+        .filter(|l| l.checked() && !l.significant())
+        .map(|l| l.license.as_str())
+        .collect();
+    if !checked.is_empty() && clean.len() == checked.len() {
+        out.push(format!(
+            "No significant inventory discrepancy at the {} whose counts were checked ({}).",
+            plural(checked.len() as u64, "license", "licenses"),
+            list(&checked)
+        ));
+    }
+    for l in ov.licenses.iter().filter(|l| l.coverage.status == CountStatus::NotDetermined) {
+        let c = l.coverage;
+        out.push(format!(
+            "Significance not determined at {}: {} of its {} count rows could not be read ({}, \
+             over 1 %), so its totals are incomplete; fix those rows (listed in \
+             rejects.parquet) and run again.",
+            l.license,
+            int(c.rejected),
+            int(c.rows),
+            pct(c.rejected as f64 * 100.0 / c.rows.max(1) as f64)
+        ));
+    }
+    let unchecked = names(CountStatus::NotChecked);
+    if !unchecked.is_empty() {
+        out.push(format!(
+            "Inventory not checked at {} ({}): not checked: no count sheet. Pass --counts with \
+             their count sheets to reconcile them.",
+            plural(unchecked.len() as u64, "license", "licenses"),
+            list(&unchecked)
+        ));
+    }
+    out
+}
+
 /// The paragraph printed at the end of `tagtrail run`.
 pub(crate) fn paragraph(ov: &Overview, out_dir: &Path) -> String {
     let mut s = String::new();
@@ -273,9 +327,7 @@ pub(crate) fn paragraph(ov: &Overview, out_dir: &Path) -> String {
             if qs.is_empty() { vec![l.license.clone()] } else { qs }
         })
         .collect();
-    if significant.is_empty() {
-        s.push_str(" No significant inventory discrepancy.");
-    } else {
+    if !significant.is_empty() {
         let shown = significant.iter().take(5).cloned().collect::<Vec<_>>().join("; ");
         let more = significant.len().saturating_sub(5);
         let _ = write!(
@@ -285,6 +337,10 @@ pub(crate) fn paragraph(ov: &Overview, out_dir: &Path) -> String {
             int(significant.len() as u64),
             if more > 0 { format!("; and {} more", int(more as u64)) } else { String::new() }
         );
+    }
+    for sentence in count_verdicts(ov) {
+        s.push(' ');
+        s.push_str(&sentence);
     }
     if ov.rejects_total > 0 {
         let _ = write!(

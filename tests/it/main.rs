@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod evidence;
 mod ingest;
 mod props;
 mod report;

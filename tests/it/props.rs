@@ -37,6 +37,8 @@ fn ingest_dir(export: &Path, counts: Option<&Path>, out: &Path) -> IngestSummary
         counts: counts.map(Path::to_path_buf),
         out: out.to_path_buf(),
         tz: LA,
+        counted_at: None,
+        sheet: None,
     };
     ingest::run(&opts, &ProgressBar::hidden()).expect("ingest succeeds")
 }

@@ -127,9 +127,10 @@ fn report_hostile_values_are_escaped_and_partitions_stay_inside_out() {
     assert!(!tmp.path().join("escape").exists() && !out.join("escape").exists());
     let html = fs::read_to_string(out.join("report.html")).unwrap();
     let md = fs::read_to_string(out.join("report.md")).unwrap();
-    for bad in ["<script>alert", "<img src=x", "<b>1A4</b>"] {
+    // Labels are read as upper-case tags.
+    for bad in ["<script>alert", "<img src=x", "<b>1A4</b>", "<B>1A4</B>"] {
         assert!(!html.contains(bad), "report.html lets through {bad}");
         assert!(!md.contains(bad), "report.md lets through {bad}");
     }
-    assert!(html.contains("&lt;b&gt;1A4&lt;/b&gt;"), "the hostile label is shown, escaped");
+    assert!(html.contains("&lt;B&gt;1A4&lt;/B&gt;"), "the hostile label is shown, escaped");
 }
