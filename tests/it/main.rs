@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod export_shapes;
 mod ingest;
 mod props;
 mod report;
