@@ -29,15 +29,16 @@ pub enum ExportReader {
     /// Read (or mapped) as is; the splitter hashes what it reads.
     Plain(File),
     /// Decompressed while read. Multi-member, as `cat a.gz b.gz` and parallel gzip tools
-    /// write it: a plain decoder would stop after the first member without a word.
-    Gzip(MultiGzDecoder<Stored<File>>),
+    /// write it: a plain decoder would stop after the first member without a word. Boxed:
+    /// the decoder's state is large and one is made per file, not per record.
+    Gzip(Box<MultiGzDecoder<Stored<File>>>),
 }
 
 impl ExportReader {
     /// Decompress `file` while reading it.
     pub fn gzip(file: File) -> Self {
         let stored = Stored { inner: file, hasher: sha2::Sha256::default(), bytes: 0 };
-        ExportReader::Gzip(MultiGzDecoder::new(stored))
+        ExportReader::Gzip(Box::new(MultiGzDecoder::new(stored)))
     }
 
     /// Bytes of the compressed file read so far (progress counts the file as stored);
@@ -94,7 +95,10 @@ mod tests {
         e.finish().unwrap()
     }
 
-    fn read_all(bytes: &[u8]) -> (io::Result<Vec<u8>>, Option<([u8; 32], u64)>) {
+    /// The decompressed text, and the hash and size of the file as stored.
+    type ReadAll = (io::Result<Vec<u8>>, Option<([u8; 32], u64)>);
+
+    fn read_all(bytes: &[u8]) -> ReadAll {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json.gz");
         std::fs::write(&path, bytes).unwrap();

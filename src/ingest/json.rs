@@ -1,5 +1,6 @@
 //! Split a JSON input file into records without parsing them: a top-level array, a Metrc
-//! page object (`{"Data": [...], "Total": ...}`), a single object, or JSON Lines.
+//! page object (`{"Data": [...], "Total": ...}`), a single object (told apart, see
+//! [`Splitter::single_object`]: ingest does not read a lookup as a list), or JSON Lines.
 //!
 //! Reads in blocks (or walks a memory map of the file block by block, dropping the pages
 //! it is done with) and hands out chunks of complete records, so memory stays at a few

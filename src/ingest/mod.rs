@@ -343,16 +343,17 @@ fn single_license(root: &Path) -> Result<Option<String>> {
         return Ok(None);
     }
     for sub in &entries {
-        if sub.is_dir() && !file_name(sub).starts_with('.') {
-            if sorted_entries(sub)?.iter().any(|p| is_packages_file(p)) {
-                return Err(Error::Usage(format!(
-                    "`{}` holds packages files itself and license folders with packages files \
-                     (`{}`): pass --export the folder of license folders, or one license's \
-                     folder, not a mix",
-                    root.display(),
-                    file_name(sub)
-                )));
-            }
+        if sub.is_dir()
+            && !file_name(sub).starts_with('.')
+            && sorted_entries(sub)?.iter().any(|p| is_packages_file(p))
+        {
+            return Err(Error::Usage(format!(
+                "`{}` holds packages files itself and license folders with packages files \
+                 (`{}`): pass --export the folder of license folders, or one license's \
+                 folder, not a mix",
+                root.display(),
+                file_name(sub)
+            )));
         }
     }
     // `--export .` has no name of its own: the license is the folder's real name.
