@@ -707,6 +707,7 @@ fn history(r: &HistoryRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) 
 json_record! {
     struct LabRec<'a> {
         label: Raw<'a> = "PackageLabel",
+        source_label: Raw<'a> = "SourcePackageLabel",
         test_type: Raw<'a> = "TestTypeName",
         passed: Raw<'a> = "TestPassed",
         performed: Raw<'a> = "TestPerformedDate",
@@ -714,7 +715,9 @@ json_record! {
 }
 
 fn lab(r: &LabRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
-    let label = f.text("PackageLabel", &r.label);
+    // Metrc's `GET /labtests/v2/results` names the tested package `SourcePackageLabel`.
+    let label =
+        f.text("PackageLabel", &r.label).or_else(|| f.text("SourcePackageLabel", &r.source_label));
     let test_type = f.text("TestTypeName", &r.test_type);
     let passed = f.boolean("TestPassed", &r.passed);
     let performed = f.stamp("TestPerformedDate", &r.performed);

@@ -206,6 +206,11 @@ fn export_shapes_lab_results_endpoint_is_read() {
     run_pipeline(&export, None, &out);
     let rows = read_table(&out, "lab_results");
     assert_eq!(rows.height(), 2, "{rows}");
+    let mut labels: Vec<Option<String>> =
+        (0..2).map(|i| crate::common::s(&rows, "label", i)).collect();
+    labels.sort();
+    let want = ["ABCDEF012345670000010042", "ABCDEF012345670000010043"];
+    assert_eq!(labels, want.map(|l| Some(l.to_owned())), "SourcePackageLabel is the label");
     let m = crate::common::manifest(&out);
     let input = m["inputs"]
         .as_array()
