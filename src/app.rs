@@ -241,6 +241,7 @@ fn do_ingest(
         options: s.options_json(),
         inputs: summary.inputs.clone(),
         notes: summary.notes.clone(),
+        unread: summary.unread.clone(),
         ..Manifest::default()
     };
     for (table, rows) in &summary.tables {
@@ -258,7 +259,26 @@ fn do_ingest(
         summary.rejects,
         out.join(schema::out::LAKE).display()
     ));
+    note_unread(s, &summary.unread);
     Ok(())
+}
+
+/// Files under the export that were not read (SPEC 2.1: never skipped in silence); the
+/// manifest and the report list them all, stderr the first few.
+fn note_unread(s: &Settings, unread: &[manifest::UnreadFile]) {
+    const SHOWN: usize = 20;
+    if unread.is_empty() {
+        return;
+    }
+    let n = unread.len();
+    s.printer
+        .note(&format!("{n} file{} under the export not read:", if n == 1 { "" } else { "s" }));
+    for u in unread.iter().take(SHOWN) {
+        s.printer.note(&format!("  not read: {}: {}", u.path, u.reason));
+    }
+    if n > SHOWN {
+        s.printer.note(&format!("  … and {} more (see manifest.json, \"unread\")", n - SHOWN));
+    }
 }
 
 fn rerun_line(export: &Path, counts: Option<&Path>, out: &Path, s: &Settings) -> String {

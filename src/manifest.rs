@@ -36,6 +36,16 @@ pub struct InputFile {
     pub read_as: Option<String>,
 }
 
+/// A file under the export that was not read, and why (SPEC 2.1: never skipped in
+/// silence). Hidden files and folders (name starting with `.`) are not listed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnreadFile {
+    /// Path relative to the export root (`--export`); a folder ends with `/`.
+    pub path: String,
+    /// Why it was not read, for a person to act on.
+    pub reason: String,
+}
+
 /// One rule that ran.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RuleEntry {
@@ -87,6 +97,9 @@ pub struct Manifest {
     /// sheet's license taken from its labels, files not read), one line each.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Every file under the export that was not read (absent in older manifests).
+    #[serde(default)]
+    pub unread: Vec<UnreadFile>,
     /// Every rule.
     pub rules: Vec<RuleEntry>,
     /// Every output.

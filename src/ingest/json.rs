@@ -1,5 +1,6 @@
 //! Split a JSON input file into records without parsing them: a top-level array, a Metrc
-//! page object (`{"Data": [...], "Total": ...}`), a single object, or JSON Lines.
+//! page object (`{"Data": [...], "Total": ...}`), a single object (told apart, see
+//! [`Splitter::single_object`]: ingest does not read a lookup as a list), or JSON Lines.
 //!
 //! Reads in blocks (or walks a memory map of the file block by block, dropping the pages
 //! it is done with) and hands out chunks of complete records, so memory stays at a few
@@ -97,6 +98,8 @@ pub struct Splitter<R> {
     spare: Option<Vec<u8>>,
     /// Bytes of a mapped file released (see [`Splitter::release_consumed`]).
     released: usize,
+    /// The top-level value was one object with no `Data` array: a lookup, not a list.
+    single_object: bool,
 }
 
 impl<R: Read> Splitter<R> {
@@ -132,7 +135,30 @@ impl<R: Read> Splitter<R> {
             hasher: Some(hasher),
             spare: None,
             released: 0,
+            single_object: false,
         }
+    }
+
+    /// Do not hash what is read (the caller hashes the file as stored, e.g. compressed).
+    pub fn without_hash(mut self) -> Self {
+        self.hasher = None;
+        self
+    }
+
+    /// The reader being split.
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+
+    /// The reader being split, to finish it.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    /// Whether the top-level value was a single object (no array, no `Data` page): known
+    /// once its one record is handed out, which is then the file's only record.
+    pub fn single_object(&self) -> bool {
+        self.single_object
     }
 
     /// Hand a chunk's buffer back once its records are decoded, to be reused.
@@ -463,6 +489,7 @@ impl<R: Read> Splitter<R> {
             records.push((start, end));
             index.push(self.next_index);
             self.next_index += 1;
+            self.single_object = true;
         }
         self.state = State::End;
     }
@@ -565,6 +592,12 @@ mod tests {
     fn single_object_is_one_record() {
         let r = split("\u{feff}{\"Label\": \"A\", \"Item\": {\"Data\": 1}}", false).unwrap();
         assert_eq!(r, vec!["{\"Label\": \"A\", \"Item\": {\"Data\": 1}}"]);
+        // Told apart from a page and an array, which ingest reads as lists.
+        for (text, single) in [(r#"{"Label": "A"}"#, true), (r#"{"Data": [{"a":1}]}"#, false)] {
+            let mut s = Splitter::new(text.as_bytes(), false, Default::default());
+            let c = s.next_chunk().unwrap().unwrap();
+            assert_eq!((c.records.len(), s.single_object()), (1, single), "{text}");
+        }
     }
 
     #[test]

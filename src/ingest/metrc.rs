@@ -11,7 +11,8 @@ use super::reader::{FromJson, ReadError, ReadResult, Reader, json_record};
 use crate::schema;
 use crate::store::{TableBatch, V};
 
-/// The kinds of export file, by file-name prefix.
+/// The kinds of export file, by file-name prefix (or Metrc endpoint name, see
+/// [`super::names`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// `packages*.json`
@@ -51,13 +52,10 @@ impl Kind {
         }
     }
 
-    /// The kind of an export file, from its name (`packages.2.json`, `sales.jsonl`).
+    /// The kind of an export file, from its name (`packages.2.json`, `sales.jsonl.gz`,
+    /// `Packages_GetAdjustments.json`); see [`super::names::classify`].
     pub fn of_file(name: &str) -> Option<Kind> {
-        let low = name.to_ascii_lowercase();
-        if !(low.ends_with(".json") || low.ends_with(".jsonl") || low.ends_with(".ndjson")) {
-            return None;
-        }
-        Kind::ALL.into_iter().find(|k| low.starts_with(k.prefix()))
+        super::names::classify(name).ok().map(|f| f.kind)
     }
 
     /// Tables this kind writes, in the order of [`Rows::batches`].
@@ -709,6 +707,7 @@ fn history(r: &HistoryRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) 
 json_record! {
     struct LabRec<'a> {
         label: Raw<'a> = "PackageLabel",
+        source_label: Raw<'a> = "SourcePackageLabel",
         test_type: Raw<'a> = "TestTypeName",
         passed: Raw<'a> = "TestPassed",
         performed: Raw<'a> = "TestPerformedDate",
@@ -716,7 +715,9 @@ json_record! {
 }
 
 fn lab(r: &LabRec<'_>, o: &Origin<'_>, f: &mut Fields, rows: &mut Rows) {
-    let label = f.text("PackageLabel", &r.label);
+    // Metrc's `GET /labtests/v2/results` names the tested package `SourcePackageLabel`.
+    let label =
+        f.text("PackageLabel", &r.label).or_else(|| f.text("SourcePackageLabel", &r.source_label));
     let test_type = f.text("TestTypeName", &r.test_type);
     let passed = f.boolean("TestPassed", &r.passed);
     let performed = f.stamp("TestPerformedDate", &r.performed);

@@ -7,8 +7,10 @@
 //! staging folder and renamed into place only when every file was read.
 
 pub mod counts;
+pub mod gzip;
 pub mod json;
 pub mod metrc;
+pub mod names;
 pub mod normalize;
 pub mod raw;
 pub mod reader;
@@ -25,9 +27,10 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::error::{Error, PolarsContext, Result};
-use crate::manifest::{self, InputFile};
+use crate::manifest::{self, InputFile, UnreadFile};
 use crate::schema;
 use crate::store::{self, TableBatch, V};
+use gzip::ExportReader;
 use metrc::{Kind, Origin, Outcome, Rows};
 use normalize::Stamp;
 
@@ -75,6 +78,8 @@ pub struct IngestSummary {
     /// What the user should know about how inputs were read (a license taken from a
     /// sheet's labels, files not read), one line each.
     pub notes: Vec<String>,
+    /// Files under the export that were not read, and why, by path.
+    pub unread: Vec<UnreadFile>,
 }
 
 struct Source {
@@ -108,7 +113,7 @@ impl RejectRows {
 
 /// Ingest `opts.export` (and counts) into `opts.out`, replacing earlier results.
 pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary> {
-    let sources = discover_export(&opts.export)?;
+    let (sources, mut unread) = discover_export(&opts.export)?;
     let known: BTreeSet<String> = sources.iter().map(|s| s.license.clone()).collect();
     let (count_sources, count_notes) = match &opts.counts {
         Some(p) => discover_counts(p, &known)?,
@@ -126,7 +131,12 @@ pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary
             summary
         });
     let _ = fs::remove_dir_all(&staging);
-    result
+    result.map(|mut summary| {
+        unread.append(&mut summary.unread);
+        unread.sort_by(|a, b| a.path.cmp(&b.path));
+        summary.unread = unread;
+        summary
+    })
 }
 
 fn ingest_into(
@@ -168,9 +178,9 @@ fn ingest_into(
         progress,
     };
     let jobs = plan_jobs(&all, rayon::current_num_threads());
-    let run_job = |job: &Job<'_>| -> Vec<(usize, FileResult)> {
+    let run_job = |job: &Job<'_>| -> Vec<(usize, ReadResult)> {
         let mut parts = Parts::new(job.files[0].0, &sink);
-        let mut out: Vec<(usize, FileResult)> = job
+        let mut out: Vec<(usize, ReadResult)> = job
             .files
             .iter()
             .map(|&(i, src)| {
@@ -189,7 +199,7 @@ fn ingest_into(
         out
     };
     let (large, small): (Vec<&Job<'_>>, Vec<&Job<'_>>) = jobs.iter().partition(|j| j.parallel);
-    let mut results: Vec<(usize, FileResult)> = large.into_iter().flat_map(run_job).collect();
+    let mut results: Vec<(usize, ReadResult)> = large.into_iter().flat_map(run_job).collect();
     // One job per core. (Two were better while Parquet parts went through Polars' writer,
     // which waits on Polars' pool; `store::write_lake_part` encodes on the job's own
     // thread, and with input mapped nothing waits on a read: one per core is 4-8 % less
@@ -208,10 +218,18 @@ fn ingest_into(
     results.sort_by_key(|(i, _)| *i);
     let mut inputs = Vec::with_capacity(all.len() + count_sources.len());
     let mut rejects = RejectRows::new();
+    let mut unread = Vec::new();
     for (_, r) in results {
-        let (input, rej) = r?;
-        inputs.push(input);
-        rejects.0.append(rej.0);
+        match r? {
+            Ok((input, rej)) => {
+                inputs.push(input);
+                rejects.0.append(rej.0);
+            }
+            Err(not_read) => unread.push(not_read),
+        }
+    }
+    if !unread.is_empty() {
+        require_packages_read(&opts.export, licenses, &inputs, &unread)?;
     }
     let mut notes = Vec::new();
     let sheets = ingest_sheets(opts, count_sources, sources.len(), &sink, &mut notes)?;
@@ -227,7 +245,7 @@ fn ingest_into(
         .zip(&written)
         .map(|(t, n)| ((*t).to_owned(), n.load(Ordering::Relaxed)))
         .collect();
-    Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes })
+    Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes, unread })
 }
 
 /// Move the staged lake and rejects into `out`, dropping results of an earlier run.
@@ -260,7 +278,10 @@ fn rel_path(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-fn discover_export(root: &Path) -> Result<Vec<Source>> {
+/// The export files under `root` (one folder per license, or one license's folder), and
+/// every other file there with the reason it is not read. Hidden files and folders (name
+/// starting with `.`: `.DS_Store`, `.git`) are left out without a word.
+fn discover_export(root: &Path) -> Result<(Vec<Source>, Vec<UnreadFile>)> {
     if !root.is_dir() {
         return Err(Error::Usage(format!(
             "export folder `{}` does not exist or is not a folder; pass --export DIR \
@@ -269,34 +290,41 @@ fn discover_export(root: &Path) -> Result<Vec<Source>> {
         )));
     }
     let mut out = Vec::new();
+    let mut unread = Vec::new();
     let mut without_packages = Vec::new();
-    for lic in sorted_entries(root)? {
-        let license = lic.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if !lic.is_dir() || license.starts_with('.') {
-            continue;
-        }
-        let before = out.len();
-        for file in sorted_entries(&lic)? {
-            let name =
-                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if let (true, Some(kind)) = (file.is_file(), Kind::of_file(&name)) {
-                out.push(Source {
-                    rel: rel_path(root, &file),
-                    path: file,
-                    license: license.clone(),
-                    kind: Some(kind),
-                });
+    if let Some(license) = single_license(root)? {
+        // SPEC 2.1: `--export` at one license's folder (it holds packages files itself)
+        // is a one-license export named after the folder.
+        license_files(root, root, &license, &mut out, &mut unread)?;
+    } else {
+        for lic in sorted_entries(root)? {
+            let license = file_name(&lic);
+            if license.starts_with('.') {
+                continue;
             }
-        }
-        if !out[before..].iter().any(|s| s.kind == Some(Kind::Packages)) {
-            without_packages.push(license);
+            if !lic.is_dir() {
+                unread.push(UnreadFile {
+                    path: rel_path(root, &lic),
+                    reason: "a file beside the license folders: export files are read from \
+                             DIR/<LICENSE>/"
+                        .into(),
+                });
+                continue;
+            }
+            let before = out.len();
+            license_files(root, &lic, &license, &mut out, &mut unread)?;
+            if !out[before..].iter().any(|s| s.kind == Some(Kind::Packages)) {
+                without_packages.push(license);
+            }
         }
     }
     if !out.iter().any(|s| s.kind == Some(Kind::Packages)) {
         return Err(Error::Usage(format!(
             "no packages*.json under `{}`: the export needs one folder per license, \
-             each with packages*.json (see README, Inputs)",
-            root.display()
+             each with packages*.json (or Packages_GetActivePackages.json), or is one \
+             license's folder holding them (see README, Inputs){}",
+            root.display(),
+            unread_note(&unread)
         )));
     }
     // SPEC 2.1: packages*.json is required in every license folder. Reading the others
@@ -307,14 +335,130 @@ fn discover_export(root: &Path) -> Result<Vec<Source>> {
         let shown: Vec<_> = without_packages.iter().take(5).map(|l| format!("`{l}`")).collect();
         return Err(Error::Usage(format!(
             "{n} license folder{} under `{}` without packages*.json: {}{}; every license \
-             folder needs one (a license with no packages has a file holding `[]`)",
+             folder needs one (a license with no packages has a file holding `[]`){}",
             if n == 1 { "" } else { "s" },
             root.display(),
             shown.join(", "),
             if n > 5 { ", …" } else { "" },
+            unread_note(&unread)
         )));
     }
-    Ok(out)
+    Ok((out, unread))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Whether `path` is a packages file by its name (hidden files are not).
+fn is_packages_file(path: &Path) -> bool {
+    let name = file_name(path);
+    !name.starts_with('.')
+        && path.is_file()
+        && names::classify(&name).is_ok_and(|f| f.kind == Kind::Packages)
+}
+
+/// The license of `root` when it is one license's folder: it holds packages files itself.
+/// A folder that also has license folders with packages files is refused: reading one
+/// way would leave the other's packages out of the run.
+fn single_license(root: &Path) -> Result<Option<String>> {
+    let entries = sorted_entries(root)?;
+    if !entries.iter().any(|p| is_packages_file(p)) {
+        return Ok(None);
+    }
+    for sub in &entries {
+        if sub.is_dir()
+            && !file_name(sub).starts_with('.')
+            && sorted_entries(sub)?.iter().any(|p| is_packages_file(p))
+        {
+            return Err(Error::Usage(format!(
+                "`{}` holds packages files itself and license folders with packages files \
+                 (`{}`): pass --export the folder of license folders, or one license's \
+                 folder, not a mix",
+                root.display(),
+                file_name(sub)
+            )));
+        }
+    }
+    // `--export .` has no name of its own: the license is the folder's real name.
+    let name = fs::canonicalize(root).map_or_else(|_| file_name(root), |p| file_name(&p));
+    Ok(Some(name))
+}
+
+/// The files of one license folder `dir`: export files into `out`, the others (and any
+/// sub-folder, which is not searched) into `unread`, with paths relative to `root`.
+fn license_files(
+    root: &Path,
+    dir: &Path,
+    license: &str,
+    out: &mut Vec<Source>,
+    unread: &mut Vec<UnreadFile>,
+) -> Result<()> {
+    for file in sorted_entries(dir)? {
+        let name = file_name(&file);
+        if name.starts_with('.') {
+            continue;
+        }
+        let rel = rel_path(root, &file);
+        if file.is_dir() {
+            unread.push(UnreadFile {
+                path: format!("{rel}/"),
+                reason: "a folder inside a license folder: only the files directly in the \
+                         license folder are read"
+                    .into(),
+            });
+            continue;
+        }
+        match names::classify(&name) {
+            Ok(f) => out.push(Source {
+                rel,
+                path: file,
+                license: license.to_owned(),
+                kind: Some(f.kind),
+            }),
+            Err(reason) => unread.push(UnreadFile { path: rel, reason }),
+        }
+    }
+    Ok(())
+}
+
+/// "; not read there: `a` (why), …" for an error about missing packages: often the
+/// packages are there under a name or in a form that is not read.
+fn unread_note(unread: &[UnreadFile]) -> String {
+    if unread.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> =
+        unread.iter().take(3).map(|u| format!("`{}` ({})", u.path, u.reason)).collect();
+    let more =
+        if unread.len() > 3 { format!(", and {} more", unread.len() - 3) } else { String::new() };
+    format!("; not read there: {}{more}", shown.join(", "))
+}
+
+/// After reading: every license still has a packages list read. A packages file found to
+/// hold a single object is not read, and a license left without any would be checked with
+/// every event an orphan.
+fn require_packages_read(
+    export: &Path,
+    licenses: &BTreeSet<String>,
+    inputs: &[InputFile],
+    unread: &[UnreadFile],
+) -> Result<()> {
+    let packages = Kind::Packages.prefix();
+    let missing: Vec<&String> = licenses
+        .iter()
+        .filter(|l| !inputs.iter().any(|i| i.kind == packages && i.license.as_ref() == Some(*l)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<_> = missing.iter().take(5).map(|l| format!("`{l}`")).collect();
+    Err(Error::Usage(format!(
+        "no packages list read for {} under `{}`{}",
+        shown.join(", "),
+        export.display(),
+        unread_note(unread)
+    )))
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -421,20 +565,32 @@ fn known_license(known: &BTreeSet<String>, name: &str) -> Option<String> {
 
 fn input_error(path: &Path, offset: u64, reason: String) -> Error {
     let line = line_of(path, offset);
+    // Offsets count the text the splitter saw, which in a `.gz` is the decompressed one.
+    let of = if is_gzip(path) { " of the decompressed text" } else { "" };
     Error::Input {
         path: path.to_path_buf(),
         position: Some(match line {
-            Some(l) => format!("byte {offset} (line {l})"),
-            None => format!("byte {offset}"),
+            Some(l) => format!("byte {offset} (line {l}){of}"),
+            None => format!("byte {offset}{of}"),
         }),
         reason,
     }
 }
 
+fn is_gzip(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
 /// 1-based line of a byte offset (error path only: reads the file again).
 fn line_of(path: &Path, offset: u64) -> Option<u64> {
     use std::io::Read;
-    let mut f = fs::File::open(path).ok()?.take(offset);
+    let file = fs::File::open(path).ok()?;
+    let text: Box<dyn Read> = if is_gzip(path) {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut f = text.take(offset);
     let mut buf = vec![0u8; 1 << 20];
     let mut lines = 1u64;
     loop {
@@ -568,8 +724,9 @@ impl<'s, 'a> Parts<'s, 'a> {
     }
 }
 
-/// What reading one input file gives: its manifest entry and its rejects.
-type FileResult = Result<(InputFile, RejectRows)>;
+/// What reading one input file gives, or why it was not read after all (an export file
+/// that holds a single object where a list belongs).
+type ReadResult = Result<std::result::Result<(InputFile, RejectRows), UnreadFile>>;
 
 fn ingest_json(
     src: &Source,
@@ -577,12 +734,15 @@ fn ingest_json(
     sink: &Sink<'_>,
     parallel: bool,
     out: &mut Parts<'_, '_>,
-) -> FileResult {
+) -> ReadResult {
     let Sink { tz, progress, .. } = *sink;
     let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
     let name = src.path.to_string_lossy().to_ascii_lowercase();
-    let lines = name.ends_with(".jsonl") || name.ends_with(".ndjson");
-    let len = file.metadata().map_or(0, |m| m.len());
+    let gzip = is_gzip(&src.path);
+    let base = name.strip_suffix(".gz").unwrap_or(&name);
+    let lines = base.ends_with(".jsonl") || base.ends_with(".ndjson");
+    // A compressed file is streamed through the decoder (a map of it would be of no use).
+    let len = if gzip { 0 } else { file.metadata().map_or(0, |m| m.len()) };
     // SAFETY: the map is only read, and lives as long as the chunks cut from it. The one
     // hazard of a map, another process truncating the file while it is read (the read
     // faults), is one `read(2)` does not have; an export is not written while it is
@@ -592,9 +752,11 @@ fn ingest_json(
     let mut splitter = match map {
         Some(map) => {
             let _ = map.advise(memmap2::Advice::Sequential);
-            json::Splitter::mapped(file, map, lines, hasher)
+            json::Splitter::mapped(ExportReader::Plain(file), map, lines, hasher)
         }
-        None => json::Splitter::new(file, lines, hasher),
+        // Hashed as stored by the reader, not as decompressed by the splitter.
+        None if gzip => json::Splitter::new(ExportReader::gzip(file), lines, hasher).without_hash(),
+        None => json::Splitter::new(ExportReader::Plain(file), lines, hasher),
     };
     let mut rejects = RejectRows::new();
     let (mut rows_in, mut accepted) = (0u64, 0u64);
@@ -602,9 +764,24 @@ fn ingest_json(
     loop {
         let chunk =
             splitter.next_chunk().map_err(|e| input_error(&src.path, e.offset, e.reason))?;
-        progress.inc(splitter.bytes_read - last_bytes);
-        last_bytes = splitter.bytes_read;
+        // Progress counts the file as stored, as its total does.
+        let done = splitter.get_ref().stored_bytes().unwrap_or(splitter.bytes_read);
+        progress.inc(done - last_bytes);
+        last_bytes = done;
         let Some(chunk) = chunk else { break };
+        if splitter.single_object() {
+            // SPEC 2.1: a lookup (`Packages_GetPackageById`) is not a list. Read as one
+            // record, a copy of a package already listed would be a duplicate package.
+            return Ok(Err(UnreadFile {
+                path: src.rel.clone(),
+                reason: format!(
+                    "holds a single JSON object, not a list of {} (an array or a Metrc page \
+                     {{\"Data\": [...]}}): a lookup such as Packages_GetPackageById is not an \
+                     export list",
+                    kind.prefix()
+                ),
+            }));
+        }
         let decode_task = |recs: &[(usize, usize)], idx: &[u64], rows: &mut Rows| -> TaskOutput {
             let mut rej = RejectRows::new();
             let mut ok = 0u64;
@@ -665,24 +842,28 @@ fn ingest_json(
         out.flush_if_big()?;
         splitter.recycle(chunk.buf);
     }
-    let sha = manifest::hex(&splitter.finish_hash());
+    let stored = splitter.get_mut().finish().map_err(|e| Error::io("cannot read", &src.path, e))?;
+    let (sha, bytes) = match stored {
+        Some((hash, bytes)) => (manifest::hex(&hash), bytes),
+        None => (manifest::hex(&splitter.finish_hash()), splitter.bytes_read),
+    };
     let rejected = rejects.0.len() as u64;
     debug_assert_eq!(rows_in, accepted + rejected);
-    Ok((
+    Ok(Ok((
         InputFile {
             path: src.rel.clone(),
             root: "export".into(),
             kind: kind.prefix().into(),
             license: Some(src.license.clone()),
             sha256: sha,
-            bytes: splitter.bytes_read,
+            bytes,
             rows_in,
             rows_accepted: accepted,
             rows_rejected: rejected,
             read_as: None,
         },
         rejects,
-    ))
+    )))
 }
 
 /// A count sheet read, before its rows are written.

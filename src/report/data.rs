@@ -100,6 +100,13 @@ pub(crate) struct Input {
     pub read_as: String,
 }
 
+/// One file of the export that was not read, and why.
+#[derive(Debug, Default)]
+pub(crate) struct Unread {
+    pub path: String,
+    pub reason: String,
+}
+
 /// One rule of the manifest.
 #[derive(Debug, Default)]
 pub(crate) struct Rule {
@@ -221,6 +228,8 @@ pub(crate) fn family_order<'a>(families: impl Iterator<Item = &'a str>) -> Vec<&
 pub(crate) struct Overview {
     pub run: Run,
     pub inputs: Vec<Input>,
+    /// Files of the export that were not read (the manifest's `unread`).
+    pub unread: Vec<Unread>,
     pub rules: Vec<Rule>,
     pub outputs: Vec<Output>,
     /// Every license: of the inputs, the findings or the summary. Worst first, then by name.
@@ -395,6 +404,9 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
     let manifest = read_manifest(out_dir)?;
     let run = run_of(&manifest);
     let inputs = inputs_of(&manifest);
+    let unread = array(&manifest, "unread")
+        .map(|v| Unread { path: text_of(v, "path"), reason: text_of(v, "reason") })
+        .collect();
     let rules = rules_of(&manifest);
     let outputs = outputs_of(&manifest);
 
@@ -514,6 +526,7 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
         input_notes,
         run,
         inputs,
+        unread,
         rules,
         outputs,
         licenses,

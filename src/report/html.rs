@@ -217,6 +217,13 @@ fn header(h: &mut String, m: &Model) {
         "<dt>Rejected input records</dt><dd><a href=\"#rejects\">{}</a></dd>\n",
         int(m.overview.rejects_total)
     );
+    if !m.overview.unread.is_empty() {
+        w!(
+            h,
+            "<dt>Files not read</dt><dd><a href=\"#unread\">{}</a></dd>\n",
+            int(m.overview.unread.len() as u64)
+        );
+    }
     if !r.command.is_empty() {
         w!(
             h,
@@ -253,7 +260,9 @@ fn run_section(h: &mut String, m: &Model, no: usize) {
         h.push_str("</ul>\n");
     }
     if inputs.is_empty() {
-        h.push_str("<p class=\"muted\">The manifest lists no input files.</p>\n</section>\n");
+        h.push_str("<p class=\"muted\">The manifest lists no input files.</p>\n");
+        unread_list(h, m);
+        h.push_str("</section>\n");
         return;
     }
     let shown = inputs.len().min(m.max_rows);
@@ -291,7 +300,34 @@ fn run_section(h: &mut String, m: &Model, no: usize) {
     );
     h.push_str("</tbody>\n</table>\n");
     cap(h, shown, inputs.len() as u64, out::MANIFEST);
+    unread_list(h, m);
     h.push_str("</section>\n");
+}
+
+/// Files of the export that were not read, and why (none: nothing is written).
+fn unread_list(h: &mut String, m: &Model) {
+    let list = &m.overview.unread;
+    if list.is_empty() {
+        return;
+    }
+    w!(
+        h,
+        "<h3 id=\"unread\">Files not read ({})</h3>\n<p>Under the export but not read, each \
+         with the reason.</p>\n<table>\n<thead><tr><th>Path</th><th>Why not read</th></tr>\
+         </thead>\n<tbody>\n",
+        int(list.len() as u64)
+    );
+    let shown = list.len().min(m.max_rows);
+    for u in &list[..shown] {
+        w!(
+            h,
+            "<tr><td class=\"mono wrap\">{}</td><td>{}</td></tr>\n",
+            esc(&u.path),
+            esc(&u.reason)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+    cap(h, shown, list.len() as u64, out::MANIFEST);
 }
 
 /// "Yes — weight -6.20 % (counted 940 g vs system 1,000 g)" or "No — …".

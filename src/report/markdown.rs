@@ -69,6 +69,26 @@ fn opt_int(n: Option<u64>) -> String {
     n.map(int).unwrap_or_default()
 }
 
+/// Files of the export that were not read, and why (none: nothing is written).
+fn unread(md: &mut String, m: &Model) {
+    let list = &m.overview.unread;
+    if list.is_empty() {
+        return;
+    }
+    w!(
+        md,
+        "**Files not read** ({}): under the export but not read, each with the reason.\n\n",
+        int(list.len() as u64)
+    );
+    let shown = list.len().min(m.max_rows);
+    table(
+        md,
+        &[("Path", false), ("Why not read", false)],
+        list[..shown].iter().map(|u| vec![cell(&u.path), cell(&u.reason)]),
+    );
+    cap(md, shown, list.len() as u64, out::MANIFEST);
+}
+
 /// The whole document.
 pub(crate) fn render(m: &Model) -> String {
     let ov = &m.overview;
@@ -100,6 +120,12 @@ pub(crate) fn render(m: &Model) -> String {
         "Rejected input records",
         format!("{} (see Rejected input records)", int(ov.rejects_total)),
     ));
+    if !ov.unread.is_empty() {
+        meta.push((
+            "Files not read",
+            format!("{} (see Files not read)", int(ov.unread.len() as u64)),
+        ));
+    }
     if !r.command.is_empty() {
         meta.push(("Command", cell(&r.command.join(" "))));
     }
@@ -170,6 +196,7 @@ pub(crate) fn render(m: &Model) -> String {
         );
         cap(&mut md, shown, ov.inputs.len() as u64, out::MANIFEST);
     }
+    unread(&mut md, m);
 
     summary(&mut md, m);
     for (i, f) in m.families.iter().enumerate() {

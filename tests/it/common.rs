@@ -6,14 +6,10 @@ use std::process::{Command, Output};
 
 use polars::prelude::*;
 
-/// The shared fixtures folder of the workspace (`../shared/fixtures/real/...`).
+/// The real Metrc API documentation examples, copied into the repository (see their
+/// SOURCES.md), so that a clone tests on its own.
 pub fn real_fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("shared")
-        .join("fixtures")
-        .join("real")
-        .join("metrc-api-doc-examples")
+    fixture("real/metrc-api-doc-examples")
 }
 
 /// `tests/fixtures/<rel>`.

@@ -52,9 +52,10 @@ fn ingest_real_metrc_examples_with_zero_rejects() {
     let rejects = read(&out.join("rejects.parquet"));
     assert_eq!(rejects.height(), 0, "rejects: {rejects:?}");
 
-    // Packages: both copies of ...0042 (two files), and ...0043.
+    // Packages: ...0042 and ...0043. The lookup by id saved as `packages.2.json` holds a
+    // single object, not a list: not read (SPEC 2.1), so ...0042 is not a duplicate.
     let p = read_table(&out, "packages");
-    assert_eq!(p.height(), 3);
+    assert_eq!(p.height(), 2);
     let i = row_where(&p, "label", "ABCDEF012345670000010043");
     assert_eq!(s(&p, "license", i).as_deref(), Some(LIC));
     assert_eq!(f(&p, "quantity", i), Some(1.0));
@@ -114,7 +115,9 @@ fn ingest_real_metrc_examples_with_zero_rejects() {
     // Manifest: every input file with its hash and rows in = accepted + rejected.
     let m = crate::common::manifest(&out);
     let inputs = m["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), 6);
+    assert_eq!(inputs.len(), 5);
+    assert_eq!(m["unread"].as_array().unwrap().len(), 1, "{m}");
+    assert_eq!(m["unread"][0]["path"], format!("{LIC}/packages.2.json"));
     for input in inputs {
         assert_eq!(input["sha256"].as_str().unwrap().len(), 64);
         assert_eq!(input["rows_rejected"], 0);

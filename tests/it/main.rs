@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod evidence;
+mod export_shapes;
 mod ingest;
 mod props;
 mod report;
