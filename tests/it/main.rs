@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod ingest;
 mod props;
+mod realworld;
 mod report;
 mod rules;
 mod truth;
