@@ -731,12 +731,12 @@ fn sheet_format() -> impl Strategy<Value = SheetFormat> {
     )
 }
 
+/// Accepted rows (without `source_file` and `record`), rejects as (column, reason), and
+/// rows read.
+type SheetRows = (polars::prelude::DataFrame, Vec<(String, String)>, u64);
+
 /// A count sheet's rows as the reader gives them, without where they came from.
-fn sheet_rows(
-    bytes: &[u8],
-    file: &str,
-    license: &str,
-) -> Result<(polars::prelude::DataFrame, Vec<(String, String)>, u64), String> {
+fn sheet_rows(bytes: &[u8], file: &str, license: &str) -> Result<SheetRows, String> {
     let sheet = ingest::counts::read_csv(bytes, file, license, LA)?;
     let rejects = sheet.rejects.iter().map(|r| (r.column.clone(), r.reason.clone())).collect();
     let df = sheet.rows.into_frame().map_err(|e| e.to_string())?;
