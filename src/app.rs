@@ -174,7 +174,12 @@ pub fn run(cli: Cli) -> Result<u8> {
             }
             Ok(0)
         }
-        Command::Generate { out, licenses, packages, seed, format } => {
+        Command::Generate { out, licenses, packages, seed, format, sheet_style } => {
+            // clap has checked the value against the same names
+            let sheet_styles = sheet_style
+                .as_deref()
+                .and_then(crate::generate::sheet_style::SheetStyle::select)
+                .unwrap_or_default();
             let opts = crate::generate::GenerateOptions {
                 out: out.clone(),
                 licenses,
@@ -182,6 +187,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 seed,
                 jsonl: format == "jsonl",
                 timezone: settings.tz,
+                sheet_styles,
             };
             let stats = crate::generate::run(&opts).map_err(|e| generate_error(&e, &out))?;
             settings.printer.note(&format!(

@@ -147,5 +147,19 @@ pub enum Command {
         /// json (arrays and Metrc pages) or jsonl
         #[arg(long, default_value = "json", value_parser = ["json", "jsonl"])]
         format: String,
+        /// Also write counts-realworld/<STYLE>/: the count sheets restyled as operators keep
+        /// them (`realworld` = every style: encodings, delimiters, title rows, Metrc grid
+        /// names, units in cells, XLSX...), each folder a complete --counts input
+        ///
+        /// Example: tagtrail generate --out data --sheet-style realworld
+        #[arg(long, value_name = "STYLE", value_parser = sheet_style_values())]
+        sheet_style: Option<String>,
     },
+}
+
+/// `realworld` and every style name of [`crate::generate::sheet_style::SheetStyle`].
+fn sheet_style_values() -> clap::builder::PossibleValuesParser {
+    use crate::generate::sheet_style::SheetStyle;
+    let names = std::iter::once("realworld").chain(SheetStyle::ALL.iter().map(|s| s.name()));
+    clap::builder::PossibleValuesParser::new(names)
 }

@@ -3,6 +3,8 @@
 //! `DIR/counts/<LICENSE>.csv`, `DIR/truth.csv` and `DIR/expected_rejects.csv`. Truth rows
 //! come from re-checking every self-contained family of packages against SPEC section 3
 //! as it is written, so the side effects of a planted anomaly are listed as well.
+//! With `--sheet-style`, `DIR/counts-realworld/<style>/` holds the same sheets in the
+//! shapes operators really keep them ([`sheet_style`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -17,6 +19,10 @@ use chrono::{
 };
 use chrono_tz::Tz;
 use rayon::prelude::*;
+
+pub mod sheet_style;
+
+use sheet_style::SheetStyle;
 
 /// What `tagtrail generate` writes and how much of it.
 #[derive(Debug, Clone)]
@@ -33,6 +39,10 @@ pub struct GenerateOptions {
     pub jsonl: bool,
     /// Facility time zone of naive timestamps.
     pub timezone: Tz,
+    /// Also write `counts-realworld/<style>/`: every sheet of `counts/` in each of these
+    /// styles (SPEC 2.2 real-world shapes). Empty by default, which leaves the output as
+    /// it always was.
+    pub sheet_styles: Vec<SheetStyle>,
 }
 
 impl GenerateOptions {
@@ -45,6 +55,7 @@ impl GenerateOptions {
             seed: 1,
             jsonl: false,
             timezone: chrono_tz::America::Los_Angeles,
+            sheet_styles: Vec::new(),
         }
     }
 }
@@ -61,6 +72,9 @@ pub struct GenerateStats {
     /// Rows of `truth.csv`.
     pub planted: usize,
 }
+
+/// Folder of the restyled count sheets (`--sheet-style`), next to `counts/`.
+pub const REALWORLD: &str = "counts-realworld";
 
 /// Generates the synthetic data set described by `opts` (see module docs).
 ///
@@ -110,13 +124,24 @@ pub fn run(opts: &GenerateOptions) -> Result<GenerateStats> {
     stats.bytes += s.len() as u64;
     fs::write(tmp.join("expected_rejects.csv"), &s)?;
     stats.planted = truth.len();
+    // Restyled copies are made from the finished sheets, so they hold the same rows; the
+    // truth above does not depend on a sheet's shape (rule, license and label only).
+    for style in &opts.sheet_styles {
+        let dest = tmp.join(REALWORLD).join(style.name());
+        let written = sheet_style::restyle_folder(&tmp.join("counts"), &dest, *style)?;
+        stats.bytes += written.iter().map(|(_, _, n)| n).sum::<u64>();
+    }
 
-    for name in ["export", "counts", "truth.csv", "expected_rejects.csv"] {
+    // A `counts-realworld/` left by an earlier run describes other counts: it goes too.
+    for name in ["export", "counts", "truth.csv", "expected_rejects.csv", REALWORLD] {
         let dest = opts.out.join(name);
         if dest.is_dir() {
             fs::remove_dir_all(&dest)?;
         } else if dest.exists() {
             fs::remove_file(&dest)?;
+        }
+        if name == REALWORLD && !tmp.join(name).exists() {
+            continue;
         }
         fs::rename(tmp.join(name), &dest)
             .with_context(|| format!("cannot move output into `{}`", dest.display()))?;

@@ -651,14 +651,14 @@ impl RowReader<'_, '_> {
             (None, Ok((_, u))) => Ok(*u),
             (Some(s), Ok((_, in_cell))) => match normalize::parse_unit(s) {
                 None => Err((name(Col::Unit), format!("unknown unit of measure `{s}`"))),
-                Some(u) if in_cell.is_some_and(|c| c != u) => Err((
+                Some(u) if in_cell.is_some_and(|(c, _)| c != u) => Err((
                     name(Col::Unit),
                     format!(
-                        "the quantity cell says {} but the unit column says `{s}`",
-                        in_cell.map_or("", |c| c.name)
+                        "the quantity cell says `{}` but the unit column says `{s}`",
+                        in_cell.map_or("", |(_, t)| t)
                     ),
                 )),
-                Some(u) => Ok(Some(u)),
+                Some(u) => Ok(Some((u, s))),
             },
             (_, Err(_)) => Ok(None),
         };
@@ -680,7 +680,7 @@ impl RowReader<'_, '_> {
         else {
             return;
         };
-        let q = Qty::new(Some(quantity), unit, None);
+        let q = Qty::new(Some(quantity), unit.map(|(u, _)| u), None);
         // 1e308 kg is a finite number but no finite number of grams.
         if q.base.is_some_and(|b| !b.is_finite()) {
             let reason = format!(
@@ -711,7 +711,7 @@ impl RowReader<'_, '_> {
             );
             return;
         }
-        let unit_text: Option<&str> = cell(Col::Unit).or(unit.map(|u| u.name));
+        let unit_text: Option<&str> = unit.map(|(_, text)| text);
         self.rows_in += 1;
         self.rows.push(&[
             V::opt_s(license.as_deref().or(self.opts.default_license)),
@@ -753,24 +753,43 @@ fn is_totals_row(label: &str) -> bool {
 }
 
 /// A quantity cell: a number, possibly with thousands separators, possibly followed by its
-/// unit (`33.07 g`, `1,234.5 Grams`, `311 ea`, `2 fl oz`).
-fn quantity_cell(s: &str) -> Result<(f64, Option<Unit>), String> {
+/// unit (`33.07 g`, `1,234.5 Grams`, `311 ea`, `2 fl oz`), with the unit's text as written.
+fn quantity_cell(s: &str) -> Result<(f64, Option<(Unit, &str)>), String> {
     if let Ok(x) = normalize::parse_number(s) {
         return Ok((x, None));
     }
-    let split = s
-        .char_indices()
-        .find(|&(_, c)| c.is_alphabetic() && c != 'e' && c != 'E')
-        .or_else(|| s.char_indices().find(|&(_, c)| c.is_alphabetic()))
-        .map_or(s.len(), |(i, _)| i);
-    let (num, unit_s) = (s[..split].trim(), s[split..].trim());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && (b[i].is_ascii_digit() || b"+-.,' ".contains(&b[i])) {
+        i += 1;
+    }
+    // An exponent (`1.5e3`) belongs to the number only when digits follow it.
+    if i > 0 && matches!(b.get(i), Some(b'e' | b'E')) {
+        let mut j = i + 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        if b.get(j).is_some_and(u8::is_ascii_digit) {
+            while b.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            i = j;
+        }
+    }
+    // Non-breaking spaces between the number and its unit or inside the number.
+    let (num, unit_s) = s.split_at(i);
+    let unit_s = clean(unit_s);
+    let num = num.trim();
+    let (num, unit_s) = match unit_s.strip_prefix(['\u{a0}', '\u{202f}']) {
+        Some(rest) => (num, clean(rest)),
+        None => (num, unit_s),
+    };
     let unit = if unit_s.is_empty() {
         None
     } else {
-        Some(
-            normalize::parse_unit(unit_s)
-                .ok_or_else(|| format!("not a number (or unknown unit): `{s}`"))?,
-        )
+        let u = normalize::parse_unit(unit_s)
+            .ok_or_else(|| format!("not a number (or unknown unit): `{s}`"))?;
+        Some((u, unit_s))
     };
     let x = number(num).ok_or_else(|| format!("not a number: `{s}`"))?;
     Ok((x, unit))
@@ -864,13 +883,17 @@ mod tests {
         assert_eq!(number("1.234.567"), Some(1_234_567.0));
         assert_eq!(number("12,34.5"), None);
         assert_eq!(number("abc"), None);
-        let g = normalize::parse_unit("g");
-        assert_eq!(quantity_cell("33.07 g").unwrap(), (33.07, g));
-        assert_eq!(quantity_cell("33.07g").unwrap(), (33.07, g));
-        assert_eq!(quantity_cell("1,234.5 Grams").unwrap(), (1234.5, g));
-        assert_eq!(quantity_cell("2 fl oz").unwrap(), (2.0, normalize::parse_unit("fl oz")));
+        let u = |t: &'static str| Some((normalize::parse_unit(t).unwrap(), t));
+        assert_eq!(quantity_cell("33.07 g").unwrap(), (33.07, u("g")));
+        assert_eq!(quantity_cell("33.07g").unwrap(), (33.07, u("g")));
+        assert_eq!(quantity_cell("93 ea").unwrap(), (93.0, u("ea")));
+        assert_eq!(quantity_cell("1 each").unwrap(), (1.0, u("each")));
+        assert_eq!(quantity_cell("1,234.5 Grams").unwrap(), (1234.5, u("Grams")));
+        assert_eq!(quantity_cell("2 fl oz").unwrap(), (2.0, u("fl oz")));
+        assert_eq!(quantity_cell("1.5e2 g").unwrap(), (150.0, u("g")));
         assert_eq!(quantity_cell("1e3").unwrap(), (1000.0, None));
         assert!(quantity_cell("12 bananas").is_err());
+        assert!(quantity_cell("ea").is_err());
     }
 
     /// The header is found below title rows, with the delimiter it uses, and Metrc grid

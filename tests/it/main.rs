@@ -8,6 +8,7 @@ mod evidence;
 mod export_shapes;
 mod ingest;
 mod props;
+mod realworld;
 mod report;
 mod rules;
 mod truth;

@@ -1,6 +1,7 @@
 //! Property tests (issue 6), in-process against the library: rows in = accepted + rejected
 //! for any generated file, ingest then read-back is lossless, a count equal to the as-of
-//! system quantity never gives a count discrepancy, and timestamps round-trip. Case counts
+//! system quantity never gives a count discrepancy, timestamps round-trip, and a count
+//! sheet reads the same in any encoding, delimiter and title rows (SPEC 2.2). Case counts
 //! are modest (each ingest case writes Parquet); `PROPTEST_CASES=N` runs more.
 
 use std::collections::BTreeSet;
@@ -12,6 +13,7 @@ use chrono_tz::Tz;
 use indicatif::ProgressBar;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
+use tagtrail::generate::sheet_style::{self, Encoding, Format as SheetFormat, QtyUnit};
 use tagtrail::ingest::normalize::parse_timestamp;
 use tagtrail::ingest::{self, IngestOptions, IngestSummary};
 
@@ -681,5 +683,101 @@ proptest! {
             .collect();
         prop_assert!(count_findings.is_empty(), "{:#?}", count_findings);
         prop_assert_eq!(read(&out.join("rejects.parquet")).height(), 0);
+    }
+}
+
+// ------------------------------------------------------------------ count sheet shapes
+
+/// The bundled sample's sheets with accented locations (so that encodings matter), as
+/// (file name, license the folder reader would give, text).
+fn sample_sheets() -> &'static [(String, String, String)] {
+    static SHEETS: std::sync::OnceLock<Vec<(String, String, String)>> = std::sync::OnceLock::new();
+    SHEETS.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample/counts");
+        let mut v: Vec<(String, String, String)> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+                let text =
+                    sheet_style::accent_locations(&fs::read_to_string(&p).unwrap(), &name).unwrap();
+                (name, stem, text)
+            })
+            .collect();
+        v.sort();
+        v
+    })
+}
+
+fn sheet_format() -> impl Strategy<Value = SheetFormat> {
+    let encoding = prop_oneof![
+        Just(Encoding::Utf8),
+        Just(Encoding::Utf8Bom),
+        Just(Encoding::Utf16Le),
+        Just(Encoding::Utf16Be),
+        Just(Encoding::Windows1252),
+    ];
+    let delimiter = prop_oneof![Just(b','), Just(b'\t'), Just(b';'), Just(b'|')];
+    (encoding, delimiter, any::<bool>(), 0..=3usize, any::<bool>(), any::<bool>()).prop_map(
+        |(encoding, delimiter, crlf, preamble, lowercase_labels, pad_labels)| SheetFormat {
+            encoding,
+            delimiter,
+            crlf,
+            preamble,
+            lowercase_labels,
+            pad_labels,
+            qty_unit: QtyUnit::Column,
+            ..SheetFormat::plain()
+        },
+    )
+}
+
+/// Accepted rows (without `source_file` and `record`), rejects as (column, reason), and
+/// rows read.
+type SheetRows = (polars::prelude::DataFrame, Vec<(String, String)>, u64);
+
+/// A count sheet's rows as the reader gives them, without where they came from.
+fn sheet_rows(bytes: &[u8], file: &str, license: &str) -> Result<SheetRows, String> {
+    let sheet = ingest::counts::read_csv(bytes, file, license, LA)?;
+    let rejects = sheet.rejects.iter().map(|r| (r.column.clone(), r.reason.clone())).collect();
+    let df = sheet.rows.into_frame().map_err(|e| e.to_string())?;
+    let df = df.drop_many(["source_file", "record"]);
+    Ok((df, rejects, sheet.rows_in))
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// SPEC 2.2: a sample count sheet re-encoded (UTF-8 with or without BOM, UTF-16 LE/BE,
+    /// Windows-1252), with any delimiter (comma, tab, semicolon, pipe), 0-3 title rows, CRLF
+    /// or LF and labels in lower case or padded with spaces gives the same count rows,
+    /// rejects and rows read as the plain sheet.
+    #[test]
+    fn props_count_sheet_reads_the_same_in_any_shape(
+        which in 0..2usize,
+        fmt in sheet_format(),
+    ) {
+        let (name, license, plain) = &sample_sheets()[which % sample_sheets().len()];
+        let styled = sheet_style::write_csv(plain, name, &fmt).unwrap();
+        let (want, want_rej, want_in) = sheet_rows(plain.as_bytes(), name, license).unwrap();
+        let got = sheet_rows(&styled.bytes, &styled.file_name, license);
+        prop_assert!(got.is_ok(), "{fmt:?}: the sheet was refused: {}", got.as_ref().err().unwrap());
+        let (got, got_rej, got_in) = got.unwrap();
+        prop_assert_eq!(got.shape(), want.shape(), "{:?}: shape", fmt);
+        for (g, w) in got.columns().iter().zip(want.columns()) {
+            let first = (0..g.len()).find(|&i| g.get(i).ok() != w.get(i).ok());
+            prop_assert!(
+                g.equals_missing(w),
+                "{:?}: column {} differs, first at row {:?}: {:?} vs {:?}",
+                fmt,
+                g.name(),
+                first,
+                first.map(|i| g.get(i).unwrap().to_string()),
+                first.map(|i| w.get(i).unwrap().to_string())
+            );
+        }
+        prop_assert_eq!(got_rej, want_rej, "{:?}: rejects", fmt);
+        prop_assert_eq!(got_in, want_in, "{:?}: rows read", fmt);
     }
 }
