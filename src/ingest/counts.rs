@@ -752,9 +752,12 @@ fn is_totals_row(label: &str) -> bool {
     )
 }
 
+/// A unit and its text as the sheet wrote it.
+type UnitText<'a> = (Unit, &'a str);
+
 /// A quantity cell: a number, possibly with thousands separators, possibly followed by its
 /// unit (`33.07 g`, `1,234.5 Grams`, `311 ea`, `2 fl oz`), with the unit's text as written.
-fn quantity_cell(s: &str) -> Result<(f64, Option<(Unit, &str)>), String> {
+fn quantity_cell(s: &str) -> Result<(f64, Option<UnitText<'_>>), String> {
     if let Ok(x) = normalize::parse_number(s) {
         return Ok((x, None));
     }
