@@ -46,19 +46,27 @@ const ALIASES: &[(Col, &[&str])] = &[
             "tagnumber",
             "packagetagnumber",
             "tagid",
+            "packageid",
         ],
     ),
     (
         Col::Quantity,
+        // A sheet printed from the system and filled in by hand holds the system's
+        // quantity and the count side by side: the counted one wins.
         &[
-            "quantity",
-            "qty",
-            "count",
             "countedquantity",
             "quantitycounted",
             "countedqty",
+            "qtycounted",
             "physicalcount",
             "physicalquantity",
+            "physicalqty",
+            "actualcount",
+            "actualquantity",
+            "counted",
+            "count",
+            "quantity",
+            "qty",
             "packagequantity",
         ],
     ),
@@ -331,6 +339,16 @@ struct Header {
 }
 
 impl Header {
+    /// The unit the quantity column's name gives (`Quantity (g)`).
+    fn quantity_unit(&self) -> Option<(Unit, &str)> {
+        self.find(Col::Quantity)
+            .and_then(|i| self.names.get(i))
+            .and_then(|n| header_unit(n))
+            .map(|(_, u)| u)
+    }
+}
+
+impl Header {
     fn find(&self, c: Col) -> Option<usize> {
         self.cols.iter().find(|(k, _)| *k == c).map(|(_, i)| *i)
     }
@@ -339,12 +357,25 @@ impl Header {
     }
 }
 
+/// A header name as compared with the aliases: lower-case letters and digits only, without
+/// a trailing unit in brackets (`Quantity (g)` is `quantity`).
 fn header_key(name: &str) -> String {
-    clean(name)
+    let base = header_unit(name).map_or(name, |(base, _)| base);
+    clean(base)
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect()
+}
+
+/// `Quantity (g)`, `Qty [lb]`: the name before the brackets and the unit in them.
+fn header_unit(name: &str) -> Option<(&str, (Unit, &str))> {
+    let name = clean(name);
+    let close = name.strip_suffix(')').or_else(|| name.strip_suffix(']'))?;
+    let open = close.rfind(['(', '['])?;
+    let text = close[open + 1..].trim();
+    let unit = normalize::parse_unit(text)?;
+    Some((&name[..open], (unit, text)))
 }
 
 /// Which column means what: per meaning, the column with the best alias (leftmost on a tie).
@@ -648,7 +679,14 @@ impl RowReader<'_, '_> {
             Some(s) => quantity_cell(s).map_err(|why| (name(Col::Quantity), why)),
         };
         let unit = match (cell(Col::Unit), &qty) {
-            (None, Ok((_, u))) => Ok(*u),
+            (None, Ok((_, u))) => match (u, h.quantity_unit()) {
+                (Some((c, t)), Some((hu, ht))) if *c != hu => Err((
+                    name(Col::Quantity),
+                    format!("the quantity cell says `{t}` but the column's name says `{ht}`"),
+                )),
+                (Some(u), _) => Ok(Some(*u)),
+                (None, hu) => Ok(hu),
+            },
             (Some(s), Ok((_, in_cell))) => match normalize::parse_unit(s) {
                 None => Err((name(Col::Unit), format!("unknown unit of measure `{s}`"))),
                 Some(u) if in_cell.is_some_and(|(c, _)| c != u) => Err((
@@ -935,6 +973,19 @@ mod tests {
         let df = frame(b"Tag,Qty\nA,2 oz\n");
         let oz = normalize::parse_unit("oz").unwrap().factor;
         assert_eq!(df.column("quantity_base").unwrap().f64().unwrap().get(0), Some(2.0 * oz));
+    }
+
+    /// A unit in the quantity column's name applies to its cells; a sheet holding the
+    /// system's quantity beside the count reads the count.
+    #[test]
+    fn unit_in_header_and_counted_column_wins() {
+        let df = frame(b"Tag,Quantity (lb)\nA,2\nB,3 lb\n");
+        let lb = normalize::parse_unit("lb").unwrap().factor;
+        assert_eq!(df.column("quantity_base").unwrap().f64().unwrap().get(0), Some(2.0 * lb));
+        assert_eq!(df.column("unit").unwrap().str().unwrap().get(0), Some("lb"));
+        assert_eq!(lines(b"Tag,Quantity [g]\nA,2\nB,3 lb\n"), (vec![2], vec![3]));
+        let df = frame(b"Tag,Quantity,UOM,Counted Qty\nA,10,g,9\n");
+        assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(9.0));
     }
 
     #[test]
