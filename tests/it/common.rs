@@ -17,9 +17,16 @@ pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join(rel)
 }
 
+/// The binary under test: `TAGTRAIL_BIN` when set (a worktree sharing another's build
+/// folder points it at its own `target/release/deps/tagtrail-<hash>`), else Cargo's.
+pub fn bin() -> PathBuf {
+    std::env::var_os("TAGTRAIL_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tagtrail")), PathBuf::from)
+}
+
 /// A `tagtrail` command with progress bars off.
 pub fn tagtrail() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tagtrail"));
+    let mut c = Command::new(bin());
     c.env_remove("RUST_BACKTRACE").env("NO_COLOR", "1");
     c
 }
