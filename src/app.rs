@@ -14,6 +14,7 @@ use crate::config::Profile;
 use crate::error::{Error, PolarsContext, Result};
 use crate::ingest::{self, IngestOptions};
 use crate::manifest::{self, Manifest};
+use crate::out_dir;
 use crate::schema;
 use crate::store;
 
@@ -74,6 +75,7 @@ struct Settings {
     batch_bytes: u64,
     counted_at: Option<String>,
     sheet: Option<String>,
+    wait: bool,
 }
 
 impl Settings {
@@ -102,6 +104,7 @@ impl Settings {
             batch_bytes: global.batch_mb.map_or(checks::BATCH_BYTES, |mb| mb << 20),
             counted_at: global.counted_at.clone(),
             sheet: global.sheet.clone(),
+            wait: global.wait,
         })
     }
 
@@ -137,9 +140,15 @@ pub fn run(cli: Cli) -> Result<u8> {
                     (sample.join("export"), counts.or_else(|| Some(sample.join("counts"))))
                 }
             };
-            do_ingest(&settings, &export, counts.as_deref(), &out, &argv)?;
-            let worst = do_check(&settings, &out, rules.as_deref(), &argv)?;
-            do_report(&settings, &out)?;
+            // Everything that can be refused is refused before OUT is touched.
+            let rule_set = rule_set(&settings, rules.as_deref())?;
+            let lock = out_dir::lock(&out, settings.wait)?;
+            let generation = out_dir::begin(&lock)?;
+            let dir = generation.dir().to_path_buf();
+            do_ingest(&settings, &export, counts.as_deref(), &dir, &out, &argv)?;
+            let worst = do_check(&settings, &dir, &rule_set, &argv)?;
+            do_report(&settings, &dir, &out)?;
+            generation.publish()?;
             match crate::report::summary_paragraph(&out) {
                 Ok(p) => settings.printer.note(&p),
                 Err(e) => settings.printer.note(&format!("(no summary: {e})")),
@@ -147,15 +156,42 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit_for(worst, settings.fail_on))
         }
         Command::Ingest { export, counts, out } => {
-            do_ingest(&settings, &export, counts.as_deref(), &out, &argv)?;
+            let lock = out_dir::lock(&out, settings.wait)?;
+            let generation = out_dir::begin(&lock)?;
+            let dir = generation.dir().to_path_buf();
+            do_ingest(&settings, &export, counts.as_deref(), &dir, &out, &argv)?;
+            generation.publish()?;
             Ok(0)
         }
         Command::Check { out, rules } => {
-            let worst = do_check(&settings, &out, rules.as_deref(), &argv)?;
+            let rule_set = rule_set(&settings, rules.as_deref())?;
+            let lock = out_dir::lock(&out, settings.wait)?;
+            let previous = verified_result(&out)?;
+            let generation = out_dir::begin(&lock)?;
+            generation.carry(
+                &previous,
+                &[schema::out::LAKE, schema::out::REJECTS, schema::out::MANIFEST],
+            )?;
+            let worst = do_check(&settings, generation.dir(), &rule_set, &argv)?;
+            generation.publish()?;
             Ok(exit_for(worst, settings.fail_on))
         }
         Command::Report { out } => {
-            do_report(&settings, &out)?;
+            let lock = out_dir::lock(&out, settings.wait)?;
+            let previous = verified_result(&out)?;
+            let generation = out_dir::begin(&lock)?;
+            generation.carry(
+                &previous,
+                &[
+                    schema::out::LAKE,
+                    schema::out::REJECTS,
+                    schema::out::FINDINGS,
+                    schema::out::SUMMARY,
+                    schema::out::MANIFEST,
+                ],
+            )?;
+            do_report(&settings, generation.dir(), &out)?;
+            generation.publish()?;
             Ok(0)
         }
         Command::Rules { rules } => {
@@ -203,6 +239,28 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
+/// The rules to run, checked (user rules, profile severities) before OUT is touched.
+fn rule_set(s: &Settings, rules_dir: Option<&Path>) -> Result<Vec<checks::Rule>> {
+    let rules = checks::registry(rules_dir, &s.profile)?;
+    checks::validate(&rules, &s.profile)?;
+    Ok(rules)
+}
+
+/// OUT's current result, refused (SPEC 2.4) when there is none or its lake does not match
+/// its manifest: a report on what is left would read as a result.
+fn verified_result(out: &Path) -> Result<PathBuf> {
+    let Some(dir) = out_dir::current(out) else {
+        return Err(Error::Usage(format!(
+            "`{}` holds no result: run `tagtrail ingest --export DIR --out {}` (or `tagtrail \
+             run`) first",
+            out.display(),
+            out.display()
+        )));
+    };
+    Manifest::load(&dir)?.verify_lake(&dir, out)?;
+    Ok(dir)
+}
+
 fn exit_for(worst: Option<Severity>, fail_on: Option<Severity>) -> u8 {
     match (worst, fail_on) {
         (Some(w), Some(f)) if w >= f => 1,
@@ -216,10 +274,12 @@ fn sample_dir() -> PathBuf {
     if built.is_dir() { built } else { PathBuf::from("data").join("sample") }
 }
 
+/// Ingest into `dir`, a new generation of the user's `out`.
 fn do_ingest(
     s: &Settings,
     export: &Path,
     counts: Option<&Path>,
+    dir: &Path,
     out: &Path,
     argv: &[String],
 ) -> Result<()> {
@@ -228,7 +288,7 @@ fn do_ingest(
     let opts = IngestOptions {
         export: export.to_path_buf(),
         counts: counts.map(Path::to_path_buf),
-        out: out.to_path_buf(),
+        out: dir.to_path_buf(),
         tz: s.tz,
         counted_at: s.counted_at.clone(),
         sheet: s.sheet.clone(),
@@ -256,8 +316,9 @@ fn do_ingest(
     m.set_output(schema::out::REJECTS, summary.rejects);
     m.run_id = run_id(&m);
     m.rerun = rerun_line(export, counts, out, s);
+    m.lake_parts = manifest::lake_parts(&dir.join(schema::out::LAKE))?;
     m.finished_at = manifest::now_rfc3339();
-    m.save(out)?;
+    m.save(dir)?;
     let rows: u64 = summary.inputs.iter().map(|i| i.rows_in).sum();
     s.printer.note(&format!(
         "ingest: {} files, {rows} records, {} rejected → {}",
@@ -338,14 +399,14 @@ fn generate_error(e: &anyhow::Error, out: &Path) -> Error {
     }
 }
 
+/// Check the lake of `out` (a generation being written) with `rules`.
 fn do_check(
     s: &Settings,
     out: &Path,
-    rules_dir: Option<&Path>,
+    rules: &[checks::Rule],
     argv: &[String],
 ) -> Result<Option<Severity>> {
     let mut m = Manifest::load(out)?;
-    let rules = checks::registry(rules_dir, &s.profile)?;
     m.rules = rules.iter().map(checks::Rule::entry).collect();
     // How the inputs were read is ingest's to say; check keeps it.
     let mut options = s.options_json();
@@ -358,7 +419,7 @@ fn do_check(
     m.run_id = run_id(&m);
     let bar = s.printer.bar("check", false);
     let output =
-        checks::run_all(&out.join(schema::out::LAKE), &rules, &s.profile, &m.run_id, s.batch_bytes);
+        checks::run_all(&out.join(schema::out::LAKE), rules, &s.profile, &m.run_id, s.batch_bytes);
     bar.finish_and_clear();
     let mut output = output?;
     let n = store::write_parquet(&mut output.findings, &out.join(schema::out::FINDINGS))?;
@@ -378,28 +439,25 @@ fn do_check(
         .ctx(|| "severity".into())?
         .clone();
     let worst = sev.iter().flatten().filter_map(Severity::parse).max();
-    s.printer.note(&format!(
-        "check: {} rules, {n} findings → {}",
-        rules.len(),
-        out.join(schema::out::FINDINGS).display()
-    ));
+    s.printer.note(&format!("check: {} rules, {n} findings", rules.len()));
     Ok(worst)
 }
 
-fn do_report(s: &Settings, out: &Path) -> Result<()> {
-    let mut m = Manifest::load(out)?;
-    if !out.join(schema::out::FINDINGS).is_file() {
+/// Write the reports of `dir` (a generation being written of the user's `out`).
+fn do_report(s: &Settings, dir: &Path, out: &Path) -> Result<()> {
+    let mut m = Manifest::load(dir)?;
+    if !dir.join(schema::out::FINDINGS).is_file() {
         return Err(Error::Usage(format!(
             "`{}` has no findings.parquet: run `tagtrail check --out {}` first",
             out.display(),
             out.display()
         )));
     }
-    let stats = crate::report::run(out, &crate::report::ReportOptions::default())?;
+    let stats = crate::report::run(dir, &crate::report::ReportOptions::default())?;
     m.set_output(schema::out::REPORT_HTML, stats.findings as u64);
     m.set_output(schema::out::REPORT_MD, stats.findings as u64);
     m.finished_at = manifest::now_rfc3339();
-    m.save(out)?;
+    m.save(dir)?;
     s.printer.note(&format!("report: {}", out.join(schema::out::REPORT_HTML).display()));
     Ok(())
 }

@@ -45,6 +45,9 @@ pub struct Global {
     /// time of --timezone unless it has an offset), e.g. 2026-10-29T17:00
     #[arg(long, global = true, value_name = "DATETIME")]
     pub counted_at: Option<String>,
+    /// When another run is writing the same --out, wait for it instead of stopping
+    #[arg(long, global = true)]
+    pub wait: bool,
     /// Worksheet of an XLSX count sheet to read [default: the first with a count table]
     #[arg(long, global = true, value_name = "NAME")]
     pub sheet: Option<String>,

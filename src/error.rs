@@ -56,12 +56,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// Exit code per SPEC section 5: 2 usage or input error, 3 internal error.
+    /// Exit code per SPEC section 5: 2 usage, input or environment error (a file system
+    /// that refuses: missing, read-only, full, not a folder), 3 internal error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::Input { .. } | Error::Rule { .. } => 2,
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 2,
-            Error::Io { .. } | Error::Polars { .. } | Error::Internal(_) => 3,
+            Error::Usage(_) | Error::Input { .. } | Error::Rule { .. } | Error::Io { .. } => 2,
+            // Polars reports the file system's refusal (disk full) as an I/O error too.
+            Error::Polars { source: polars::prelude::PolarsError::IO { .. }, .. } => 2,
+            Error::Polars { .. } | Error::Internal(_) => 3,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod generate;
 pub mod ingest;
 pub mod manifest;
+pub mod out_dir;
 pub mod report;
 pub mod schema;
 pub mod store;

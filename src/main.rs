@@ -38,12 +38,15 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    tagtrail::out_dir::install_sigbus_message();
     if let Some(n) = cli.global.threads {
         // Before Polars or rayon start their pools.
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("POLARS_MAX_THREADS", n.max(1).to_string()) };
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
     }
+    // After the environment is set: it starts a thread.
+    tagtrail::out_dir::install_signal_cleanup();
     match std::panic::catch_unwind(|| tagtrail::app::run(cli)) {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {

@@ -46,6 +46,34 @@ pub struct UnreadFile {
     pub reason: String,
 }
 
+/// One part file of the lake.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LakePart {
+    /// Path relative to the lake (`packages/license=C11-0000001-LIC/part-00000-00000.parquet`).
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Every Parquet part under `lake`, sorted by path.
+pub fn lake_parts(lake: &Path) -> Result<Vec<LakePart>> {
+    let mut parts = Vec::new();
+    for table in schema::TABLES {
+        for f in store::table_files(lake, table)? {
+            let bytes = std::fs::metadata(&f).map_err(|e| Error::io("cannot read", &f, e))?.len();
+            let rel = f.strip_prefix(lake).unwrap_or(&f);
+            let path = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            parts.push(LakePart { path, bytes });
+        }
+    }
+    parts.sort();
+    Ok(parts)
+}
+
 /// One rule that ran.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RuleEntry {
@@ -106,6 +134,10 @@ pub struct Manifest {
     pub outputs: Vec<OutputFile>,
     /// How to re-run.
     pub rerun: String,
+    /// Every part file of the lake with its size: `check` and `report` refuse a lake that
+    /// does not match (SPEC 2.4). Absent in manifests written before it.
+    #[serde(default)]
+    pub lake_parts: Vec<LakePart>,
 }
 
 impl Manifest {
@@ -147,6 +179,55 @@ impl Manifest {
     /// Rows rejected across all inputs.
     pub fn rejected(&self) -> u64 {
         self.inputs.iter().map(|i| i.rows_rejected).sum()
+    }
+
+    /// The lake in `dir` is the one this manifest describes: the same part files with the
+    /// same sizes (or, for a manifest without part list, every table it counts rows of has
+    /// parts and no other table has). `out` names OUT in the message.
+    pub fn verify_lake(&self, dir: &Path, out: &Path) -> Result<()> {
+        let lake = dir.join(schema::out::LAKE);
+        let found = lake_parts(&lake)?;
+        let mut problems = Vec::new();
+        if self.lake_parts.is_empty() {
+            for table in schema::TABLES {
+                let key = format!("{}/{table}", schema::out::LAKE);
+                let rows = self.outputs.iter().find(|o| o.path == key).map_or(0, |o| o.rows);
+                let has = found.iter().any(|p| p.path.starts_with(&format!("{table}/")));
+                if rows > 0 && !has {
+                    problems.push(format!("table `{table}` is missing"));
+                } else if rows == 0 && has {
+                    problems.push(format!("table `{table}` is not in the manifest"));
+                }
+            }
+        } else {
+            let want: std::collections::BTreeMap<&str, u64> =
+                self.lake_parts.iter().map(|p| (p.path.as_str(), p.bytes)).collect();
+            let have: std::collections::BTreeMap<&str, u64> =
+                found.iter().map(|p| (p.path.as_str(), p.bytes)).collect();
+            for (path, bytes) in &want {
+                match have.get(path) {
+                    None => problems.push(format!("part `{path}` is missing")),
+                    Some(b) if b != bytes => problems.push(format!("part `{path}` has changed")),
+                    Some(_) => {}
+                }
+            }
+            for path in have.keys().filter(|p| !want.contains_key(*p)) {
+                problems.push(format!("part `{path}` is not in the manifest"));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let n = problems.len();
+        problems.truncate(5);
+        Err(Error::Usage(format!(
+            "the lake in `{}` does not match its manifest ({n} difference{}: {}{}); it was changed \
+             after tagtrail wrote it. Run `tagtrail run` (or ingest) again to rebuild it",
+            out.display(),
+            if n == 1 { "" } else { "s" },
+            problems.join(", "),
+            if n > 5 { ", …" } else { "" }
+        )))
     }
 }
 

@@ -2,9 +2,11 @@
 //! (`OUT/lake/<table>/license=<L>/part-*.parquet`), bad records into `rejects.parquet`,
 //! and every input file into the manifest. Never imports `checks` or `report`.
 //!
-//! Files are read in parallel (rayon), each in blocks of complete records decoded in
-//! parallel, so memory stays at a few blocks per file. Everything is written under a
-//! staging folder and renamed into place only when every file was read.
+//! Export files are read by one job per core (a very large file alone, its record blocks
+//! decoded in parallel with rayon), so memory stays at a few blocks per job; count sheets
+//! follow, because a sheet naming no license is matched to the export by its labels.
+//! Everything is written into a new generation of OUT, published by the caller only when
+//! every file was read.
 
 pub mod counts;
 pub mod gzip;
@@ -111,7 +113,9 @@ impl RejectRows {
     }
 }
 
-/// Ingest `opts.export` (and counts) into `opts.out`, replacing earlier results.
+/// Ingest `opts.export` (and counts) into `opts.out`: a folder of its own for this result
+/// (a generation of OUT, see [`crate::out_dir`]), which is published only when every file
+/// was read, so a failed run leaves the previous result as it was.
 pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary> {
     let (sources, mut unread) = discover_export(&opts.export)?;
     let known: BTreeSet<String> = sources.iter().map(|s| s.license.clone()).collect();
@@ -120,17 +124,12 @@ pub fn run(opts: &IngestOptions, progress: &ProgressBar) -> Result<IngestSummary
         None => (Vec::new(), Vec::new()),
     };
     fs::create_dir_all(&opts.out).map_err(|e| Error::io("cannot create", &opts.out, e))?;
-    store::sweep_leftovers(&opts.out);
-    let staging = opts.out.join(format!(".tagtrail-staging-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&staging).map_err(|e| Error::io("cannot create", &staging, e))?;
-    let result = ingest_into(opts, &sources, &count_sources, &known, &staging, progress)
-        .and_then(|summary| commit(&staging, &opts.out).map(|()| summary))
-        .map(|mut summary| {
+    let result = ingest_into(opts, &sources, &count_sources, &known, &opts.out, progress).map(
+        |mut summary| {
             summary.notes.splice(0..0, count_notes);
             summary
-        });
-    let _ = fs::remove_dir_all(&staging);
+        },
+    );
     result.map(|mut summary| {
         unread.append(&mut summary.unread);
         unread.sort_by(|a, b| a.path.cmp(&b.path));
@@ -246,28 +245,6 @@ fn ingest_into(
         .map(|(t, n)| ((*t).to_owned(), n.load(Ordering::Relaxed)))
         .collect();
     Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes, unread })
-}
-
-/// Move the staged lake and rejects into `out`, dropping results of an earlier run.
-fn commit(staging: &Path, out: &Path) -> Result<()> {
-    let old = out.join(format!(".tagtrail-old-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&old);
-    let lake = out.join(schema::out::LAKE);
-    if lake.exists() {
-        store::rename(&lake, &old)?;
-    }
-    store::rename(&staging.join(schema::out::LAKE), &lake)?;
-    store::rename(&staging.join(schema::out::REJECTS), &out.join(schema::out::REJECTS))?;
-    for stale in [
-        schema::out::FINDINGS,
-        schema::out::SUMMARY,
-        schema::out::REPORT_HTML,
-        schema::out::REPORT_MD,
-    ] {
-        let _ = fs::remove_file(out.join(stale));
-    }
-    let _ = fs::remove_dir_all(&old);
-    Ok(())
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {

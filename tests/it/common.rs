@@ -165,3 +165,25 @@ pub fn generate(out: &Path, licenses: usize, packages: usize, seed: u64, format:
         0,
     );
 }
+
+/// What a run left in OUT besides tagtrail's lock: output names, and anything in
+/// `.tagtrail/` other than the lock file (an unpublished generation). Empty after a run
+/// that failed before publishing into an OUT without a result.
+pub fn left_in_out(out: &Path) -> Vec<String> {
+    let mut left = Vec::new();
+    for e in std::fs::read_dir(out).map(|d| d.flatten().collect::<Vec<_>>()).unwrap_or_default() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == ".tagtrail" {
+            for s in std::fs::read_dir(e.path()).unwrap().flatten() {
+                let n = s.file_name().to_string_lossy().into_owned();
+                if n != "lock" {
+                    left.push(format!(".tagtrail/{n}"));
+                }
+            }
+        } else {
+            left.push(name);
+        }
+    }
+    left.sort();
+    left
+}

@@ -326,9 +326,7 @@ fn export_shapes_corrupt_gzip_is_exit_2_naming_the_file() {
         let err = String::from_utf8_lossy(&run.stderr);
         assert!(err.contains(&format!("{LIC}/sales.json.gz")), "{what}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{what}: one-line message: {err}");
-        let left: Vec<_> = fs::read_dir(&out)
-            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-            .unwrap_or_default();
+        let left = crate::common::left_in_out(&out);
         assert!(left.is_empty(), "{what}: partial output left in OUT: {left:?}");
     }
 }

@@ -261,8 +261,7 @@ fn ingest_truncated_json_is_exit_2_naming_file_and_position_with_no_partial_outp
     assert!(err.contains("byte") || err.contains("line"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one-line message: {err}");
     // Nothing of this run is left behind.
-    let left: Vec<_> =
-        fs::read_dir(&out).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+    let left = crate::common::left_in_out(&out);
     assert!(left.is_empty(), "partial output left in OUT: {left:?}");
 
     // A previous good result in OUT survives a failed re-run untouched.
@@ -365,12 +364,12 @@ fn ingest_killed_midway_leaves_readable_parquet_and_a_rerun_succeeds() {
     }
     let o = tagtrail().args(args(&out)).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let left: Vec<String> = fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
+    // Only the published result is left: no generation of a killed run.
+    let left: Vec<String> = crate::common::left_in_out(&out)
+        .into_iter()
+        .filter(|n| n.starts_with(".tagtrail/gen-"))
         .collect();
-    assert!(left.is_empty(), "leftovers of killed runs: {left:?}");
+    assert_eq!(left.len(), 1, "leftovers of killed runs: {left:?}");
     assert!(read(&out.join("findings.parquet")).height() > 0);
 }
 
@@ -580,9 +579,7 @@ fn ingest_empty_folders_and_files() {
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         if code == 2 {
             assert_eq!(err.trim().lines().count(), 1, "one-line message: {err}");
-            let left: Vec<_> = fs::read_dir(&out)
-                .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-                .unwrap_or_default();
+            let left = crate::common::left_in_out(&out);
             assert!(left.is_empty(), "partial output left in OUT: {left:?}");
         }
         (out, err)
@@ -788,8 +785,6 @@ fn ingest_reads_xlsx_count_sheets() {
     let bad_out = tmp.path().join("bad");
     let err = String::from_utf8_lossy(&run(&bad_out, 2).stderr).into_owned();
     assert!(err.contains(&sheet) && err.contains("not a readable XLSX workbook"), "{err}");
-    let left: Vec<_> = fs::read_dir(&bad_out)
-        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
-        .unwrap_or_default();
+    let left = crate::common::left_in_out(&bad_out);
     assert!(left.is_empty(), "partial output left in OUT: {left:?}");
 }
