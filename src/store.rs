@@ -513,13 +513,12 @@ fn write_parquet_with(
 ) -> Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
-    let tmp = temp_path(path);
-    let file = fs::File::create(&tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
-    if let Err(e) = write(df, BufWriter::new(file)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::polars(format!("cannot write `{}`", path.display()), e));
-    }
-    rename(&tmp, path)?;
+    let tmp = temp_file(dir)?;
+    let file = tmp.as_file().try_clone().map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+    // On failure `tmp` is dropped, which removes the file.
+    write(df, BufWriter::new(file))
+        .map_err(|e| Error::polars(format!("cannot write `{}`", path.display()), e))?;
+    tmp.persist(path).map_err(|e| Error::io("cannot rename into", path, e.error))?;
     Ok(df.height() as u64)
 }
 
@@ -711,26 +710,14 @@ fn mostly_distinct(c: &Column) -> bool {
     n >= 256 && seen.len() * 2 > n
 }
 
-/// `dir/.name.tmp-<pid>`: where a file is written before it is renamed into place.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// Remove what a run killed midway left in `out`: its staging folder, the previous lake it
-/// was replacing, and temporary files (`.<name>.tmp-<pid>`). Only hidden names that tagtrail
-/// itself makes are touched; results already renamed into place stay.
-pub fn sweep_leftovers(out: &Path) {
-    let Ok(entries) = fs::read_dir(out) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let path = e.path();
-        if name.starts_with(".tagtrail-staging-") || name.starts_with(".tagtrail-old-") {
-            let _ = fs::remove_dir_all(&path);
-        } else if name.starts_with('.') && name.contains(".tmp-") && path.is_file() {
-            let _ = fs::remove_file(&path);
-        }
-    }
+/// A new temporary file in `dir`, created exclusively under a random name (never opened
+/// through a link someone planted), removed when dropped unless persisted.
+fn temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".tagtrail-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("cannot create a file in", dir, e))
 }
 
 /// Rename, with the paths in the error.
@@ -740,16 +727,13 @@ pub fn rename(from: &Path, to: &Path) -> Result<()> {
 
 /// Write `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
-    let tmp = temp_path(path);
-    let res = fs::write(&tmp, bytes)
-        .map_err(|e| Error::io("cannot write", &tmp, e))
-        .and_then(|()| rename(&tmp, path));
-    if res.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    res
+    let mut tmp = temp_file(dir)?;
+    tmp.write_all(bytes).map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io("cannot rename into", path, e.error))?;
+    Ok(())
 }
 
 /// Percent-encode a partition value the way Hive does, so that no license value can
@@ -947,7 +931,8 @@ mod tests {
         let back = read_parquet(&p).unwrap();
         assert_eq!(back.schema().as_ref(), &schema_of(schema::layout(schema::PACKAGES)));
         assert!(back.equals_missing(&df));
-        assert!(!temp_path(&p).exists());
+        // Only the part is left: no temporary file.
+        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
         // LZ4 for strings and dictionaries, none for plain numbers and instants.
         let meta = polars_parquet::read::_read_metadata(&mut fs::File::open(&p).unwrap()).unwrap();
         let compression = |name: &str| {

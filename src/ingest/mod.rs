@@ -721,10 +721,11 @@ fn ingest_json(
     // A compressed file is streamed through the decoder (a map of it would be of no use).
     let len = if gzip { 0 } else { file.metadata().map_or(0, |m| m.len()) };
     // SAFETY: the map is only read, and lives as long as the chunks cut from it. The one
-    // hazard of a map, another process truncating the file while it is read (the read
-    // faults), is one `read(2)` does not have; an export is not written while it is
-    // ingested, and a file changed meanwhile would not match its SHA-256 either way.
+    // hazard of a map, another process truncating the file while it is read, faults
+    // (SIGBUS): `out_dir::install_sigbus_message` turns that into a message and exit 2, and
+    // a file that changed without shrinking is caught by comparing its size and time below.
     let map = (len >= MAP_BYTES).then(|| unsafe { memmap2::Mmap::map(&file) }.ok()).flatten();
+    let stamp_before = map.as_ref().and_then(|_| file_stamp(&src.path));
     let hasher = sha2::Sha256::default();
     let mut splitter = match map {
         Some(map) => {
@@ -819,6 +820,15 @@ fn ingest_json(
         out.flush_if_big()?;
         splitter.recycle(chunk.buf);
     }
+    if stamp_before.is_some() && file_stamp(&src.path) != stamp_before {
+        return Err(Error::Input {
+            path: src.path.clone(),
+            position: None,
+            reason: "the file changed while it was read (another program is writing the \
+                     export?): copy the export and run again"
+                .into(),
+        });
+    }
     let stored = splitter.get_mut().finish().map_err(|e| Error::io("cannot read", &src.path, e))?;
     let (sha, bytes) = match stored {
         Some((hash, bytes)) => (manifest::hex(&hash), bytes),
@@ -841,6 +851,12 @@ fn ingest_json(
         },
         rejects,
     )))
+}
+
+/// Size and modification time of a file, to tell whether it changed while it was read.
+fn file_stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let m = fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?))
 }
 
 /// A count sheet read, before its rows are written.

@@ -26,7 +26,10 @@ pub fn bin() -> PathBuf {
 
 /// A `tagtrail` command with progress bars off.
 pub fn tagtrail() -> Command {
+    use std::os::unix::process::CommandExt as _;
     let mut c = Command::new(bin());
+    // The command line as a user types it, whichever binary runs (manifest, reports).
+    c.arg0("tagtrail");
     c.env_remove("RUST_BACKTRACE").env("NO_COLOR", "1");
     c
 }

@@ -7,6 +7,7 @@ mod common;
 mod evidence;
 mod export_shapes;
 mod ingest;
+mod integrity;
 mod props;
 mod realworld;
 mod report;
