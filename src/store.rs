@@ -710,9 +710,29 @@ fn mostly_distinct(c: &Column) -> bool {
     n >= 256 && seen.len() * 2 > n
 }
 
+/// Files written so far by this process, for [`injected_disk_full`].
+static FILES_WRITTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Tests only: with `TAGTRAIL_TEST_DISK_FULL_AFTER=N`, every file written after the first N
+/// fails as a full disk would (where a test cannot fill a real disk).
+fn injected_disk_full(dir: &Path) -> Result<()> {
+    let n = FILES_WRITTEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let limit =
+        std::env::var("TAGTRAIL_TEST_DISK_FULL_AFTER").ok().and_then(|v| v.parse::<u64>().ok());
+    match limit {
+        Some(limit) if n >= limit => Err(Error::io(
+            "cannot write in",
+            dir,
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A new temporary file in `dir`, created exclusively under a random name (never opened
 /// through a link someone planted), removed when dropped unless persisted.
 fn temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    injected_disk_full(dir)?;
     tempfile::Builder::new()
         .prefix(".tagtrail-")
         .suffix(".tmp")

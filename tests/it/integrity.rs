@@ -278,3 +278,28 @@ fn integrity_out_that_is_a_file_is_exit_2_naming_it() {
     );
     assert!(String::from_utf8_lossy(&r.stderr).contains("out.txt"));
 }
+
+/// A full disk (simulated: this machine's disk cannot be filled by a test) at each of the
+/// first files a run writes: exit 2 naming the folder, and the previous result stays.
+#[test]
+fn integrity_disk_full_is_exit_2_and_keeps_the_previous_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    run_expect(&["run", "--quiet", "--out", o], 0);
+    let id = whole_result(&out);
+    for after in [0, 1, 5, 20, 40] {
+        let r = tagtrail()
+            .args(["run", "--quiet", "--out", o])
+            .env("TAGTRAIL_TEST_DISK_FULL_AFTER", after.to_string())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "after {after} files: {err}");
+        assert!(err.contains(".tagtrail") && err.contains("no storage space"), "{err}");
+        assert_eq!(whole_result(&out), id, "after {after} files");
+        let gens =
+            left_in_out(&out).into_iter().filter(|n| n.starts_with(".tagtrail/gen-")).count();
+        assert_eq!(gens, 1);
+    }
+}
