@@ -6,6 +6,7 @@
 
 pub mod lineage;
 pub mod sql;
+pub mod sums;
 pub mod views;
 
 use std::collections::BTreeSet;
@@ -421,6 +422,14 @@ pub fn run_all(
                 "recorded_at",
                 "source_file",
                 "detail",
+                // Every other column too, so that rows equal in the columns above keep
+                // one order whatever order the rules' threads produced them in.
+                "severity",
+                "lag_hours",
+                "system_quantity",
+                "counted_quantity",
+                "variance",
+                "unit",
             ]
             .map(col),
             SortMultipleOptions::default().with_nulls_last(true).with_maintain_order(true),

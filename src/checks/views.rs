@@ -63,10 +63,149 @@ fn materialize(lf: LazyFrame, what: &str) -> Result<LazyFrame> {
     // One chunk per column: the rules join and gather these views many times, and Polars
     // gathers strings from several chunks value by value through a builder (copying each
     // long value) but from one chunk by copying views (perf: string gathers 9 % of check
-    // before, 7 % after; findings equal, sums can differ in the last bit).
+    // before, 7 % after; findings equal).
     df.rechunk_mut_par();
     super::timing(&format!("view {what} ({} rows)", df.height()), t);
     Ok(df.lazy())
+}
+
+/// `count_totals`: per license × quantity type, Σ as-of system quantity over expected
+/// packages and Σ counted over count rows (SPEC 3, significance totals), the variance and
+/// the verdict. The sums are exact (see [`super::sums`]): Polars' parallel group-by sum
+/// gave other last bits from run to run, thread count and batch size, and the rule and
+/// the summary each recomputed it. Computed once here; one row per group, small.
+fn count_totals(
+    count_checks: &LazyFrame,
+    uncounted_expected: &LazyFrame,
+    sales: &LazyFrame,
+    count_coverage: &LazyFrame,
+    profile: &Profile,
+) -> Result<LazyFrame> {
+    let t = std::time::Instant::now();
+    let sys_part = concat(
+        [
+            count_checks.clone().filter(col("expected")).select([
+                col("license"),
+                col("system_quantity_type").alias("quantity_type"),
+                col("system_quantity").alias("sys"),
+                lit(0.0).alias("cnt"),
+            ]),
+            uncounted_expected.clone().select([
+                col("license"),
+                col("system_quantity_type").alias("quantity_type"),
+                col("system_quantity").alias("sys"),
+                lit(0.0).alias("cnt"),
+            ]),
+            count_checks.clone().filter(col("unit_incompatible").not()).select([
+                col("license"),
+                col("effective_quantity_type").alias("quantity_type"),
+                lit(0.0).alias("sys"),
+                col("counted_quantity").alias("cnt"),
+            ]),
+        ],
+        UnionArgs::default(),
+    )
+    .ctx(|| "count totals".into())?
+    .filter(col("quantity_type").is_not_null());
+    let mut totals = super::sums::exact_group_sums(
+        sys_part,
+        ["license", "quantity_type"],
+        &[("sys", "system_total"), ("cnt", "counted_total")],
+    )?
+    .lazy();
+    let threshold = profile.significance.threshold_pct() / 100.0;
+    let variance = col("counted_total") - col("system_total");
+    totals = totals.with_columns([
+        variance.clone().alias("variance"),
+        (variance.clone() / col("system_total") * lit(100.0)).alias("variance_pct"),
+    ]);
+    totals = match profile.significance.basis {
+        Basis::NetDifference => totals
+            .with_column(
+                when(col("system_total").gt(lit(0.0)))
+                    .then(variance.abs().gt_eq(lit(threshold) * col("system_total")))
+                    .otherwise(col("counted_total").gt(lit(0.0)))
+                    .alias("significant"),
+            )
+            .with_column(col("system_total").alias("basis_total")),
+        Basis::AverageMonthlySales => {
+            // Average monthly sales = sold quantity / months spanned by the sales (the
+            // sold sum exact too; min and max are exact anyway).
+            let sold_sales = sales.clone().filter(col("label").is_not_null());
+            let sold = super::sums::exact_group_sums(
+                sold_sales.clone(),
+                ["license", "quantity_type"],
+                &[("quantity_base", "sold")],
+            )?
+            .lazy();
+            let monthly = sold_sales
+                .group_by([col("license"), col("quantity_type")])
+                .agg([((ts_us("sold_at").max() - ts_us("sold_at").min()).cast(DataType::Float64)
+                    / lit(30.436_875 * 86_400_000_000.0))
+                .alias("months")])
+                .join(
+                    sold,
+                    [col("license"), col("quantity_type")],
+                    [col("license"), col("quantity_type")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .with_column(
+                    (col("sold")
+                        / when(col("months").gt(lit(1.0))).then(col("months")).otherwise(lit(1.0)))
+                    .alias("basis_total"),
+                )
+                .select([col("license"), col("quantity_type"), col("basis_total")]);
+            totals
+                .join(
+                    monthly,
+                    [col("license"), col("quantity_type")],
+                    [col("license"), col("quantity_type")],
+                    JoinArgs::new(JoinType::Left),
+                )
+                .with_column(
+                    variance
+                        .clone()
+                        .abs()
+                        .gt_eq(lit(threshold) * col("basis_total").fill_null(lit(0.0)))
+                        .and(variance.abs().gt(lit(0.0)))
+                        .alias("significant"),
+                )
+        }
+    };
+    // Not determined (over 1 % of the license's count rows rejected): no verdict.
+    let totals = totals
+        .join(
+            count_coverage.clone().select([
+                col("license"),
+                col("count_status"),
+                col("count_rows"),
+                col("count_rows_rejected"),
+            ]),
+            [col("license")],
+            [col("license")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            when(col("count_status").eq(lit("not_determined")))
+                .then(lit(NULL).cast(DataType::Boolean))
+                .otherwise(col("significant"))
+                .alias("significant"),
+        );
+    let count_totals = totals
+        .with_column(
+            col("quantity_type")
+                .replace_strict(
+                    lit(Series::new("k".into(), ["weight", "each", "volume"])),
+                    lit(Series::new("v".into(), ["g", "ea", "ml"])),
+                    None,
+                    Some(DataType::String),
+                )
+                .alias("unit"),
+        )
+        .with_column(lit(threshold).alias("threshold"))
+        .sort_by_exprs([col("license"), col("quantity_type")], SortMultipleOptions::default());
+    super::timing("exact count totals", t);
+    materialize(count_totals, "count_totals")
 }
 
 impl Views {
@@ -590,120 +729,8 @@ impl Views {
             ]);
         let uncounted_expected = materialize(uncounted_expected, "uncounted_expected")?;
 
-        // Totals per license × quantity type.
-        let sys_part = concat(
-            [
-                count_checks.clone().filter(col("expected")).select([
-                    col("license"),
-                    col("system_quantity_type").alias("quantity_type"),
-                    col("system_quantity").alias("sys"),
-                    lit(0.0).alias("cnt"),
-                ]),
-                uncounted_expected.clone().select([
-                    col("license"),
-                    col("system_quantity_type").alias("quantity_type"),
-                    col("system_quantity").alias("sys"),
-                    lit(0.0).alias("cnt"),
-                ]),
-                count_checks.clone().filter(col("unit_incompatible").not()).select([
-                    col("license"),
-                    col("effective_quantity_type").alias("quantity_type"),
-                    lit(0.0).alias("sys"),
-                    col("counted_quantity").alias("cnt"),
-                ]),
-            ],
-            UnionArgs::default(),
-        )
-        .ctx(|| "count totals".into())?
-        .filter(col("quantity_type").is_not_null());
-        let mut totals = sys_part
-            .group_by([col("license"), col("quantity_type")])
-            .agg([col("sys").sum().alias("system_total"), col("cnt").sum().alias("counted_total")]);
-        let threshold = profile.significance.threshold_pct() / 100.0;
-        let variance = col("counted_total") - col("system_total");
-        totals = totals.with_columns([
-            variance.clone().alias("variance"),
-            (variance.clone() / col("system_total") * lit(100.0)).alias("variance_pct"),
-        ]);
-        totals = match profile.significance.basis {
-            Basis::NetDifference => totals
-                .with_column(
-                    when(col("system_total").gt(lit(0.0)))
-                        .then(variance.abs().gt_eq(lit(threshold) * col("system_total")))
-                        .otherwise(col("counted_total").gt(lit(0.0)))
-                        .alias("significant"),
-                )
-                .with_column(col("system_total").alias("basis_total")),
-            Basis::AverageMonthlySales => {
-                // Average monthly sales = sold quantity / months spanned by the sales.
-                let monthly = sales
-                    .clone()
-                    .filter(col("label").is_not_null())
-                    .group_by([col("license"), col("quantity_type")])
-                    .agg([
-                        col("quantity_base").sum().alias("sold"),
-                        ((ts_us("sold_at").max() - ts_us("sold_at").min()).cast(DataType::Float64)
-                            / lit(30.436_875 * 86_400_000_000.0))
-                        .alias("months"),
-                    ])
-                    .with_column(
-                        (col("sold")
-                            / when(col("months").gt(lit(1.0)))
-                                .then(col("months"))
-                                .otherwise(lit(1.0)))
-                        .alias("basis_total"),
-                    )
-                    .select([col("license"), col("quantity_type"), col("basis_total")]);
-                totals
-                    .join(
-                        monthly,
-                        [col("license"), col("quantity_type")],
-                        [col("license"), col("quantity_type")],
-                        JoinArgs::new(JoinType::Left),
-                    )
-                    .with_column(
-                        variance
-                            .clone()
-                            .abs()
-                            .gt_eq(lit(threshold) * col("basis_total").fill_null(lit(0.0)))
-                            .and(variance.abs().gt(lit(0.0)))
-                            .alias("significant"),
-                    )
-            }
-        };
-        // Not determined (over 1 % of the license's count rows rejected): no verdict.
-        let totals = totals
-            .join(
-                count_coverage.clone().select([
-                    col("license"),
-                    col("count_status"),
-                    col("count_rows"),
-                    col("count_rows_rejected"),
-                ]),
-                [col("license")],
-                [col("license")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(
-                when(col("count_status").eq(lit("not_determined")))
-                    .then(lit(NULL).cast(DataType::Boolean))
-                    .otherwise(col("significant"))
-                    .alias("significant"),
-            );
-        let count_totals = totals
-            .with_column(
-                col("quantity_type")
-                    .replace_strict(
-                        lit(Series::new("k".into(), ["weight", "each", "volume"])),
-                        lit(Series::new("v".into(), ["g", "ea", "ml"])),
-                        None,
-                        Some(DataType::String),
-                    )
-                    .alias("unit"),
-            )
-            .with_column(lit(threshold).alias("threshold"))
-            .sort_by_exprs([col("license"), col("quantity_type")], SortMultipleOptions::default())
-            .cache();
+        let count_totals =
+            count_totals(&count_checks, &uncounted_expected, &sales, &count_coverage, profile)?;
 
         // ---------------------------------------------------------------- lag
         let own_file = col("source_file").str().starts_with(col("license") + lit("/"));

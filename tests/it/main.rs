@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod determinism;
 mod evidence;
 mod export_shapes;
 mod ingest;
