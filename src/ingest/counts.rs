@@ -94,6 +94,11 @@ const ALIASES: &[(Col, &[&str])] = &[
             "countdate",
             "countdatetime",
             "counttime",
+            "datecounted",
+            "timecounted",
+            "datetimecounted",
+            "countedtime",
+            "inventorydate",
             "date",
             "datetime",
             "timestamp",
@@ -357,15 +362,32 @@ impl Header {
     }
 }
 
-/// A header name as compared with the aliases: lower-case letters and digits only, without
-/// a trailing unit in brackets (`Quantity (g)` is `quantity`).
+/// A header name as compared with the aliases: lower-case letters and digits only. A
+/// trailing note in brackets is left out (`Quantity (g)`, `Qty (each or weight)` are
+/// `quantity`, `qty`), unless it says the column is the system's (`Quantity (Metrc)`, never
+/// a count) or that it is the count (`Quantity (counted)` is `countedquantity`).
 fn header_key(name: &str) -> String {
-    let base = header_unit(name).map_or(name, |(base, _)| base);
-    clean(base)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    let alnum = |s: &str| -> String {
+        s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    };
+    let name = clean(name);
+    let Some((base, note)) = bracket_note(name) else { return alnum(name) };
+    let note = alnum(note);
+    let says = |words: &[&str]| words.iter().any(|w| note.contains(w));
+    if says(&["system", "metrc", "expected", "book", "onhand", "recorded", "previous"]) {
+        alnum(name)
+    } else if says(&["counted", "physical", "actual"]) {
+        format!("counted{}", alnum(base))
+    } else {
+        alnum(base)
+    }
+}
+
+/// `Qty (each or weight)`: the name before a trailing bracketed note, and the note.
+fn bracket_note(name: &str) -> Option<(&str, &str)> {
+    let close = name.strip_suffix(')').or_else(|| name.strip_suffix(']'))?;
+    let open = close.rfind(['(', '['])?;
+    Some((close[..open].trim_end(), &close[open + 1..]))
 }
 
 /// `Quantity (g)`, `Qty [lb]`: the name before the brackets and the unit in them.
@@ -472,7 +494,9 @@ fn read_rows(
         rejects: Vec::new(),
         rows_in: 0,
         last_license: std::cell::RefCell::new(None),
+        comma_decimal: false,
     };
+    rd.comma_decimal = sheet_uses_decimal_comma(text, &rd.header);
     let header_line = rd.header.line;
     let mut lines = Lines::new(text).skip_while(|(n, _)| *n <= header_line).peekable();
     let mut fields: Vec<Cow<'_, str>> = Vec::new();
@@ -516,6 +540,24 @@ fn read_rows(
     })
 }
 
+/// Whether the sheet's quantity cells are written with a decimal comma (one pass over the
+/// quantity column; a comma-separated sheet is not scanned, see [`decimal_mark`]).
+fn sheet_uses_decimal_comma(text: &str, header: &Header) -> bool {
+    let Some(qi) = header.find(Col::Quantity) else { return false };
+    if header.delim == b',' {
+        return false;
+    }
+    let mut fields = Vec::new();
+    let cells: Vec<String> = Lines::new(text)
+        .skip_while(|(n, _)| *n <= header.line)
+        .filter_map(|(_, line)| {
+            split_fields(line, header.delim, &mut fields);
+            fields.get(qi).map(|f| clean(f).to_owned())
+        })
+        .collect();
+    decimal_mark(cells.iter().map(String::as_str), header.delim)
+}
+
 struct RowReader<'o, 'a> {
     header: Header,
     opts: &'o SheetOptions<'a>,
@@ -526,6 +568,8 @@ struct RowReader<'o, 'a> {
     rows_in: u64,
     /// The last License cell read and the license it names.
     last_license: std::cell::RefCell<Option<(String, String)>>,
+    /// The sheet writes decimals with a comma (see [`decimal_mark`]).
+    comma_decimal: bool,
 }
 
 /// What a rejected count row still tells.
@@ -676,7 +720,9 @@ impl RowReader<'_, '_> {
         };
         let qty = match cell(Col::Quantity) {
             None => Err((name(Col::Quantity), "missing or blank".to_owned())),
-            Some(s) => quantity_cell(s).map_err(|why| (name(Col::Quantity), why)),
+            Some(s) => {
+                quantity_cell(s, self.comma_decimal).map_err(|why| (name(Col::Quantity), why))
+            }
         };
         let unit = match (cell(Col::Unit), &qty) {
             (None, Ok((_, u))) => match (u, h.quantity_unit()) {
@@ -795,9 +841,11 @@ type UnitText<'a> = (Unit, &'a str);
 
 /// A quantity cell: a number, possibly with thousands separators, possibly followed by its
 /// unit (`33.07 g`, `1,234.5 Grams`, `311 ea`, `2 fl oz`), with the unit's text as written.
-fn quantity_cell(s: &str) -> Result<(f64, Option<UnitText<'_>>), String> {
-    if let Ok(x) = normalize::parse_number(s) {
-        return Ok((x, None));
+fn quantity_cell(s: &str, comma_decimal: bool) -> Result<(f64, Option<UnitText<'_>>), String> {
+    if !comma_decimal {
+        if let Ok(x) = normalize::parse_number(s) {
+            return Ok((x, None));
+        }
     }
     let b = s.as_bytes();
     let mut i = 0;
@@ -832,28 +880,25 @@ fn quantity_cell(s: &str) -> Result<(f64, Option<UnitText<'_>>), String> {
             .ok_or_else(|| format!("not a number (or unknown unit): `{s}`"))?;
         Some((u, unit_s))
     };
-    let x = number(num).ok_or_else(|| format!("not a number: `{s}`"))?;
+    let x = number(num, comma_decimal).ok_or_else(|| format!("not a number: `{s}`"))?;
     Ok((x, unit))
 }
 
 /// A number with thousands separators (`1,234.5`, `1.234,5`, `1 234,5`, `1'234.5`) or a
-/// decimal comma (`12,5`). `1,234` is one thousand two hundred and thirty-four.
-fn number(s: &str) -> Option<f64> {
+/// decimal comma (`12,5`). `1,234` is one thousand two hundred and thirty-four, unless the
+/// sheet writes decimals with a comma (`comma_decimal`, see [`decimal_mark`]): then it is
+/// 1.234, and `1.234` is one thousand two hundred and thirty-four.
+fn number(s: &str, comma_decimal: bool) -> Option<f64> {
     let s: String =
         s.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\'')).collect();
-    if let Ok(x) = normalize::parse_number(&s) {
-        return Some(x);
+    if !(comma_decimal && s.contains('.')) {
+        if let Ok(x) = normalize::parse_number(&s) {
+            return Some(x);
+        }
     }
     let (sign, body) = match s.strip_prefix('-') {
         Some(b) => ("-", b),
         None => ("", s.strip_prefix('+').unwrap_or(&s)),
-    };
-    let grouped = |int: &str, sep: char| -> bool {
-        let groups: Vec<&str> = int.split(sep).collect();
-        groups.len() >= 2
-            && (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
     };
     let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
     let plain = match (body.rfind('.'), body.rfind(',')) {
@@ -865,16 +910,71 @@ fn number(s: &str) -> Option<f64> {
         (Some(d), Some(c)) if c > d && grouped(&body[..c], '.') && digits(&body[c + 1..]) => {
             format!("{}.{}", body[..c].replace('.', ""), &body[c + 1..])
         }
-        (None, Some(_)) if grouped(body, ',') => body.replace(',', ""),
+        (None, Some(_)) if !comma_decimal && grouped(body, ',') => body.replace(',', ""),
         (None, Some(c)) if digits(&body[..c]) && digits(&body[c + 1..]) => {
             format!("{}.{}", &body[..c], &body[c + 1..])
         }
-        (Some(_), None) if grouped(body, '.') && body.matches('.').count() >= 2 => {
+        (Some(_), None)
+            if grouped(body, '.') && (comma_decimal || body.matches('.').count() >= 2) =>
+        {
             body.replace('.', "")
         }
         _ => return None,
     };
     normalize::parse_number(&format!("{sign}{plain}")).ok()
+}
+
+/// `1,234,567`: digit groups of three after a first group of one to three.
+fn grouped(int: &str, sep: char) -> bool {
+    let mut groups = int.split(sep);
+    let first_ok = groups
+        .next()
+        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    let mut n = 0;
+    first_ok
+        && groups.all(|g| {
+            n += 1;
+            g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit())
+        })
+        && n >= 1
+}
+
+/// Which decimal mark a quantity cell shows, when it tells (`12,5`, `1.234,5`: comma;
+/// `9.38`, `1,234.5`: dot); `1,234`, `1.234` and integers do not tell.
+fn decimal_evidence(cell: &str) -> Option<bool> {
+    let end = cell
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+')))
+        .unwrap_or(cell.len());
+    let body = cell[..end].trim_start_matches(['-', '+']);
+    match (body.rfind('.'), body.rfind(',')) {
+        (Some(d), Some(c)) => Some(c > d),
+        (None, Some(_)) => (!grouped(body, ',')).then_some(true),
+        (Some(_), None) => (!grouped(body, '.')).then_some(false),
+        (None, None) => None,
+    }
+}
+
+/// Whether a sheet writes decimals with a comma: some quantity cell says so and none says
+/// otherwise; when no cell tells (`9,384` alone) and no cell holds a dot, a
+/// semicolon-separated sheet (as spreadsheet programs write them where the comma is the
+/// decimal mark) does. A
+/// comma-separated sheet keeps the dot (its commas in numbers are thousands, quoted).
+fn decimal_mark<'t>(cells: impl Iterator<Item = &'t str>, delim: u8) -> bool {
+    if delim == b',' {
+        return false;
+    }
+    let (mut comma, mut dot, mut ambiguous_comma, mut any_dot) = (0usize, 0usize, 0usize, false);
+    for c in cells {
+        any_dot |= c.contains('.');
+        match decimal_evidence(c) {
+            Some(true) => comma += 1,
+            Some(false) => dot += 1,
+            None if c.contains(',') => ambiguous_comma += 1,
+            None => {}
+        }
+    }
+    (comma > 0 && dot == 0)
+        || (comma == 0 && dot == 0 && ambiguous_comma > 0 && !any_dot && delim == b';')
 }
 
 #[cfg(test)]
@@ -913,28 +1013,58 @@ mod tests {
         assert!(sheet.rejects[0].reason.contains("out of range"), "{}", sheet.rejects[0].reason);
     }
 
+    fn number_dot(s: &str) -> Option<f64> {
+        number(s, false)
+    }
+
+    fn quantity_cell_dot(s: &str) -> Result<(f64, Option<UnitText<'_>>), String> {
+        quantity_cell(s, false)
+    }
+
+    /// A sheet that writes decimals with a comma reads `9,384` as 9.384.
+    #[test]
+    fn decimal_comma_sheets() {
+        assert_eq!(number("9,384", true), Some(9.384));
+        assert_eq!(number("1.234", true), Some(1234.0));
+        assert_eq!(number("1.234,5", true), Some(1234.5));
+        assert!(decimal_mark(["9,384", "93", "13,875"].into_iter(), b';'));
+        assert!(!decimal_mark(["9,384", "93"].into_iter(), b'\t'));
+        assert!(decimal_mark(["12,5", "1,234"].into_iter(), b'\t'));
+        assert!(!decimal_mark(["12.5", "1,234"].into_iter(), b';'));
+        assert!(!decimal_mark(["12,5"].into_iter(), b','));
+        let df = frame(b"Tag;Qty;UOM\nA;9,384;lb\nB;1.234;g\nC;12,5;ea\n");
+        let q = df.column("quantity").unwrap().f64().unwrap().clone();
+        assert_eq!((q.get(0), q.get(1), q.get(2)), (Some(9.384), Some(1234.0), Some(12.5)));
+        let df = frame(b"Tag;Qty;UOM\nA;9,384;lb\nB;93;ea\n");
+        let q = df.column("quantity").unwrap().f64().unwrap().clone();
+        assert_eq!((q.get(0), q.get(1)), (Some(9.384), Some(93.0)));
+        let df = frame(b"Tag;Qty;UOM\nA;9.384;lb\nB;1,234;g\n");
+        let q = df.column("quantity").unwrap().f64().unwrap().clone();
+        assert_eq!((q.get(0), q.get(1)), (Some(9.384), Some(1234.0)));
+    }
+
     #[test]
     fn numbers_with_separators_and_units() {
-        assert_eq!(number("1,234.5"), Some(1234.5));
-        assert_eq!(number("1.234,5"), Some(1234.5));
-        assert_eq!(number("1 234,5"), Some(1234.5));
-        assert_eq!(number("1,234"), Some(1234.0));
-        assert_eq!(number("12,5"), Some(12.5));
-        assert_eq!(number("-1,234,567.25"), Some(-1_234_567.25));
-        assert_eq!(number("1.234.567"), Some(1_234_567.0));
-        assert_eq!(number("12,34.5"), None);
-        assert_eq!(number("abc"), None);
+        assert_eq!(number_dot("1,234.5"), Some(1234.5));
+        assert_eq!(number_dot("1.234,5"), Some(1234.5));
+        assert_eq!(number_dot("1 234,5"), Some(1234.5));
+        assert_eq!(number_dot("1,234"), Some(1234.0));
+        assert_eq!(number_dot("12,5"), Some(12.5));
+        assert_eq!(number_dot("-1,234,567.25"), Some(-1_234_567.25));
+        assert_eq!(number_dot("1.234.567"), Some(1_234_567.0));
+        assert_eq!(number_dot("12,34.5"), None);
+        assert_eq!(number_dot("abc"), None);
         let u = |t: &'static str| Some((normalize::parse_unit(t).unwrap(), t));
-        assert_eq!(quantity_cell("33.07 g").unwrap(), (33.07, u("g")));
-        assert_eq!(quantity_cell("33.07g").unwrap(), (33.07, u("g")));
-        assert_eq!(quantity_cell("93 ea").unwrap(), (93.0, u("ea")));
-        assert_eq!(quantity_cell("1 each").unwrap(), (1.0, u("each")));
-        assert_eq!(quantity_cell("1,234.5 Grams").unwrap(), (1234.5, u("Grams")));
-        assert_eq!(quantity_cell("2 fl oz").unwrap(), (2.0, u("fl oz")));
-        assert_eq!(quantity_cell("1.5e2 g").unwrap(), (150.0, u("g")));
-        assert_eq!(quantity_cell("1e3").unwrap(), (1000.0, None));
-        assert!(quantity_cell("12 bananas").is_err());
-        assert!(quantity_cell("ea").is_err());
+        assert_eq!(quantity_cell_dot("33.07 g").unwrap(), (33.07, u("g")));
+        assert_eq!(quantity_cell_dot("33.07g").unwrap(), (33.07, u("g")));
+        assert_eq!(quantity_cell_dot("93 ea").unwrap(), (93.0, u("ea")));
+        assert_eq!(quantity_cell_dot("1 each").unwrap(), (1.0, u("each")));
+        assert_eq!(quantity_cell_dot("1,234.5 Grams").unwrap(), (1234.5, u("Grams")));
+        assert_eq!(quantity_cell_dot("2 fl oz").unwrap(), (2.0, u("fl oz")));
+        assert_eq!(quantity_cell_dot("1.5e2 g").unwrap(), (150.0, u("g")));
+        assert_eq!(quantity_cell_dot("1e3").unwrap(), (1000.0, None));
+        assert!(quantity_cell_dot("12 bananas").is_err());
+        assert!(quantity_cell_dot("ea").is_err());
     }
 
     /// The header is found below title rows, with the delimiter it uses, and Metrc grid
@@ -986,6 +1116,11 @@ mod tests {
         assert_eq!(lines(b"Tag,Quantity [g]\nA,2\nB,3 lb\n"), (vec![2], vec![3]));
         let df = frame(b"Tag,Quantity,UOM,Counted Qty\nA,10,g,9\n");
         assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(9.0));
+        let df = frame(b"Tag,Qty (each or weight),UOM\nA,7,g\n");
+        assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(7.0));
+        let df = frame(b"Tag,Quantity (Metrc),Quantity (counted),UOM\nA,10,8,g\n");
+        assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(8.0));
+        assert!(read_csv(b"Tag,Quantity (system)\nA,1\n", "f.csv", "L", chrono_tz::UTC).is_err());
     }
 
     #[test]
