@@ -137,6 +137,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                     (sample.join("export"), counts.or_else(|| Some(sample.join("counts"))))
                 }
             };
+            refuse_nested(&export, &out)?;
             do_ingest(&settings, &export, counts.as_deref(), &out, &argv)?;
             let worst = do_check(&settings, &out, rules.as_deref(), &argv)?;
             do_report(&settings, &out)?;
@@ -147,6 +148,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit_for(worst, settings.fail_on))
         }
         Command::Ingest { export, counts, out } => {
+            refuse_nested(&export, &out)?;
             do_ingest(&settings, &export, counts.as_deref(), &out, &argv)?;
             Ok(0)
         }
@@ -208,6 +210,42 @@ fn exit_for(worst: Option<Severity>, fail_on: Option<Severity>) -> u8 {
         (Some(w), Some(f)) if w >= f => 1,
         _ => 0,
     }
+}
+
+/// Refuse an `--out` inside `--export` (the next run would read tagtrail's own outputs,
+/// or a half-written run, as export files) and an `--export` inside OUT's lake (ingest
+/// replaces the lake it would be reading). Compared as real paths: links and `..` resolved.
+fn refuse_nested(export: &Path, out: &Path) -> Result<()> {
+    let (e, o) = (real_path(export), real_path(out));
+    if o.starts_with(&e) {
+        return Err(Error::Usage(format!(
+            "--out `{}` is inside --export `{}`: tagtrail would read its own outputs as export \
+             files; choose an --out folder outside the export",
+            out.display(),
+            export.display()
+        )));
+    }
+    if e.starts_with(o.join(schema::out::LAKE)) {
+        return Err(Error::Usage(format!(
+            "--export `{}` is inside the lake of --out `{}`, which ingest replaces: pass the \
+             folder of Metrc exports as --export",
+            export.display(),
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `p` made absolute with its longest existing part resolved (links, `..`): OUT may not
+/// exist yet.
+fn real_path(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    for base in abs.ancestors() {
+        if let Ok(real) = std::fs::canonicalize(base) {
+            return real.join(abs.strip_prefix(base).unwrap_or(Path::new("")));
+        }
+    }
+    abs
 }
 
 /// The bundled sample: next to the binary's source tree, else `./data/sample`.
@@ -287,20 +325,32 @@ fn note_unread(s: &Settings, unread: &[manifest::UnreadFile]) {
     }
 }
 
+/// The command that re-runs this ingest, for the manifest and the report. Every value is
+/// shell-quoted (POSIX single quotes) unless it is plain, so a path with spaces, quotes or
+/// `$(…)` is pasted back as one argument and never run.
 fn rerun_line(export: &Path, counts: Option<&Path>, out: &Path, s: &Settings) -> String {
-    let mut line = format!("tagtrail run --export {} --out {}", export.display(), out.display());
-    if let Some(c) = counts {
-        line.push_str(&format!(" --counts {}", c.display()));
+    fn quote(arg: &str) -> String {
+        let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c);
+        if !arg.is_empty() && arg.chars().all(plain) {
+            arg.to_owned()
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
     }
-    line.push_str(&format!(" --timezone {}", s.profile.timezone));
+    let path = |p: &Path| quote(&p.display().to_string());
+    let mut line = format!("tagtrail run --export {} --out {}", path(export), path(out));
+    if let Some(c) = counts {
+        line.push_str(&format!(" --counts {}", path(c)));
+    }
+    line.push_str(&format!(" --timezone {}", quote(&s.profile.timezone)));
     if let Some(t) = &s.counted_at {
-        line.push_str(&format!(" --counted-at {t}"));
+        line.push_str(&format!(" --counted-at {}", quote(t)));
     }
     if let Some(w) = &s.sheet {
-        line.push_str(&format!(" --sheet '{}'", w.replace('\'', "'\\''")));
+        line.push_str(&format!(" --sheet {}", quote(w)));
     }
     if let Some(p) = &s.profile_path {
-        line.push_str(&format!(" --profile {}", p.display()));
+        line.push_str(&format!(" --profile {}", path(p)));
     }
     line
 }

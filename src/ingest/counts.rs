@@ -106,6 +106,15 @@ const ALIASES: &[(Col, &[&str])] = &[
 const HEADER_SEARCH: usize = 100;
 /// Physical lines a quoted cell may span before its row is taken as broken.
 const MAX_CELL_LINES: usize = 50;
+/// Largest count quantity in base units (g, ea, ml): a million tonnes, a trillion units,
+/// a billion litres, far beyond any package. Rows above it are rejected as out of range,
+/// so that a license's counted total (at most this times the rows of a sheet, ~1e21 for a
+/// billion rows) never overflows to infinity.
+pub const MAX_COUNT_QUANTITY: f64 = 1e12;
+/// Columns of a worksheet read, from its leftmost used column: no count sheet has more.
+/// Cells further right are ignored, so a cell at XFD (column 16,384) beside a small table
+/// cannot widen every row of it.
+const MAX_XLSX_COLUMNS: u32 = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -282,10 +291,9 @@ pub fn read_xlsx(
     };
     let mut tried = Vec::new();
     for name in &wanted {
-        let range = book
-            .worksheet_range(name)
+        let cells = worksheet_cells(&mut book, name)
             .map_err(|e| format!("unreadable worksheet `{name}`: {e}"))?;
-        let text = worksheet_text(&range)?;
+        let text = worksheet_text(cells)?;
         match find_header(&text, b",") {
             Ok(header) => {
                 let mut sheet = read_rows(&text, header, source_file, opts)?;
@@ -298,35 +306,90 @@ pub fn read_xlsx(
     Err(format!("no worksheet holds a count table; {}", tried.join("; ")))
 }
 
-/// A worksheet's used range as CSV text whose line numbers are the worksheet's row numbers.
-fn worksheet_text(range: &calamine::Range<calamine::Data>) -> Result<String, HeaderError> {
-    use calamine::Data;
-    let pad = range.start().map_or(0, |(row, _)| row as usize);
-    let mut csv = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(std::iter::repeat_n(b'\n', pad).collect::<Vec<u8>>());
-    for row in range.rows() {
-        let cells = row.iter().map(|c| match c {
-            Data::Empty => String::new(),
-            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                s.replace(['\r', '\n'], " ")
-            }
-            Data::Float(f) => f.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
-            Data::Error(e) => e.to_string(),
-            Data::DateTime(d) => match d.as_datetime() {
-                Some(t) if d.is_datetime() && t.time() == chrono::NaiveTime::MIN => {
-                    t.format("%Y-%m-%d").to_string()
-                }
-                Some(t) if d.is_datetime() => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-                _ => d.as_f64().to_string(),
-            },
-        });
-        csv.write_record(cells).map_err(|e| format!("cannot convert a row: {e}"))?;
+/// The non-empty cells of a worksheet as `(row, column, value)`, read one at a time:
+/// memory and work follow the cells the file holds, never the dimension it declares (a
+/// 19 KB workbook may declare A1:XFD1048576, 17 billion cells as a dense range).
+fn worksheet_cells<RS: std::io::Read + std::io::Seek>(
+    book: &mut calamine::Xlsx<RS>,
+    name: &str,
+) -> Result<Vec<(u32, u32, calamine::Data)>, calamine::XlsxError> {
+    use calamine::{DataRef, XlsxError};
+    let mut reader = match book.worksheet_cells_reader(name) {
+        Ok(r) => r,
+        // A chart sheet: no cells (as calamine's dense range reads it).
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell()? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (row, col) = cell.get_position();
+        cells.push((row, col, cell.get_value().clone().into()));
     }
-    let bytes = csv.into_inner().map_err(|e| format!("cannot convert the sheet: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| format!("cannot convert the sheet: {e}"))
+    // Rows and cells in order; a cell given twice keeps its last value, as in the range.
+    cells.sort_by_key(|&(r, c, _)| (r, c));
+    cells.reverse();
+    cells.dedup_by_key(|&mut (r, c, _)| (r, c));
+    cells.reverse();
+    Ok(cells)
+}
+
+/// A worksheet's used range as CSV text whose line numbers are the worksheet's row numbers:
+/// a row without cells is an empty line, a row with cells has one field per column from the
+/// leftmost used one to the rightmost (at most [`MAX_XLSX_COLUMNS`]), so the text grows with
+/// the cells present, never with the declared or the used range's size.
+fn worksheet_text(cells: Vec<(u32, u32, calamine::Data)>) -> Result<String, HeaderError> {
+    let Some(first_col) = cells.iter().map(|c| c.1).min() else {
+        return Ok(String::new());
+    };
+    let last_col = cells.iter().map(|c| c.1).max().unwrap_or(first_col);
+    let width = (last_col - first_col).min(MAX_XLSX_COLUMNS - 1) as usize + 1;
+    let mut out = Vec::new();
+    let mut line = 0u32; // rows written so far (the next row's index)
+    let mut fields = vec![String::new(); width];
+    let mut cells = cells.into_iter().peekable();
+    while let Some(&(row, _, _)) = cells.peek() {
+        out.resize(out.len() + (row - line) as usize, b'\n');
+        fields.iter_mut().for_each(String::clear);
+        while let Some((_, col, value)) = cells.next_if(|c| c.0 == row) {
+            if let Some(f) = fields.get_mut((col - first_col) as usize) {
+                *f = cell_text(&value);
+            }
+        }
+        let mut csv = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .buffer_capacity(1024)
+            .from_writer(&mut out);
+        csv.write_record(&fields).map_err(|e| format!("cannot convert a row: {e}"))?;
+        csv.flush().map_err(|e| format!("cannot convert a row: {e}"))?;
+        drop(csv);
+        line = row + 1;
+    }
+    String::from_utf8(out).map_err(|e| format!("cannot convert the sheet: {e}"))
+}
+
+/// A cell as a person reads it (see [`read_xlsx`]).
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            s.replace(['\r', '\n'], " ")
+        }
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+        Data::Error(e) => e.to_string(),
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(t) if d.is_datetime() && t.time() == chrono::NaiveTime::MIN => {
+                t.format("%Y-%m-%d").to_string()
+            }
+            Some(t) if d.is_datetime() => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+            _ => d.as_f64().to_string(),
+        },
+    }
 }
 
 /// The header row: where it is, its delimiter and which column means what.
@@ -719,10 +782,13 @@ impl RowReader<'_, '_> {
             return;
         };
         let q = Qty::new(Some(quantity), unit.map(|(u, _)| u), None);
-        // 1e308 kg is a finite number but no finite number of grams.
-        if q.base.is_some_and(|b| !b.is_finite()) {
+        // 1e308 kg is a finite number but no finite number of grams; and a sheet of
+        // quantities each finite but huge would sum to infinity, and its license's totals
+        // to "n/a". No package holds MAX_COUNT_QUANTITY of its base unit.
+        if q.base.unwrap_or(quantity).abs() > MAX_COUNT_QUANTITY || !quantity.is_finite() {
             let reason = format!(
-                "number out of range in base units: `{}`",
+                "number out of range in base units: `{}` (a count is at most {MAX_COUNT_QUANTITY:e} \
+                 g, ea or ml)",
                 cell(Col::Quantity).unwrap_or("")
             );
             let column = name(Col::Quantity);

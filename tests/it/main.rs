@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod evidence;
 mod export_shapes;
+mod hostile;
 mod ingest;
 mod props;
 mod realworld;
