@@ -972,8 +972,11 @@ mod tests {
     /// infinity (which made every total and variance of its license inf/NaN).
     #[test]
     fn counts_quantity_overflowing_its_base_unit_is_rejected() {
-        let csv = b"Tag,Qty,UOM\nA,1e308,kg\nB,1e308,g\nC,-1e306,lb\n";
-        assert_eq!(lines(csv), (vec![3], vec![2, 4]));
+        // Issue 15: also a finite quantity beyond MAX_COUNT_QUANTITY (many would sum to
+        // infinity); the bound itself is a count.
+        let csv =
+            b"Tag,Qty,UOM\nA,1e308,kg\nB,1e308,g\nC,-1e306,lb\nD,1e12,g\nE,1.1e9,kg\nF,2e12\n";
+        assert_eq!(lines(csv), (vec![5], vec![2, 3, 4, 6, 7]));
         let sheet = read_csv(csv, "f.csv", "LIC", chrono_tz::UTC).unwrap();
         assert_eq!(sheet.rejects[0].column, "Qty");
         assert!(sheet.rejects[0].reason.contains("out of range"), "{}", sheet.rejects[0].reason);

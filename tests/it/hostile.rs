@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, manifest, read, read_table, run_expect, s, tagtrail};
+use crate::common::{bin, manifest, read, read_table, run_expect, run_pipeline, s, tagtrail};
 
 const LIC: &str = "C11-0000001-LIC";
 
@@ -401,12 +401,14 @@ fn hostile_rule_with_a_bogus_severity_is_refused() {
 
 #[test]
 fn hostile_rule_reading_a_path_is_refused() {
+    // A Parquet file outside the lake: an earlier run's findings.
     let dir = tempfile::tempdir().unwrap();
-    let secret = dir.path().join("secret.csv");
-    fs::write(&secret, "license,detail\nC11-0000001-LIC,leaked\n").unwrap();
-    let sql = format!("SELECT license, detail FROM read_csv('{}')", secret.display());
+    let earlier = dir.path().join("earlier");
+    run_pipeline(&one_license(dir.path()), None, &earlier);
+    let secret = earlier.join("findings.parquet");
+    let sql = format!("SELECT license, detail FROM read_parquet('{}')", secret.display());
     let err = run_with_rule(dir.path(), "house.leak.sql", None, &sql, 2);
-    assert!(err.contains("house.leak.sql") && err.contains("read_csv"), "{err}");
+    assert!(err.contains("house.leak.sql") && err.contains("read_parquet"), "{err}");
 }
 
 #[test]
