@@ -115,6 +115,9 @@ pub const MAX_COUNT_QUANTITY: f64 = 1e12;
 /// Cells further right are ignored, so a cell at XFD (column 16,384) beside a small table
 /// cannot widen every row of it.
 const MAX_XLSX_COLUMNS: u32 = 1024;
+/// Up to this many used columns every row of a worksheet is written with all of them (the
+/// dense range's shape); wider, each row ends at its last cell.
+const PAD_XLSX_COLUMNS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -339,7 +342,9 @@ fn worksheet_cells<RS: std::io::Read + std::io::Seek>(
 /// A worksheet's used range as CSV text whose line numbers are the worksheet's row numbers:
 /// a row without cells is an empty line, a row with cells has one field per column from the
 /// leftmost used one to the rightmost (at most [`MAX_XLSX_COLUMNS`]), so the text grows with
-/// the cells present, never with the declared or the used range's size.
+/// the cells present, never with the declared or the used range's size. Beyond
+/// [`PAD_XLSX_COLUMNS`] columns a row ends at its own last cell (the empty cells after it
+/// are no data), so that one far cell does not widen every row.
 fn worksheet_text(cells: Vec<(u32, u32, calamine::Data)>) -> Result<String, HeaderError> {
     let Some(first_col) = cells.iter().map(|c| c.1).min() else {
         return Ok(String::new());
@@ -353,16 +358,19 @@ fn worksheet_text(cells: Vec<(u32, u32, calamine::Data)>) -> Result<String, Head
     while let Some(&(row, _, _)) = cells.peek() {
         out.resize(out.len() + (row - line) as usize, b'\n');
         fields.iter_mut().for_each(String::clear);
+        let mut used = 0;
         while let Some((_, col, value)) = cells.next_if(|c| c.0 == row) {
             if let Some(f) = fields.get_mut((col - first_col) as usize) {
                 *f = cell_text(&value);
+                used = used.max((col - first_col) as usize + 1);
             }
         }
         let mut csv = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(1024)
             .from_writer(&mut out);
-        csv.write_record(&fields).map_err(|e| format!("cannot convert a row: {e}"))?;
+        let shown = if width <= PAD_XLSX_COLUMNS { width } else { used.max(1) };
+        csv.write_record(&fields[..shown]).map_err(|e| format!("cannot convert a row: {e}"))?;
         csv.flush().map_err(|e| format!("cannot convert a row: {e}"))?;
         drop(csv);
         line = row + 1;
@@ -1055,6 +1063,39 @@ mod tests {
         assert_eq!(lines(b"Tag,Quantity [g]\nA,2\nB,3 lb\n"), (vec![2], vec![3]));
         let df = frame(b"Tag,Quantity,UOM,Counted Qty\nA,10,g,9\n");
         assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(9.0));
+    }
+
+    /// Issue 15: a workbook declaring A1:XFD1048576 (one far cell) is read by its cells:
+    /// rows keep their worksheet numbers and the table its shape.
+    #[test]
+    fn xlsx_far_cells_are_read_sparsely() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet();
+        for (c, h) in ["Tag", "Qty", "UOM"].iter().enumerate() {
+            ws.write_string(1, c as u16 + 1, *h).unwrap();
+        }
+        ws.write_string(2, 1, "A").unwrap();
+        ws.write_number(2, 2, 1.5).unwrap();
+        ws.write_string(2, 3, "g").unwrap();
+        ws.write_string(4, 1, "B").unwrap();
+        ws.write_string(4, 2, "x").unwrap();
+        ws.write_string(4, 900, "note").unwrap();
+        ws.write_string(1_048_575, 16_383, "far").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let none = BTreeSet::new();
+        let opts = SheetOptions::plain(chrono_tz::UTC, "L", &none);
+        let sheet = read_xlsx(&bytes, "f.xlsx", &opts).unwrap();
+        assert_eq!(sheet.format.header_line, 2);
+        assert_eq!((sheet.rows_in, sheet.rows.len()), (2, 1));
+        assert_eq!(sheet.rejects[0].line, 5);
+        // Wider than PAD_XLSX_COLUMNS: the row ends at its last cell.
+        assert_eq!(sheet.rejects[0].raw, format!("B,x{}note", ",".repeat(898)));
+        let text = worksheet_text(vec![
+            (1, 0, calamine::Data::String("a".into())),
+            (3, 2, calamine::Data::Float(2.0)),
+        ])
+        .unwrap();
+        assert_eq!(text, "\na,,\n\n,,2\n");
     }
 
     #[test]
