@@ -89,6 +89,8 @@ pub struct Splitter<R> {
     /// Top-level `{` offset in `buf` while we do not know yet if it is a page or a record.
     obj_start: Option<usize>,
     in_page: bool,
+    /// The top-level object had a `Data` key (a second one is an error).
+    data_seen: bool,
     next_index: u64,
     /// Bytes handed out so far (for progress).
     pub bytes_read: u64,
@@ -130,6 +132,7 @@ impl<R: Read> Splitter<R> {
             state: State::Start,
             obj_start: None,
             in_page: false,
+            data_seen: false,
             next_index: 0,
             bytes_read: 0,
             hasher: Some(hasher),
@@ -406,8 +409,11 @@ impl<R: Read> Splitter<R> {
                         // A second `Data` of a page would be dropped (or read over the
                         // first) without a word: the file is refused, as serde refuses a key
                         // given twice in a record.
-                        if key == b"Data" && self.in_page {
-                            return Err(self.err(i, "`Data` given twice in the page object"));
+                        if key == b"Data" {
+                            if self.data_seen {
+                                return Err(self.err(i, "`Data` given twice in the page object"));
+                            }
+                            self.data_seen = true;
                         }
                         if key == b"Data" && self.buf[v] == b'[' {
                             self.in_page = true;
@@ -685,8 +691,14 @@ mod tests {
         let e = split(r#"{"Data": [{"a":1}], "Data": [{"a":2}]}"#, false).unwrap_err();
         assert!(e.reason.contains("`Data` given twice"), "{}", e.reason);
         assert_eq!(e.offset, 20);
-        let e = split(r#"{"Data": null, "Total": 0, "Data": [{"a":2}]}"#, false).unwrap_err();
-        assert!(e.reason.contains("twice"), "{}", e.reason);
+        for text in [
+            r#"{"Data": null, "Total": 0, "Data": [{"a":2}]}"#,
+            r#"{"Data": 5, "Data": [{"a":2}]}"#,
+            r#"{"Data": [], "Data": null}"#,
+        ] {
+            let e = split(text, false).unwrap_err();
+            assert!(e.reason.contains("twice"), "{text}: {}", e.reason);
+        }
         for text in [r#"{"Data": null}"#, r#"{"Total": 0, "Data": null }"#, r#"{"Data": []}"#] {
             let mut s = Splitter::new(text.as_bytes(), false, Default::default());
             assert!(s.next_chunk().unwrap().is_none(), "{text}");
