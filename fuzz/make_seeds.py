@@ -69,6 +69,18 @@ put(
 put("counts_csv", "UID;Count\n1A4FF0100000022000000001;4\n")
 put("counts_csv", "PackageLabel,Quantity,Unit,Timestamp\n1A4F,2,Each,2026-03-08T02:30:00\n\n\"x\n")
 
+# counts_sheet: the counts_csv seeds, and sheets as operators keep them (SPEC 2.2):
+# UTF-16 with BOM, Windows-1252, tab/pipe delimiters, title rows, quantity cells with units.
+for name in sorted(os.listdir(os.path.join(HERE, "seeds", "counts_csv"))):
+    with open(os.path.join(HERE, "seeds", "counts_csv", name), "rb") as f:
+        put("counts_sheet", f.read())
+grid = "Inventory count\r\nLicense: C11-0000001-LIC\r\n\r\nPackage Tag\tPackage Item\tPackage Quantity\tUnit of Measure\tCounted At\r\n1a4ff0100000022000000001 \tBuds\t1.234,5 g\tGrams\t2026-10-29T10:00\r\n"
+put("counts_sheet", grid)
+put("counts_sheet", b"\xff\xfe" + grid.encode("utf-16-le"))
+put("counts_sheet", b"\xfe\xff" + grid.encode("utf-16-be"))
+put("counts_sheet", "Tag|Qty|Location\n1A4FF0100000022000000001|93 ea|Caf\xe9\n".encode("cp1252"))
+put("counts_sheet", "Tag;Quantity (lb);Counted Qty\n1A4F;2;1,5\nTotal;2;\n")
+
 # timestamp: every shape of SPEC 2.3 and the README, and edge values.
 for s in [
     "2025-10-03", "2025-10-03T17:35:45.000", "2025-10-03T17:35:45-07:00",

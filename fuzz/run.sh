@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(json_records counts_csv timestamp unit sql_header)
+[ ${#targets[@]} -eq 0 ] && targets=(json_records counts_csv counts_sheet timestamp unit sql_header)
 # The same flags for build and run, or `cargo fuzz run` rebuilds everything.
 flags=(-s none --codegen-units 16)
 

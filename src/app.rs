@@ -141,6 +141,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 }
             };
             // Everything that can be refused is refused before OUT is touched.
+            refuse_nested(&export, &out)?;
             let rule_set = rule_set(&settings, rules.as_deref())?;
             let lock = out_dir::lock(&out, settings.wait)?;
             let generation = out_dir::begin(&lock)?;
@@ -156,6 +157,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(exit_for(worst, settings.fail_on))
         }
         Command::Ingest { export, counts, out } => {
+            refuse_nested(&export, &out)?;
             let lock = out_dir::lock(&out, settings.wait)?;
             let generation = out_dir::begin(&lock)?;
             let dir = generation.dir().to_path_buf();
@@ -268,6 +270,43 @@ fn exit_for(worst: Option<Severity>, fail_on: Option<Severity>) -> u8 {
     }
 }
 
+/// Refuse an `--out` inside `--export` (the next run would read tagtrail's own outputs,
+/// or a half-written run, as export files) and an `--export` inside OUT's lake (ingest
+/// replaces the lake it would be reading). Compared as real paths: links and `..` resolved.
+fn refuse_nested(export: &Path, out: &Path) -> Result<()> {
+    let (e, o) = (real_path(export), real_path(out));
+    if o.starts_with(&e) {
+        return Err(Error::Usage(format!(
+            "--out `{}` is inside --export `{}`: tagtrail would read its own outputs as export \
+             files; choose an --out folder outside the export",
+            out.display(),
+            export.display()
+        )));
+    }
+    // Through `OUT/lake` a path resolves into tagtrail's own folder of results.
+    if e.starts_with(o.join(schema::out::LAKE)) || e.starts_with(o.join(out_dir::STATE)) {
+        return Err(Error::Usage(format!(
+            "--export `{}` is inside the results of --out `{}`, which a run replaces: pass the \
+             folder of Metrc exports as --export",
+            export.display(),
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `p` made absolute with its longest existing part resolved (links, `..`): OUT may not
+/// exist yet.
+fn real_path(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    for base in abs.ancestors() {
+        if let Ok(real) = std::fs::canonicalize(base) {
+            return real.join(abs.strip_prefix(base).unwrap_or(Path::new("")));
+        }
+    }
+    abs
+}
+
 /// The bundled sample: next to the binary's source tree, else `./data/sample`.
 fn sample_dir() -> PathBuf {
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join("sample");
@@ -348,20 +387,32 @@ fn note_unread(s: &Settings, unread: &[manifest::UnreadFile]) {
     }
 }
 
+/// The command that re-runs this ingest, for the manifest and the report. Every value is
+/// shell-quoted (POSIX single quotes) unless it is plain, so a path with spaces, quotes or
+/// `$(…)` is pasted back as one argument and never run.
 fn rerun_line(export: &Path, counts: Option<&Path>, out: &Path, s: &Settings) -> String {
-    let mut line = format!("tagtrail run --export {} --out {}", export.display(), out.display());
-    if let Some(c) = counts {
-        line.push_str(&format!(" --counts {}", c.display()));
+    fn quote(arg: &str) -> String {
+        let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c);
+        if !arg.is_empty() && arg.chars().all(plain) {
+            arg.to_owned()
+        } else {
+            format!("'{}'", arg.replace('\'', "'\\''"))
+        }
     }
-    line.push_str(&format!(" --timezone {}", s.profile.timezone));
+    let path = |p: &Path| quote(&p.display().to_string());
+    let mut line = format!("tagtrail run --export {} --out {}", path(export), path(out));
+    if let Some(c) = counts {
+        line.push_str(&format!(" --counts {}", path(c)));
+    }
+    line.push_str(&format!(" --timezone {}", quote(&s.profile.timezone)));
     if let Some(t) = &s.counted_at {
-        line.push_str(&format!(" --counted-at {t}"));
+        line.push_str(&format!(" --counted-at {}", quote(t)));
     }
     if let Some(w) = &s.sheet {
-        line.push_str(&format!(" --sheet '{}'", w.replace('\'', "'\\''")));
+        line.push_str(&format!(" --sheet {}", quote(w)));
     }
     if let Some(p) = &s.profile_path {
-        line.push_str(&format!(" --profile {}", p.display()));
+        line.push_str(&format!(" --profile {}", path(p)));
     }
     line
 }

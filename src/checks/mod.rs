@@ -147,6 +147,14 @@ pub fn registry(user_rules: Option<&Path>, profile: &Profile) -> Result<Vec<Rule
             });
         }
     }
+    // A severity for a rule that does not exist (a typo, a renamed rule) would change
+    // nothing without a word while the user believes the rule was re-graded.
+    if let Some(id) = profile.severities.keys().find(|id| !seen.contains(*id)) {
+        return Err(Error::Usage(format!(
+            "the profile sets a severity for `{id}`, which is no rule; the rules are: {}",
+            seen.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        )));
+    }
     for r in &mut rules {
         if let Some(s) = profile.severities.get(&r.id).and_then(|s| Severity::parse(s)) {
             r.severity = s;
@@ -223,7 +231,12 @@ fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Re
         }
     }
     let severity = match (schema.get("severity"), profile.severities.contains_key(&rule.id)) {
-        (Some(_), false) => col("severity").fill_null(lit(rule.severity.as_str())),
+        (Some(_), false) => col("severity")
+            .str()
+            .strip_chars(lit(NULL))
+            .str()
+            .to_lowercase()
+            .fill_null(lit(rule.severity.as_str())),
         _ => lit(rule.severity.as_str()),
     };
     let mut exprs = vec![
@@ -367,12 +380,37 @@ fn check_batch(
             .collect()
     };
     let mut found = Vec::with_capacity(frames.len());
-    for f in frames {
-        found.push(detach(f?)?);
+    for (f, rule) in frames.into_iter().zip(rules) {
+        let f = f?;
+        check_severities(rule, &f)?;
+        found.push(detach(f)?);
     }
     let totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
     let coverage = views.get("count_coverage").collect().ctx(|| "count coverage".into())?;
     Ok((found, detach(totals)?, detach(coverage)?))
+}
+
+/// A rule may return its own `severity` per finding: each must be one of the five names
+/// (a `bogus` one cannot be ranked, filtered with --fail-on, or summarised).
+fn check_severities(rule: &Rule, found: &DataFrame) -> Result<()> {
+    let Ok(sev) = found.column("severity").and_then(|c| c.str().cloned()) else {
+        return Ok(());
+    };
+    let Some(bad) = sev.iter().flatten().find(|s| !Severity::ALL.iter().any(|v| v.as_str() == *s))
+    else {
+        return Ok(());
+    };
+    let path = match &rule.kind {
+        RuleKind::Sql(s) => s.path.clone(),
+        RuleKind::Cycle => rule.id.clone().into(),
+    };
+    Err(Error::Rule {
+        path,
+        reason: format!(
+            "the query returns severity `{bad}`; a `severity` column holds info, low, medium, \
+             high or critical (or null for the header's)"
+        ),
+    })
 }
 
 /// Run every rule over the lake at `lake`, in batches of licenses of about `batch_bytes`

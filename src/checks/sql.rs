@@ -121,7 +121,69 @@ pub fn parse(path: &Path, text: &str) -> Result<SqlRule> {
     if body.trim().is_empty() {
         return Err(bad("no SQL after the header".into()));
     }
+    if let Some(call) = path_reading_call(&self::body(text)) {
+        return Err(bad(format!(
+            "the query calls `{call}(…)`, which reads a file by its path; a rule reads only \
+             the lake's tables and views by name (packages, counts, sales, …)"
+        )));
+    }
     Ok(rule)
+}
+
+/// The first call of a table function reading a path (`read_parquet`, `read_csv`, `scan_*`,
+/// any `read_*`) in `sql`, outside comments and string literals; quoted names count too.
+/// Where SQL dialects differ (backslash escapes, nested comments, `$$` strings) this reads
+/// the narrower comment or string, so that no call is hidden from it.
+fn path_reading_call(sql: &str) -> Option<String> {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    // The last name read, while only blanks and comments follow it.
+    let mut name: Option<String> = None;
+    let reads_paths = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("read_") || n.starts_with("scan_")
+    };
+    while i < b.len() {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |k| i + k);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |k| i + 2 + k + 2);
+            }
+            b'\'' => {
+                // `''` inside a literal is a quote: two literals back to back read the same.
+                i = memchr::memchr(b'\'', &b[i + 1..]).map_or(b.len(), |k| i + 1 + k + 1);
+                name = None;
+            }
+            q @ (b'"' | b'`' | b'[') => {
+                let close = if q == b'[' { b']' } else { q };
+                let end = memchr::memchr(close, &b[i + 1..]).map_or(b.len(), |k| i + 1 + k);
+                name = Some(String::from_utf8_lossy(&b[i + 1..end]).into_owned());
+                i = end + 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
+                {
+                    i += 1;
+                }
+                name = Some(sql[start..i].to_owned());
+            }
+            b'(' => {
+                if let Some(n) = name.take().filter(|n| reads_paths(n)) {
+                    return Some(n);
+                }
+                i += 1;
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            _ => {
+                name = None;
+                i += 1;
+            }
+        }
+    }
+    None
 }
 
 /// The SQL without comment lines (Polars SQL takes one statement).
@@ -193,6 +255,29 @@ mod tests {
         let ok = parse(p, "-- severity: low\n-- citation: a\n-- description: b\nSELECT 1").unwrap();
         assert_eq!((ok.id.as_str(), ok.family.as_str()), ("my.rule", "my"));
         assert_eq!(body("-- x\nSELECT 1 -- y\nFROM t;"), "SELECT 1 \nFROM t");
+    }
+
+    /// Issue 15: a user rule reads the lake's tables only, never a path.
+    #[test]
+    fn rules_reading_paths_are_refused() {
+        let head = "-- severity: low\n-- citation: a\n-- description: b\n";
+        for sql in [
+            "SELECT * FROM read_parquet('/etc/x.parquet')",
+            "SELECT license, 'x' AS detail FROM packages JOIN READ_CSV ('a.csv') USING (license)",
+            "SELECT * FROM \"read_json\"('x')",
+            "SELECT * FROM scan_ipc /* c */ ('x')",
+            "SELECT * FROM /* a */ read_ipc('x') /* b */",
+        ] {
+            let e = parse(Path::new("r/x.sql"), &format!("{head}{sql}")).unwrap_err().to_string();
+            assert!(e.contains("r/x.sql") && e.contains("reads a file"), "{sql}: {e}");
+        }
+        for sql in [
+            "SELECT license, 'read_parquet(x)' AS detail FROM packages -- read_csv('y')",
+            "SELECT license, detail FROM packages /* read_csv('y') */",
+            "SELECT license, \"read_at\" AS detail FROM packages WHERE spread_x(1) > 0",
+        ] {
+            assert!(parse(Path::new("r/x.sql"), &format!("{head}{sql}")).is_ok(), "{sql}");
+        }
     }
 
     /// Regression (issue 6, found by fuzz/sql_header): only the last `.sql` is the extension;

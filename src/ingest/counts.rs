@@ -111,6 +111,18 @@ const ALIASES: &[(Col, &[&str])] = &[
 const HEADER_SEARCH: usize = 100;
 /// Physical lines a quoted cell may span before its row is taken as broken.
 const MAX_CELL_LINES: usize = 50;
+/// Largest count quantity in base units (g, ea, ml): a million tonnes, a trillion units,
+/// a billion litres, far beyond any package. Rows above it are rejected as out of range,
+/// so that a license's counted total (at most this times the rows of a sheet, ~1e21 for a
+/// billion rows) never overflows to infinity.
+pub const MAX_COUNT_QUANTITY: f64 = 1e12;
+/// Columns of a worksheet read, from its leftmost used column: no count sheet has more.
+/// Cells further right are ignored, so a cell at XFD (column 16,384) beside a small table
+/// cannot widen every row of it.
+const MAX_XLSX_COLUMNS: u32 = 1024;
+/// Up to this many used columns every row of a worksheet is written with all of them (the
+/// dense range's shape); wider, each row ends at its last cell.
+const PAD_XLSX_COLUMNS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -287,10 +299,9 @@ pub fn read_xlsx(
     };
     let mut tried = Vec::new();
     for name in &wanted {
-        let range = book
-            .worksheet_range(name)
+        let cells = worksheet_cells(&mut book, name)
             .map_err(|e| format!("unreadable worksheet `{name}`: {e}"))?;
-        let text = worksheet_text(&range)?;
+        let text = worksheet_text(cells)?;
         match find_header(&text, b",") {
             Ok(header) => {
                 let mut sheet = read_rows(&text, header, source_file, opts)?;
@@ -303,35 +314,95 @@ pub fn read_xlsx(
     Err(format!("no worksheet holds a count table; {}", tried.join("; ")))
 }
 
-/// A worksheet's used range as CSV text whose line numbers are the worksheet's row numbers.
-fn worksheet_text(range: &calamine::Range<calamine::Data>) -> Result<String, HeaderError> {
-    use calamine::Data;
-    let pad = range.start().map_or(0, |(row, _)| row as usize);
-    let mut csv = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(std::iter::repeat_n(b'\n', pad).collect::<Vec<u8>>());
-    for row in range.rows() {
-        let cells = row.iter().map(|c| match c {
-            Data::Empty => String::new(),
-            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                s.replace(['\r', '\n'], " ")
-            }
-            Data::Float(f) => f.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
-            Data::Error(e) => e.to_string(),
-            Data::DateTime(d) => match d.as_datetime() {
-                Some(t) if d.is_datetime() && t.time() == chrono::NaiveTime::MIN => {
-                    t.format("%Y-%m-%d").to_string()
-                }
-                Some(t) if d.is_datetime() => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
-                _ => d.as_f64().to_string(),
-            },
-        });
-        csv.write_record(cells).map_err(|e| format!("cannot convert a row: {e}"))?;
+/// The non-empty cells of a worksheet as `(row, column, value)`, read one at a time:
+/// memory and work follow the cells the file holds, never the dimension it declares (a
+/// 19 KB workbook may declare A1:XFD1048576, 17 billion cells as a dense range).
+fn worksheet_cells<RS: std::io::Read + std::io::Seek>(
+    book: &mut calamine::Xlsx<RS>,
+    name: &str,
+) -> Result<Vec<(u32, u32, calamine::Data)>, calamine::XlsxError> {
+    use calamine::{DataRef, XlsxError};
+    let mut reader = match book.worksheet_cells_reader(name) {
+        Ok(r) => r,
+        // A chart sheet: no cells (as calamine's dense range reads it).
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell()? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (row, col) = cell.get_position();
+        cells.push((row, col, cell.get_value().clone().into()));
     }
-    let bytes = csv.into_inner().map_err(|e| format!("cannot convert the sheet: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| format!("cannot convert the sheet: {e}"))
+    // Rows and cells in order; a cell given twice keeps its last value, as in the range.
+    cells.sort_by_key(|&(r, c, _)| (r, c));
+    cells.reverse();
+    cells.dedup_by_key(|&mut (r, c, _)| (r, c));
+    cells.reverse();
+    Ok(cells)
+}
+
+/// A worksheet's used range as CSV text whose line numbers are the worksheet's row numbers:
+/// a row without cells is an empty line, a row with cells has one field per column from the
+/// leftmost used one to the rightmost (at most [`MAX_XLSX_COLUMNS`]), so the text grows with
+/// the cells present, never with the declared or the used range's size. Beyond
+/// [`PAD_XLSX_COLUMNS`] columns a row ends at its own last cell (the empty cells after it
+/// are no data), so that one far cell does not widen every row.
+fn worksheet_text(cells: Vec<(u32, u32, calamine::Data)>) -> Result<String, HeaderError> {
+    let Some(first_col) = cells.iter().map(|c| c.1).min() else {
+        return Ok(String::new());
+    };
+    let last_col = cells.iter().map(|c| c.1).max().unwrap_or(first_col);
+    let width = (last_col - first_col).min(MAX_XLSX_COLUMNS - 1) as usize + 1;
+    let mut out = Vec::new();
+    let mut line = 0u32; // rows written so far (the next row's index)
+    let mut fields = vec![String::new(); width];
+    let mut cells = cells.into_iter().peekable();
+    while let Some(&(row, _, _)) = cells.peek() {
+        out.resize(out.len() + (row - line) as usize, b'\n');
+        fields.iter_mut().for_each(String::clear);
+        let mut used = 0;
+        while let Some((_, col, value)) = cells.next_if(|c| c.0 == row) {
+            if let Some(f) = fields.get_mut((col - first_col) as usize) {
+                *f = cell_text(&value);
+                used = used.max((col - first_col) as usize + 1);
+            }
+        }
+        let mut csv = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .buffer_capacity(1024)
+            .from_writer(&mut out);
+        let shown = if width <= PAD_XLSX_COLUMNS { width } else { used.max(1) };
+        csv.write_record(&fields[..shown]).map_err(|e| format!("cannot convert a row: {e}"))?;
+        csv.flush().map_err(|e| format!("cannot convert a row: {e}"))?;
+        drop(csv);
+        line = row + 1;
+    }
+    String::from_utf8(out).map_err(|e| format!("cannot convert the sheet: {e}"))
+}
+
+/// A cell as a person reads it (see [`read_xlsx`]).
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            s.replace(['\r', '\n'], " ")
+        }
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+        Data::Error(e) => e.to_string(),
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(t) if d.is_datetime() && t.time() == chrono::NaiveTime::MIN => {
+                t.format("%Y-%m-%d").to_string()
+            }
+            Some(t) if d.is_datetime() => t.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
+            _ => d.as_f64().to_string(),
+        },
+    }
 }
 
 /// The header row: where it is, its delimiter and which column means what.
@@ -765,10 +836,13 @@ impl RowReader<'_, '_> {
             return;
         };
         let q = Qty::new(Some(quantity), unit.map(|(u, _)| u), None);
-        // 1e308 kg is a finite number but no finite number of grams.
-        if q.base.is_some_and(|b| !b.is_finite()) {
+        // 1e308 kg is a finite number but no finite number of grams; and a sheet of
+        // quantities each finite but huge would sum to infinity, and its license's totals
+        // to "n/a". No package holds MAX_COUNT_QUANTITY of its base unit.
+        if q.base.unwrap_or(quantity).abs() > MAX_COUNT_QUANTITY || !quantity.is_finite() {
             let reason = format!(
-                "number out of range in base units: `{}`",
+                "number out of range in base units: `{}` (a count is at most {MAX_COUNT_QUANTITY:e} \
+                 g, ea or ml)",
                 cell(Col::Quantity).unwrap_or("")
             );
             let column = name(Col::Quantity);
@@ -1006,8 +1080,11 @@ mod tests {
     /// infinity (which made every total and variance of its license inf/NaN).
     #[test]
     fn counts_quantity_overflowing_its_base_unit_is_rejected() {
-        let csv = b"Tag,Qty,UOM\nA,1e308,kg\nB,1e308,g\nC,-1e306,lb\n";
-        assert_eq!(lines(csv), (vec![3], vec![2, 4]));
+        // Issue 15: also a finite quantity beyond MAX_COUNT_QUANTITY (many would sum to
+        // infinity); the bound itself is a count.
+        let csv =
+            b"Tag,Qty,UOM\nA,1e308,kg\nB,1e308,g\nC,-1e306,lb\nD,1e12,g\nE,1.1e9,kg\nF,2e12\n";
+        assert_eq!(lines(csv), (vec![5], vec![2, 3, 4, 6, 7]));
         let sheet = read_csv(csv, "f.csv", "LIC", chrono_tz::UTC).unwrap();
         assert_eq!(sheet.rejects[0].column, "Qty");
         assert!(sheet.rejects[0].reason.contains("out of range"), "{}", sheet.rejects[0].reason);
@@ -1121,6 +1198,39 @@ mod tests {
         let df = frame(b"Tag,Quantity (Metrc),Quantity (counted),UOM\nA,10,8,g\n");
         assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(8.0));
         assert!(read_csv(b"Tag,Quantity (system)\nA,1\n", "f.csv", "L", chrono_tz::UTC).is_err());
+    }
+
+    /// Issue 15: a workbook declaring A1:XFD1048576 (one far cell) is read by its cells:
+    /// rows keep their worksheet numbers and the table its shape.
+    #[test]
+    fn xlsx_far_cells_are_read_sparsely() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet();
+        for (c, h) in ["Tag", "Qty", "UOM"].iter().enumerate() {
+            ws.write_string(1, c as u16 + 1, *h).unwrap();
+        }
+        ws.write_string(2, 1, "A").unwrap();
+        ws.write_number(2, 2, 1.5).unwrap();
+        ws.write_string(2, 3, "g").unwrap();
+        ws.write_string(4, 1, "B").unwrap();
+        ws.write_string(4, 2, "x").unwrap();
+        ws.write_string(4, 900, "note").unwrap();
+        ws.write_string(1_048_575, 16_383, "far").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let none = BTreeSet::new();
+        let opts = SheetOptions::plain(chrono_tz::UTC, "L", &none);
+        let sheet = read_xlsx(&bytes, "f.xlsx", &opts).unwrap();
+        assert_eq!(sheet.format.header_line, 2);
+        assert_eq!((sheet.rows_in, sheet.rows.len()), (2, 1));
+        assert_eq!(sheet.rejects[0].line, 5);
+        // Wider than PAD_XLSX_COLUMNS: the row ends at its last cell.
+        assert_eq!(sheet.rejects[0].raw, format!("B,x{}note", ",".repeat(898)));
+        let text = worksheet_text(vec![
+            (1, 0, calamine::Data::String("a".into())),
+            (3, 2, calamine::Data::Float(2.0)),
+        ])
+        .unwrap();
+        assert_eq!(text, "\na,,\n\n,,2\n");
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub struct Splitter<R> {
     /// Top-level `{` offset in `buf` while we do not know yet if it is a page or a record.
     obj_start: Option<usize>,
     in_page: bool,
+    /// The top-level object had a `Data` key (a second one is an error).
+    data_seen: bool,
     next_index: u64,
     /// Bytes handed out so far (for progress).
     pub bytes_read: u64,
@@ -130,6 +132,7 @@ impl<R: Read> Splitter<R> {
             state: State::Start,
             obj_start: None,
             in_page: false,
+            data_seen: false,
             next_index: 0,
             bytes_read: 0,
             hasher: Some(hasher),
@@ -403,20 +406,34 @@ impl<R: Read> Splitter<R> {
                         if v >= self.buf.len() {
                             return Ok(true);
                         }
-                        if key == b"Data" && self.buf[v] == b'[' && !self.in_page {
+                        // A second `Data` of a page would be dropped (or read over the
+                        // first) without a word: the file is refused, as serde refuses a key
+                        // given twice in a record.
+                        if key == b"Data" {
+                            if self.data_seen {
+                                return Err(self.err(i, "`Data` given twice in the page object"));
+                            }
+                            self.data_seen = true;
+                        }
+                        if key == b"Data" && self.buf[v] == b'[' {
                             self.in_page = true;
                             self.obj_start = None;
                             self.pos = v + 1;
                             self.state = State::ArrValue;
                         } else {
-                            match skip_value(&self.buf, v) {
-                                Ok(Some(end)) => {
-                                    self.pos = end;
-                                    self.state = State::ObjNext;
-                                }
+                            let end = match skip_value(&self.buf, v) {
+                                Ok(Some(end)) => end,
                                 Ok(None) => return Ok(true),
                                 Err((at, why)) => return Err(self.err(at, why)),
+                            };
+                            // `{"Data": null}`: a page with no records (Metrc writes it for
+                            // an empty result), not one record holding a null.
+                            if key == b"Data" && &self.buf[v..end] == b"null" {
+                                self.in_page = true;
+                                self.obj_start = None;
                             }
+                            self.pos = end;
+                            self.state = State::ObjNext;
                         }
                     }
                     _ => return Err(self.err(i, "expected an object key")),
@@ -664,6 +681,28 @@ mod tests {
                 }
                 (_, Err(e)) => panic!("{name}: {e:?}"),
             }
+        }
+    }
+
+    /// Issue 15: a second `Data` array was dropped without a word; `{"Data": null}` was
+    /// one phantom record.
+    #[test]
+    fn page_data_twice_is_an_error_and_null_data_is_empty() {
+        let e = split(r#"{"Data": [{"a":1}], "Data": [{"a":2}]}"#, false).unwrap_err();
+        assert!(e.reason.contains("`Data` given twice"), "{}", e.reason);
+        assert_eq!(e.offset, 20);
+        for text in [
+            r#"{"Data": null, "Total": 0, "Data": [{"a":2}]}"#,
+            r#"{"Data": 5, "Data": [{"a":2}]}"#,
+            r#"{"Data": [], "Data": null}"#,
+        ] {
+            let e = split(text, false).unwrap_err();
+            assert!(e.reason.contains("twice"), "{text}: {}", e.reason);
+        }
+        for text in [r#"{"Data": null}"#, r#"{"Total": 0, "Data": null }"#, r#"{"Data": []}"#] {
+            let mut s = Splitter::new(text.as_bytes(), false, Default::default());
+            assert!(s.next_chunk().unwrap().is_none(), "{text}");
+            assert!(!s.single_object(), "{text}");
         }
     }
 

@@ -274,9 +274,21 @@ fn discover_export(root: &Path) -> Result<(Vec<Source>, Vec<UnreadFile>)> {
         // is a one-license export named after the folder.
         license_files(root, root, &license, &mut out, &mut unread)?;
     } else {
+        // Each real folder once: a link back to the export (or to another license's
+        // folder) would read the same files again under another license.
+        let mut seen: BTreeSet<PathBuf> = fs::canonicalize(root).into_iter().collect();
         for lic in sorted_entries(root)? {
             let license = file_name(&lic);
             if license.starts_with('.') {
+                continue;
+            }
+            if lic.is_dir() && fs::canonicalize(&lic).is_ok_and(|real| !seen.insert(real)) {
+                unread.push(UnreadFile {
+                    path: format!("{}/", rel_path(root, &lic)),
+                    reason: "a link to a folder already read (the export itself or another \
+                             license's folder)"
+                        .into(),
+                });
                 continue;
             }
             if !lic.is_dir() {
@@ -386,6 +398,10 @@ fn license_files(
             });
             continue;
         }
+        if let Some(reason) = not_regular(&file) {
+            unread.push(UnreadFile { path: rel, reason });
+            continue;
+        }
         match names::classify(&name) {
             Ok(f) => out.push(Source {
                 rel,
@@ -438,6 +454,32 @@ fn require_packages_read(
     )))
 }
 
+/// Why `path` (not a folder) is not read as a file: a FIFO would block the run forever
+/// and a device or socket is no export; a link to a regular file is read. None for a
+/// regular file, and for a path that cannot be examined (reading it names the error).
+fn not_regular(path: &Path) -> Option<String> {
+    let kind = fs::metadata(path).ok()?.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let what = if kind.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_block_device() || kind.is_char_device() {
+            "a device"
+        } else {
+            "not a file"
+        };
+        return Some(format!("{what}, not a regular file: only regular files are read"));
+    }
+    #[allow(unreachable_code)]
+    Some("not a regular file: only regular files are read".into())
+}
+
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| Error::io("cannot list", dir, e))?
@@ -456,6 +498,9 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<(Vec<Source>
     } else if path.is_dir() {
         let mut files = Vec::new();
         let mut stack = vec![path.to_path_buf()];
+        // Each real folder and sheet once: a link back up the tree (a loop) or to a sheet
+        // already found would count its rows again ("label counted 41 times").
+        let mut seen: BTreeSet<PathBuf> = fs::canonicalize(path).into_iter().collect();
         while let Some(d) = stack.pop() {
             for p in sorted_entries(&d)? {
                 let name =
@@ -464,8 +509,17 @@ fn discover_counts(path: &Path, known: &BTreeSet<String>) -> Result<(Vec<Source>
                 if name.starts_with('.') || name.starts_with("~$") {
                     continue;
                 }
-                if p.is_dir() {
+                let again = fs::canonicalize(&p).is_ok_and(|real| !seen.insert(real));
+                if again {
+                    notes.push(format!(
+                        "counts: `{}` not read: a link to a {} already read",
+                        rel_path(path, &p),
+                        if p.is_dir() { "folder" } else { "sheet" }
+                    ));
+                } else if p.is_dir() {
                     stack.push(p);
+                } else if let Some(why) = not_regular(&p) {
+                    notes.push(format!("counts: `{}` not read: {why}", rel_path(path, &p)));
                 } else if sheet_kind(&p)? {
                     files.push(p);
                 } else {

@@ -167,7 +167,11 @@ impl<'a> Reader<'a> {
                 return Err(self.syntax("key must be a string"));
             }
             self.i += 1;
-            let key = self.string_body()?;
+            let key = match self.string_body() {
+                // A key with a lone surrogate names no field: its value is skipped.
+                Err(ReadError::Data { .. }) => Cow::Borrowed("\u{fffd}"),
+                key => key?,
+            };
             if self.peek()? != b':' {
                 return Err(self.syntax("expected `:`"));
             }
@@ -297,6 +301,7 @@ impl<'a> Reader<'a> {
                 }
                 Some(b'\\') => {
                     self.i += 1;
+                    // A lone surrogate in a value nobody reads is skipped, as serde does.
                     self.escape(&mut None)?;
                 }
                 Some(_) => {
@@ -316,15 +321,24 @@ impl<'a> Reader<'a> {
             return Ok(Cow::Borrowed(self.text(start, self.i - 1)));
         }
         let mut out = Some(String::from(self.text(start, self.i)));
+        let mut lone = false;
         loop {
             match self.b.get(self.i) {
                 Some(b'"') => {
                     self.i += 1;
+                    // Read to the closing quote first, so the record's remaining fields
+                    // are still checked as JSON; then the value is refused, not the file.
+                    if lone {
+                        return Err(ReadError::data(
+                            "the string holds a lone surrogate escape (`\\ud800`…): not \
+                             valid Unicode text",
+                        ));
+                    }
                     return Ok(Cow::Owned(out.unwrap_or_default()));
                 }
                 Some(b'\\') => {
                     self.i += 1;
-                    self.escape(&mut out)?;
+                    lone |= !self.escape(&mut out)?;
                 }
                 Some(_) => {
                     return Err(self.syntax("control character (\\u0000-\\u001F) in a string"));
@@ -339,8 +353,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Just after a backslash: one escape, appended to `out` when decoding.
-    fn escape(&mut self, out: &mut Option<String>) -> ReadResult<()> {
+    /// Just after a backslash: one escape, appended to `out` when decoding. False for a
+    /// lone surrogate (`\ud800` without its pair): well-formed JSON, but no character;
+    /// U+FFFD stands in for it.
+    fn escape(&mut self, out: &mut Option<String>) -> ReadResult<bool> {
         let Some(&c) = self.b.get(self.i) else {
             return Err(self.syntax("EOF while parsing a string"));
         };
@@ -358,20 +374,30 @@ impl<'a> Reader<'a> {
                 let hi = self.hex4()?;
                 let code = if (0xD800..0xDC00).contains(&hi) {
                     if self.b.get(self.i) != Some(&b'\\') || self.b.get(self.i + 1) != Some(&b'u') {
-                        return Err(self.syntax("lone leading surrogate in hex escape"));
+                        None
+                    } else {
+                        // The next escape is taken as the pair; when it is not a trailing
+                        // surrogate the string is refused anyway, so it need not be kept.
+                        self.i += 2;
+                        let lo = self.hex4()?;
+                        (0xDC00..0xE000)
+                            .contains(&lo)
+                            .then(|| 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
                     }
-                    self.i += 2;
-                    let lo = self.hex4()?;
-                    if !(0xDC00..0xE000).contains(&lo) {
-                        return Err(self.syntax("lone leading surrogate in hex escape"));
-                    }
-                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
                 } else if (0xDC00..0xE000).contains(&hi) {
-                    return Err(self.syntax("lone trailing surrogate in hex escape"));
+                    None
                 } else {
-                    hi
+                    Some(hi)
                 };
-                char::from_u32(code).ok_or_else(|| self.syntax("invalid unicode escape"))?
+                match code.and_then(char::from_u32) {
+                    Some(c) => c,
+                    None => {
+                        if let Some(o) = out.as_mut() {
+                            o.push(char::REPLACEMENT_CHARACTER);
+                        }
+                        return Ok(false);
+                    }
+                }
             }
             _ => {
                 self.i -= 1;
@@ -381,7 +407,7 @@ impl<'a> Reader<'a> {
         if let Some(o) = out.as_mut() {
             o.push(ch);
         }
-        Ok(())
+        Ok(true)
     }
 
     fn hex4(&mut self) -> ReadResult<u32> {
@@ -722,7 +748,6 @@ mod tests {
             (r#"{"Label": "a"#, 12),
             (r#"{"Label": "a\x"}"#, 13),
             ("{\"Label\": \"a\tb\"}", 12),
-            (r#"{"Label": "\ud800"}"#, 17),
             (r#"{"Label" 1}"#, 9),
             (r#"{"Label": 1 "x": 2}"#, 12),
             (r#"{Label: 1}"#, 1),
@@ -750,6 +775,17 @@ mod tests {
             ("List[1]".into(), "wrong JSON type: expected object, got array".into())
         );
         assert_eq!(data(r#"{"List": [{"Name": 1e999}]}"#).0, "List[0].Name");
+        // Issue 15: a lone surrogate refuses the value read, not the file; in a field nobody
+        // reads (or a key) it is skipped, as serde_json skips it.
+        for text in
+            [r#"{"Label": "\ud800"}"#, r#"{"Label": "a\udc00b"}"#, r#"{"Label": "\ud800\u0041"}"#]
+        {
+            let (column, reason) = data(text);
+            assert_eq!(column, "Label", "{text}");
+            assert!(reason.contains("lone surrogate"), "{reason}");
+        }
+        assert_eq!(data(r#"{"List": [{"Name": "\ud83d"}]}"#).0, "List[0].Name");
+        assert!(read(r#"{"Skip": "\ud800", "K\udc00": 1, "Label": "\ud83d\ude00"}"#).is_ok());
         let r = read(r#"{"Item": [1], "List": {"a": 1}}"#).unwrap();
         assert!(matches!(r.item, Nested::Wrong("array")));
         assert!(matches!(r.list, Nested::Wrong("object")));

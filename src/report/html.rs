@@ -14,7 +14,8 @@ use crate::schema::out;
 
 /// Escape text for HTML content and attribute values: `& < > " '`. A `:` followed by `//`
 /// is written as a character reference too, so that no address from the input appears in
-/// the file as a link target or an external reference.
+/// the file as a link target or an external reference. Controls and bidirectional
+/// formatting characters are shown as `<U+202E>` (see [`super::text::shown_as_code`]).
 pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + s.len() / 8);
     let mut rest = s;
@@ -26,6 +27,9 @@ pub(crate) fn esc(s: &str) -> String {
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&#39;"),
             ':' if rest[1..].starts_with("//") => o.push_str("&#58;"),
+            c if super::text::shown_as_code(c) => {
+                let _ = write!(o, "&lt;U+{:04X}&gt;", u32::from(c));
+            }
             _ => o.push(ch),
         }
         rest = &rest[ch.len_utf8()..];

@@ -13,6 +13,7 @@ use crate::schema::out;
 
 /// Escape text for Markdown, table cells included: backslash-escape `\ | < > ` * _ [ ] & ~`,
 /// turn line breaks into spaces, and break `://` so that no address becomes a link.
+/// Controls and bidirectional formatting characters are shown as `<U+202E>`.
 pub(crate) fn cell(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + s.len() / 8);
     let mut rest = s;
@@ -25,6 +26,9 @@ pub(crate) fn cell(s: &str) -> String {
             ':' if rest[1..].starts_with("//") => o.push_str("\\:"),
             '\r' if rest[1..].starts_with('\n') => {}
             '\n' | '\r' => o.push(' '),
+            c if super::text::shown_as_code(c) => {
+                let _ = write!(o, "\\<U+{:04X}\\>", u32::from(c));
+            }
             _ => o.push(ch),
         }
         rest = &rest[ch.len_utf8()..];

@@ -8,6 +8,26 @@ use std::path::Path;
 use super::data::{CountStatus, Finding, Overview, SEVERITIES};
 use crate::schema::out;
 
+/// A character shown as `<U+XXXX>` instead of itself: C0 controls other than tab and line
+/// ends (NUL…), DEL and C1 controls, line and paragraph separators, and the bidirectional
+/// controls (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069), with which a label or a file
+/// name could reorder the text shown around it or hide part of it.
+pub(crate) fn shown_as_code(ch: char) -> bool {
+    matches!(
+        ch,
+        '\0'..='\u{8}'
+            | '\u{b}'
+            | '\u{c}'
+            | '\u{e}'..='\u{1f}'
+            | '\u{7f}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
 /// `1,234.5`: at most three decimals, thousands grouped; `n/a` when not finite.
 pub(crate) fn num(x: f64) -> String {
     if !x.is_finite() {

@@ -7,6 +7,7 @@ mod common;
 mod determinism;
 mod evidence;
 mod export_shapes;
+mod hostile;
 mod ingest;
 mod integrity;
 mod props;
