@@ -13,7 +13,7 @@ packages=${1:-1000000}
 licenses=${2:-20}
 format=${3:-jsonl}
 work=benches/work/pipeline-$packages-$licenses-$format
-bin=target/release/tagtrail
+bin=${CARGO_TARGET_DIR:-target}/release/tagtrail
 cargo build --release --quiet
 mkdir -p "$work"
 if [ ! -f "$work/data/truth.csv" ]; then
