@@ -279,3 +279,40 @@ fn evidence_stray_quote_rejects_its_line_and_loses_no_other() {
     };
     assert_eq!(without(keys), without(finding_keys(&plain)));
 }
+
+/// `--sheet NAME` picks a worksheet of a workbook holding several count tables; a name the
+/// workbook does not have is exit 2 listing its worksheets.
+#[test]
+fn evidence_sheet_option_picks_the_worksheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = dir.path().join("counts");
+    fs::create_dir_all(&counts).unwrap();
+    let text = fs::read_to_string(sample().join("counts/C11-0000001-LIC.csv")).unwrap();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for (name, keep) in [("September", 5usize), ("October", usize::MAX)] {
+        let ws = book.add_worksheet();
+        ws.set_name(name).unwrap();
+        for (r, line) in text.lines().take(keep).enumerate() {
+            for (c, cell) in line.split(',').enumerate() {
+                ws.write_string(r as u32, c as u16, cell).unwrap();
+            }
+        }
+    }
+    book.save(counts.join("C11-0000001-LIC.xlsx")).unwrap();
+    fs::copy(sample().join("counts/C11-0000003-LIC.csv"), counts.join("C11-0000003-LIC.csv"))
+        .unwrap();
+    let plain = dir.path().join("plain");
+    run(Some(&sample().join("counts")), &plain, &["--quiet"], 0);
+    let out = dir.path().join("out");
+    run(Some(&counts), &out, &["--quiet", "--sheet", "October"], 0);
+    assert_eq!(finding_keys(&out), finding_keys(&plain));
+    let m = crate::common::manifest(&out);
+    let read_as = m["inputs"].as_array().unwrap().iter().find_map(|i| i["read_as"].as_str());
+    assert!(read_as.is_some_and(|r| r.contains("worksheet `October`")), "{read_as:?}");
+    let o = run(Some(&counts), &dir.path().join("bad"), &["--quiet", "--sheet", "Nov"], 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("no worksheet named `Nov`") && err.contains("September, October"),
+        "{err}"
+    );
+}
