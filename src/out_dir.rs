@@ -128,6 +128,7 @@ pub struct Generation {
 /// Start a new generation in the locked OUT (after removing what earlier runs left).
 pub fn begin(lock: &OutLock) -> Result<Generation> {
     let out = lock.out();
+    outputs_free(out)?;
     sweep(out);
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -189,6 +190,7 @@ impl Drop for Generation {
 /// anything else of that name that tagtrail did not write is left alone, with an error.
 fn link_outputs(out: &Path) -> Result<()> {
     let legacy = out.join(STATE).join(format!("legacy-{}", std::process::id()));
+    let earlier_result = earlier_result(out);
     for name in OUTPUTS {
         let path = out.join(name);
         let target = Path::new(STATE).join(CURRENT).join(name);
@@ -199,15 +201,48 @@ fn link_outputs(out: &Path) -> Result<()> {
                 }
                 fs::remove_file(&path).map_err(|e| Error::io("cannot replace", &path, e))?;
             }
-            Ok(_) => {
+            Ok(_) if earlier_result => {
                 fs::create_dir_all(&legacy).map_err(|e| Error::io("cannot create", &legacy, e))?;
                 crate::store::rename(&path, &legacy.join(name))?;
+            }
+            Ok(_) => {
+                // `outputs_free` refused this before anything was written.
+                return Err(Error::Internal(format!(
+                    "`{}` appeared during the run",
+                    path.display()
+                )));
             }
             Err(_) => {}
         }
         symlink(&target, &path).map_err(|e| Error::io("cannot create", &path, e))?;
     }
     let _ = fs::remove_dir_all(&legacy);
+    Ok(())
+}
+
+/// Whether OUT's real files are an earlier version's result (its manifest says so). Real
+/// files at output names are moved aside only then; anyone else's are never touched.
+fn earlier_result(out: &Path) -> bool {
+    let manifest = out.join(out::MANIFEST);
+    fs::symlink_metadata(&manifest).is_ok_and(|m| m.is_file())
+        && fs::read_to_string(&manifest).is_ok_and(|t| t.contains("\"tool\": \"tagtrail\""))
+}
+
+/// Refuse, before anything is written, an OUT holding files of its own at output names.
+fn outputs_free(out: &Path) -> Result<()> {
+    if earlier_result(out) {
+        return Ok(());
+    }
+    for name in OUTPUTS {
+        let path = out.join(name);
+        if fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_symlink()) {
+            return Err(Error::Usage(format!(
+                "`{}` exists and was not written by tagtrail; tagtrail will not replace it: move \
+                 it, or choose another --out",
+                path.display()
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -320,6 +355,19 @@ mod tests {
         // A second writer is refused, naming the first.
         let e = super::lock(&out, false).err().unwrap().to_string();
         assert!(e.contains("in use by another tagtrail run") && e.contains("pid"), "{e}");
+    }
+
+    #[test]
+    fn out_foreign_files_at_output_names_are_refused_before_writing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        fs::create_dir_all(&out).unwrap();
+        fs::write(out.join(out::REPORT_HTML), "my own report").unwrap();
+        let lock = lock(&out, false).unwrap();
+        let e = begin(&lock).err().unwrap().to_string();
+        assert!(e.contains("not written by tagtrail"), "{e}");
+        assert_eq!(fs::read_to_string(out.join(out::REPORT_HTML)).unwrap(), "my own report");
+        assert!(current(&out).is_none());
     }
 
     #[test]

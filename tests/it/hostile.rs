@@ -347,7 +347,7 @@ fn hostile_out_inside_export_is_refused() {
         &["ingest", "--export", moved.to_str().unwrap(), "--out", out.to_str().unwrap()],
         2,
     );
-    assert!(text(&o.stderr).contains("inside the lake"), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("inside the results of --out"), "{}", text(&o.stderr));
 }
 
 /// Run with a user rule `name` holding `sql` (after a valid header unless `header` is

@@ -303,3 +303,24 @@ fn integrity_disk_full_is_exit_2_and_keeps_the_previous_result() {
         assert_eq!(gens, 1);
     }
 }
+
+/// An OUT written before generations (real files, no `.tagtrail`) is taken over: `check`
+/// reads it, and the new result replaces its files with links.
+#[test]
+fn integrity_out_of_an_earlier_version_is_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    run_expect(&["run", "--quiet", "--out", o], 0);
+    let keys = finding_keys(&out);
+    // Turn it into the old layout: the result's files in OUT itself.
+    let old = tmp.path().join("old");
+    let status = std::process::Command::new("cp").arg("-rL").arg(&out).arg(&old).status().unwrap();
+    assert!(status.success());
+    fs::remove_dir_all(old.join(".tagtrail")).unwrap();
+    assert!(!fs::symlink_metadata(old.join("lake")).unwrap().file_type().is_symlink());
+    run_expect(&["check", "--quiet", "--out", old.to_str().unwrap()], 0);
+    assert!(fs::symlink_metadata(old.join("lake")).unwrap().file_type().is_symlink());
+    assert_eq!(finding_keys(&old), keys);
+    whole_result(&old);
+}
