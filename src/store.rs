@@ -1003,6 +1003,45 @@ mod tests {
         assert_eq!(partition_value("license=a%2"), Some("a%2".to_owned()));
     }
 
+    /// Parts of several partitions, one of them a hostile license (percent-encoded folder),
+    /// scan back with each row's license from its folder, in layout order; `only` keeps
+    /// the partitions named.
+    #[test]
+    fn partitions_scan_back_with_their_license() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        for (license, rows) in [("L1", 2i64), ("../x=1%", 3), ("L2", 1)] {
+            let mut b = TableBatch::new(schema::LAB_RESULTS);
+            for i in 0..rows {
+                b.push(&[
+                    V::S(license),
+                    V::S("A"),
+                    V::Null,
+                    V::B(true),
+                    V::Null,
+                    V::S("f"),
+                    V::I(i),
+                ]);
+            }
+            let mut df = b.into_frame().unwrap();
+            let p = partition_dir(lake, schema::LAB_RESULTS, license).join("part-0.parquet");
+            assert_eq!(write_lake_part(&mut df, &p).unwrap(), rows as u64);
+        }
+        let licenses = |only: Option<&BTreeSet<String>>| {
+            let df = scan_partitions(lake, schema::LAB_RESULTS, only).unwrap().collect().unwrap();
+            let want = schema_of(schema::layout(schema::LAB_RESULTS));
+            assert_eq!(df.schema().as_ref(), &want);
+            let lic = df.column(schema::col::LICENSE).unwrap().str().unwrap().clone();
+            lic.iter().map(|l| l.unwrap().to_owned()).collect::<Vec<_>>()
+        };
+        // Folders in name order: `..%2Fx%3D1%25` sorts before `L1`.
+        assert_eq!(licenses(None), ["../x=1%", "../x=1%", "../x=1%", "L1", "L1", "L2"]);
+        let only: BTreeSet<String> = ["license=L2".to_owned()].into();
+        assert_eq!(licenses(Some(&only)), ["L2"]);
+        let none: BTreeSet<String> = ["license=L9".to_owned()].into();
+        assert!(licenses(Some(&none)).is_empty());
+    }
+
     #[test]
     fn batch_round_trips_through_parquet() {
         let mut b = TableBatch::new(schema::LAB_RESULTS);
