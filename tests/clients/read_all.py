@@ -82,6 +82,7 @@ def spark_session():
             SparkSession.builder.master("local[1]")
             .appName("tagtrail-read-all")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", "1g")
             .config("spark.sql.session.timeZone", "UTC")
             .getOrCreate()
