@@ -489,9 +489,11 @@ pub fn empty_frame(cols: &[(&str, &str)]) -> DataFrame {
 /// than zstd: the lake is read back by every check run, and LZ4 decodes several times faster.
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<u64> {
     write_parquet_with(df, path, |df, w| {
+        let arrow_schema = plain_schema_key(&df.schema().to_arrow(CompatLevel::newest()));
         ParquetWriter::new(w)
             .with_compression(ParquetCompression::Lz4Raw)
             .with_statistics(StatisticsOptions::default())
+            .with_key_value_metadata(Some(KeyValueMetadata::Static(vec![arrow_schema])))
             .finish(df)
             .map(|_| ())
     })
@@ -500,8 +502,49 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> Result<u64> {
 /// Write a part of the lake as Parquet, atomically, choosing each column's encoding (see
 /// [`lake_encoding`]) where [`write_parquet`] lets Polars try a dictionary for every column,
 /// and its compression (see [`row_group_pages`]).
+///
+/// The partition column (`license`) is left out: its value is the folder's name
+/// ([`partition_dir`]), the Hive convention. Readers add it from the path (pyarrow and
+/// pandas refuse a file column whose type differs from the one they give the key), and so
+/// does [`scan_partitions`]. The rows written are those of `df`.
 pub fn write_lake_part(df: &mut DataFrame, path: &Path) -> Result<u64> {
-    write_parquet_with(df, path, write_encoded)
+    let mut part = match df.get_column_index(schema::col::LICENSE) {
+        Some(i) => {
+            let mut cols = df.columns().to_vec();
+            cols.remove(i);
+            DataFrame::new(df.height(), cols).ctx(|| "dropping the partition column".into())?
+        }
+        None => df.clone(),
+    };
+    write_parquet_with(&mut part, path, write_encoded)
+}
+
+/// The footer's Arrow schema (`ARROW:schema`) of `schema` with plain types: strings as
+/// `Utf8`, binaries as `Binary`, where Polars stores its own view types. The Parquet columns
+/// are the same either way (UTF-8 byte arrays); only the Arrow schema tells a reader which
+/// arrays to build, and pyarrow and pandas then build string views that do not combine
+/// with a partition key or with other tools' files. Polars reads `Utf8` as its views.
+fn plain_schema_key(schema: &ArrowSchema) -> polars_parquet::write::KeyValue {
+    fn plain(dtype: &ArrowDataType) -> ArrowDataType {
+        match dtype {
+            ArrowDataType::Utf8View => ArrowDataType::Utf8,
+            ArrowDataType::BinaryView => ArrowDataType::Binary,
+            ArrowDataType::LargeList(f) => ArrowDataType::LargeList(Box::new(plain_field(f))),
+            ArrowDataType::List(f) => ArrowDataType::List(Box::new(plain_field(f))),
+            ArrowDataType::Struct(fs) => {
+                ArrowDataType::Struct(fs.iter().map(plain_field).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    fn plain_field(f: &polars_arrow::datatypes::Field) -> polars_arrow::datatypes::Field {
+        let mut f = f.clone();
+        f.dtype = plain(&f.dtype);
+        f
+    }
+    let plain: ArrowSchema =
+        schema.iter_values().map(|f| (f.name.clone(), plain_field(f))).collect();
+    polars_parquet::write::schema_to_metadata_key(&plain)
 }
 
 /// Write `df` to `path` with `write`, atomically (a temporary file, then a rename; the
@@ -584,7 +627,7 @@ fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> PolarsResult<()
             writer.write(rows as u64, row_group_pages(batch, batch_encodings, &fields, options))?;
         }
     }
-    writer.end(None)?;
+    writer.end(Some(vec![plain_schema_key(writer.schema())]))?;
     Ok(())
 }
 
@@ -792,32 +835,103 @@ pub fn scan_table(lake: &Path, table: &str) -> Result<LazyFrame> {
 
 /// Lazily scan the parts of `table` in the partitions `only` (folder names, as given by
 /// [`lake_partitions`]), or in every partition.
+///
+/// Parts do not hold the partition column ([`write_lake_part`]): each partition's parts are
+/// one scan with its license added as a literal (a constant column, nothing per row until
+/// a join or a group needs it), in layout order. Not Polars' Hive parsing of the paths: it
+/// reads every `key=value` folder of the whole path, so an OUT under `/data/run=3/` would
+/// add a column or fail.
 pub fn scan_partitions(
     lake: &Path,
     table: &str,
     only: Option<&BTreeSet<String>>,
 ) -> Result<LazyFrame> {
     let cols = schema::layout(table);
-    let mut files = table_files(lake, table)?;
-    if let Some(only) = only {
-        files.retain(|f| {
-            f.parent()
-                .and_then(Path::file_name)
-                .is_some_and(|d| only.contains(d.to_string_lossy().as_ref()))
-        });
+    let file_schema: Arc<Schema> = Arc::new(schema_of(
+        &cols.iter().copied().filter(|(n, _)| *n != schema::col::LICENSE).collect::<Vec<_>>(),
+    ));
+    let order: Vec<Expr> = cols.iter().map(|(n, _)| col(*n)).collect();
+    let mut scans = Vec::new();
+    for (folder, files) in partition_files(lake, table)? {
+        if only.is_some_and(|only| !only.contains(&folder)) {
+            continue;
+        }
+        let license = partition_license(&folder);
+        let paths: Vec<PlRefPath> =
+            files.iter().map(|p| PlRefPath::from(p.to_string_lossy().as_ref())).collect();
+        let options = ParquetOptions { schema: Some(file_schema.clone()), ..Default::default() };
+        let args = UnifiedScanArgs {
+            hive_options: HiveOptions::new_disabled(),
+            // As `ScanArgsParquet` has it: a scan read twice in one plan is read once.
+            cache: true,
+            // Paths are files, never patterns (an OUT may be named `[x]`).
+            glob: false,
+            cast_columns_policy: CastColumnsPolicy::ERROR_ON_MISMATCH,
+            // A part written before parts left the partition column out still holds it;
+            // the folder's value is the same, so the stored copy is not read.
+            extra_columns_policy: ExtraColumnsPolicy::Ignore,
+            ..Default::default()
+        };
+        let scan = DslBuilder::scan_parquet(ScanSources::Paths(paths.into()), options, args)
+            .ctx(|| format!("scanning lake table {table}"))?
+            .build();
+        let scan = LazyFrame::from(scan).with_column(license).select(order.clone());
+        scans.push(scan);
     }
-    if files.is_empty() {
-        return Ok(empty_frame(cols).lazy());
+    match scans.len() {
+        0 => Ok(empty_frame(cols).lazy()),
+        1 => Ok(scans.pop().expect("one scan")),
+        _ => concat(scans, UnionArgs::default()).ctx(|| format!("scanning lake table {table}")),
     }
-    let paths: Vec<PlRefPath> =
-        files.iter().map(|p| PlRefPath::from(p.to_string_lossy().as_ref())).collect();
-    let args = ScanArgsParquet {
-        hive_options: HiveOptions::new_disabled(),
-        schema: Some(Arc::new(schema_of(cols))),
-        ..Default::default()
-    };
-    LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
-        .ctx(|| format!("scanning lake table {table}"))
+}
+
+/// The license of a partition folder as a literal `license` column.
+pub fn partition_license(folder: &str) -> Expr {
+    match partition_value(folder) {
+        Some(l) => lit(l),
+        None => lit(NULL).cast(DataType::String),
+    }
+    .alias(schema::col::LICENSE)
+}
+
+/// The part files of `table` by partition folder (`license=<L>`), both sorted.
+pub fn partition_files(lake: &Path, table: &str) -> Result<Vec<(String, Vec<PathBuf>)>> {
+    let mut by_folder: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for f in table_files(lake, table)? {
+        let Some(folder) = f.parent().and_then(Path::file_name) else { continue };
+        let folder = folder.to_string_lossy();
+        match by_folder.last_mut() {
+            Some((last, files)) if *last == folder => files.push(f),
+            _ => by_folder.push((folder.into_owned(), vec![f])),
+        }
+    }
+    Ok(by_folder)
+}
+
+/// The license of a partition folder (`license=<encoded>`, see [`encode_partition`]), as
+/// every Hive reader decodes it; `None` for Hive's default (null) partition.
+pub fn partition_value(folder: &str) -> Option<String> {
+    let encoded = folder.split_once('=').map_or(folder, |(_, v)| v);
+    if encoded == "__HIVE_DEFAULT_PARTITION__" {
+        return None;
+    }
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) if bytes[i] == b'%' => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Every partition folder of the lake (`license=<L>`) with the bytes of its parts over all
@@ -879,6 +993,56 @@ mod tests {
     }
 
     #[test]
+    fn partition_folders_decode_to_their_license() {
+        for l in ["C11-0000001-LIC", "../etc", "..", "a/b\n", "x=1%", "Büdchen 5%", "%zz"] {
+            let folder = format!("license={}", encode_partition(l));
+            assert_eq!(partition_value(&folder).as_deref(), Some(l), "{folder}");
+        }
+        assert_eq!(partition_value("license=__HIVE_DEFAULT_PARTITION__"), None);
+        // Not ours, still decoded as a Hive reader would.
+        assert_eq!(partition_value("license=a%2"), Some("a%2".to_owned()));
+    }
+
+    /// Parts of several partitions, one of them a hostile license (percent-encoded folder),
+    /// scan back with each row's license from its folder, in layout order; `only` keeps
+    /// the partitions named.
+    #[test]
+    fn partitions_scan_back_with_their_license() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path();
+        for (license, rows) in [("L1", 2i64), ("../x=1%", 3), ("L2", 1)] {
+            let mut b = TableBatch::new(schema::LAB_RESULTS);
+            for i in 0..rows {
+                b.push(&[
+                    V::S(license),
+                    V::S("A"),
+                    V::Null,
+                    V::B(true),
+                    V::Null,
+                    V::S("f"),
+                    V::I(i),
+                ]);
+            }
+            let mut df = b.into_frame().unwrap();
+            let p = partition_dir(lake, schema::LAB_RESULTS, license).join("part-0.parquet");
+            assert_eq!(write_lake_part(&mut df, &p).unwrap(), rows as u64);
+        }
+        let licenses = |only: Option<&BTreeSet<String>>| {
+            let df = scan_partitions(lake, schema::LAB_RESULTS, only).unwrap().collect().unwrap();
+            let want = schema_of(schema::layout(schema::LAB_RESULTS));
+            assert_eq!(df.schema().as_ref(), &want);
+            let lic = df.column(schema::col::LICENSE).unwrap().str().unwrap().clone();
+            lic.iter().map(|l| l.unwrap().to_owned()).collect::<Vec<_>>()
+        };
+        // Folders in name order: `..%2Fx%3D1%25` sorts before `L1`.
+        assert_eq!(licenses(None), ["../x=1%", "../x=1%", "../x=1%", "L1", "L1", "L2"]);
+        let only: BTreeSet<String> = ["license=L2".to_owned()].into();
+        assert_eq!(licenses(Some(&only)), ["L2"]);
+        let none: BTreeSet<String> = ["license=L9".to_owned()].into();
+        assert!(licenses(Some(&none)).is_empty());
+    }
+
+    #[test]
     fn batch_round_trips_through_parquet() {
         let mut b = TableBatch::new(schema::LAB_RESULTS);
         b.push(&[V::S("L1"), V::S("A"), V::Null, V::B(true), V::Ts(1_000_000), V::S("f"), V::I(3)]);
@@ -926,6 +1090,7 @@ mod tests {
                 .map(|(name, ty)| match (*name, *ty) {
                     (_, _) if i % 7 == 3 && *name != "license" => V::Null,
                     ("label", _) => V::S(&label),
+                    ("license", _) => V::S("L1"),
                     (_, "str") => V::S(if i % 2 == 0 { "Grams" } else { "Each" }),
                     (_, "f64") => V::F(i as f64 / 4.0),
                     (_, "i64") => V::I(i),
@@ -946,11 +1111,17 @@ mod tests {
         assert_eq!(enc("packaged_at"), Encoding::Plain);
         assert_eq!(enc("packaged_date"), Encoding::RleDictionary);
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("license=L1").join("part.parquet");
+        let p = partition_dir(dir.path(), schema::PACKAGES, "L1").join("part.parquet");
         assert_eq!(write_lake_part(&mut df, &p).unwrap(), 600);
+        // The part holds every column but the partition column, which the scan adds back
+        // from the folder name.
         let back = read_parquet(&p).unwrap();
-        assert_eq!(back.schema().as_ref(), &schema_of(schema::layout(schema::PACKAGES)));
-        assert!(back.equals_missing(&df));
+        let stored = df.drop(schema::col::LICENSE).unwrap();
+        assert_eq!(back.schema(), stored.schema());
+        assert!(back.equals_missing(&stored));
+        let scanned = scan_table(dir.path(), schema::PACKAGES).unwrap().collect().unwrap();
+        assert_eq!(scanned.schema().as_ref(), &schema_of(schema::layout(schema::PACKAGES)));
+        assert!(scanned.equals_missing(&df));
         // Only the part is left: no temporary file.
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
         // LZ4 for strings and dictionaries, none for plain numbers and instants.

@@ -3,13 +3,14 @@
 //! Rust, whatever the size of the run. Missing optional inputs give empty parts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
 use serde_json::Value;
 
 use crate::error::{Error, PolarsContext, Result};
 use crate::schema::{self, out};
+use crate::store;
 
 /// Column names read by the report; a test checks each against [`crate::schema`].
 pub(crate) mod c {
@@ -802,31 +803,36 @@ fn dedup_packages(lf: LazyFrame) -> LazyFrame {
     .unique_stable_generic(Some(vec![col(c::LICENSE), col(c::LABEL)]), UniqueKeepStrategy::First)
 }
 
-/// `OUT/lake/packages/**/*.parquet` with license, label, item_name, category, location and
-/// last_modified (null when a column is absent), or `None` when there is no such table.
+/// `OUT/lake/packages/license=*/*.parquet` with license (from each part's folder: parts do
+/// not store it), label, item_name, category, location and last_modified (null when a
+/// column is absent), or `None` when there is no such table.
 fn lake_packages(out_dir: &Path) -> Result<Option<LazyFrame>> {
-    let dir = out_dir.join(out::LAKE).join(schema::PACKAGES);
-    let mut files = Vec::new();
-    parquet_files(&dir, &mut files);
-    if files.is_empty() {
-        return Ok(None);
+    let lake = out_dir.join(out::LAKE);
+    let dir = lake.join(schema::PACKAGES);
+    let mut scans = Vec::new();
+    for (folder, files) in store::partition_files(&lake, schema::PACKAGES)? {
+        let paths = files
+            .iter()
+            .map(|p| PlRefPath::try_from_path(p))
+            .collect::<PolarsResult<Vec<_>>>()
+            .ctx(|| format!("scanning `{}`", dir.display()))?;
+        let args = ScanArgsParquet {
+            glob: false,
+            hive_options: HiveOptions::new_disabled(),
+            allow_missing_columns: true,
+            ..Default::default()
+        };
+        let scan = LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+            .ctx(|| format!("scanning `{}`", dir.display()))?;
+        scans.push(scan.with_column(store::partition_license(&folder)));
     }
-    files.sort();
-    let paths = files
-        .iter()
-        .map(|p| PlRefPath::try_from_path(p))
-        .collect::<PolarsResult<Vec<_>>>()
-        .ctx(|| format!("scanning `{}`", dir.display()))?;
-    let args = ScanArgsParquet {
-        glob: false,
-        hive_options: HiveOptions::new_disabled(),
-        allow_missing_columns: true,
-        ..Default::default()
+    let mut lf = match scans.len() {
+        0 => return Ok(None),
+        1 => scans.pop().expect("one scan"),
+        _ => concat(scans, UnionArgs::default()).ctx(|| format!("scanning `{}`", dir.display()))?,
     };
-    let mut lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
-        .ctx(|| format!("scanning `{}`", dir.display()))?;
     let schema = lf.collect_schema().ctx(|| format!("scanning `{}`", dir.display()))?;
-    if schema.get(c::LICENSE).is_none() || schema.get(c::LABEL).is_none() {
+    if schema.get(c::LABEL).is_none() {
         return Ok(None);
     }
     let opt = |name: &str, dtype: DataType| {
@@ -845,23 +851,6 @@ fn lake_packages(out_dir: &Path) -> Result<Option<LazyFrame>> {
         opt(c::LOCATION, DataType::String),
         opt(c::LAST_MODIFIED, ts),
     ])))
-}
-
-/// Every visible `*.parquet` under `dir`, recursively; an unreadable folder adds nothing.
-fn parquet_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            parquet_files(&path, files);
-        } else if name.ends_with(".parquet") {
-            files.push(path);
-        }
-    }
 }
 
 /// Net shortage and overage of the package-level count findings, by category (or by

@@ -72,7 +72,8 @@ pub fn read(path: &Path) -> DataFrame {
     ParquetReader::new(f).finish().unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// Every row of a lake table (all license partitions).
+/// Every row of a lake table (all license partitions), with the partition column
+/// `license` first, from each part's folder name (parts do not store it).
 pub fn read_table(out: &Path, table: &str) -> DataFrame {
     let mut frames = Vec::new();
     let dir = out.join("lake").join(table);
@@ -87,7 +88,13 @@ pub fn read_table(out: &Path, table: &str) -> DataFrame {
     }
     files.sort();
     for f in files {
-        frames.push(read(&f));
+        let mut df = read(&f);
+        assert!(df.column("license").is_err(), "{} stores the partition column", f.display());
+        let folder = f.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        let license = tagtrail::store::partition_value(&folder);
+        let license = Column::new("license".into(), vec![license; df.height()]);
+        df.insert_column(0, license).unwrap();
+        frames.push(df);
     }
     let mut it = frames.into_iter();
     let Some(mut all) = it.next() else {

@@ -3,6 +3,7 @@
 //! library in-process instead (spawning the binary per generated case would be slow).
 
 mod cli;
+mod clients;
 mod common;
 mod determinism;
 mod evidence;
