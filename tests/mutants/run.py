@@ -308,15 +308,39 @@ def cargo_env():
     return env
 
 
-def build():
-    """Build release binary and test harness; this worktree's paths of both."""
-    env = cargo_env()
+def built_here(exe):
+    """True when `exe` holds this worktree's library: it embeds its CARGO_MANIFEST_DIR, and a
+    sibling worktree's path there means the sibling's code."""
+    data = Path(exe).read_bytes()
+    others = [s for s in ROOT.parent.iterdir() if s != ROOT
+              and re.search(re.escape(str(s).encode()) + rb"(?!/target)", data)]
+    return str(ROOT).encode() in data and not others
+
+
+def private_copy(exe):
+    """Hard-link `exe` into ROOT/.mutants-bin: other worktrees sharing CARGO_TARGET_DIR
+    relink the same deps/<name>-<hash> file names (the hash does not depend on the worktree's
+    path), and a relink is a new inode, so our link keeps this worktree's build."""
+    exe = Path(exe)
+    keep = ROOT / ".mutants-bin"
+    keep.mkdir(exist_ok=True)
+    dest = keep / exe.name
+    dest.unlink(missing_ok=True)
+    os.link(exe, dest)
+    return str(dest)
+
+
+def build_once(env):
+    """One attempt: (tagtrail, it) private links, or None when a sibling's build got in."""
     target = Path(env["CARGO_TARGET_DIR"])
-    # Touch main.rs so this worktree's binary is the last linked into the shared target dir.
-    (ROOT / "src" / "main.rs").touch()
+    # Worktrees share unit hashes and Cargo compares mtimes only: touch the crate roots so
+    # this worktree's sources look newer than a sibling's outputs and are compiled again.
+    for root in ("src/lib.rs", "src/main.rs", "tests/it/main.rs"):
+        (ROOT / root).touch()
     subprocess.run(["cargo", "build", "--release", "--locked"], cwd=ROOT, env=env, check=True)
     ino = (target / "release" / "tagtrail").stat().st_ino
     tagtrail = next(p for p in (target / "release" / "deps").iterdir() if p.stat().st_ino == ino)
+    tagtrail = private_copy(tagtrail)
     out = subprocess.run(
         ["cargo", "test", "--release", "--locked", "--no-run", "--message-format=json"],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
@@ -325,8 +349,20 @@ def build():
     for line in out.splitlines():
         msg = json.loads(line)
         if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "it" and msg.get("executable"):
-            it = msg["executable"]
-    return str(tagtrail), it
+            it = private_copy(msg["executable"])
+    return (tagtrail, it) if built_here(tagtrail) and built_here(it) else None
+
+
+def build():
+    """Build the release binary and the test harness of this worktree (retrying while a
+    sibling worktree's build, waiting on the same lock, overwrites ours)."""
+    env = cargo_env()
+    for attempt in range(6):
+        got = build_once(env)
+        if got:
+            return got
+        print(f"attempt {attempt + 1}: a sibling worktree's build got in; building again", flush=True)
+    sys.exit("could not get this worktree's build; pass --bin and --it")
 
 
 def run_tests(args, qdir):
