@@ -216,6 +216,50 @@ fn rules_every_spec_rule_has_a_firing_case_and_a_quiet_twin() {
     }
 }
 
+/// The default severity of every SPEC rule, as SPEC section 3 gives it (`lag.late_entry`'s
+/// rows say `high` beyond 72 h themselves; its default is still `medium`).
+const SPEC_SEVERITIES: [(&str, &str); 19] = [
+    ("count.missing_in_system", "high"),
+    ("count.missing_on_premises", "high"),
+    ("count.quantity_mismatch", "medium"),
+    ("count.unit_incompatible", "medium"),
+    ("count.duplicate_count", "low"),
+    ("count.significant_discrepancy", "critical"),
+    ("lag.late_entry", "medium"),
+    ("lag.recorded_before_occurred", "low"),
+    ("lineage.orphan_source", "high"),
+    ("lineage.cycle", "critical"),
+    ("lineage.child_before_parent", "medium"),
+    ("lineage.overdrawn_source", "high"),
+    ("lineage.missing_production_batch", "medium"),
+    ("lineage.unneeded_production_batch", "low"),
+    ("lineage.missing_batch_number", "medium"),
+    ("lineage.untested_sale", "critical"),
+    ("transfer.accepted_quantity_mismatch", "high"),
+    ("record.adjustment_without_note", "low"),
+    ("record.duplicate_package", "high"),
+];
+
+/// `tagtrail rules` (and so the manifest and report) lists SPEC's default severities; a
+/// rule whose rows set their own severity is not covered by its fixtures' findings.
+#[test]
+fn rules_listed_severities_match_spec() {
+    let out = crate::common::run_expect(&["rules"], 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let listed: BTreeMap<&str, &str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split('\t');
+            Some((cols.next()?, cols.nth(1)?))
+        })
+        .collect();
+    for (rule, severity) in SPEC_SEVERITIES {
+        assert_eq!(listed.get(rule), Some(&severity), "tagtrail rules: {rule}\n{text}");
+    }
+    assert_eq!(SPEC_SEVERITIES.map(|(r, _)| r), SPEC_RULES);
+}
+
 #[test]
 fn rules_count_family_fixtures() {
     assert_cases(|n| n.starts_with("count."));
