@@ -86,10 +86,10 @@ impl Found {
     /// with at most a few decimals).
     fn mismatches(&self, want: &Pinned) -> Vec<String> {
         let mut bad = Vec::new();
-        if let Some(sev) = &want.severity {
-            if sev != &self.severity {
-                bad.push(format!("severity {} (want {sev})", self.severity));
-            }
+        if let Some(sev) = &want.severity
+            && sev != &self.severity
+        {
+            bad.push(format!("severity {} (want {sev})", self.severity));
         }
         for (name, want, have) in [
             ("system", want.system, self.system),
@@ -97,10 +97,10 @@ impl Found {
             ("variance", want.variance, self.variance),
             ("lag_hours", want.lag_hours, self.lag_hours),
         ] {
-            if let Some(w) = want {
-                if !have.is_some_and(|h| (h - w).abs() <= 1e-6) {
-                    bad.push(format!("{name} {have:?} (want {w})"));
-                }
+            if let Some(w) = want
+                && !have.is_some_and(|h| (h - w).abs() <= 1e-6)
+            {
+                bad.push(format!("{name} {have:?} (want {w})"));
             }
         }
         bad
