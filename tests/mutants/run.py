@@ -384,6 +384,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rule", action="append", help="only this rule id (repeatable)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--survivors-of", metavar="REPORT",
+                    help="only the survivors listed in an earlier report (after adding fixtures)")
     ap.add_argument("--bin", help="tagtrail binary (default: build and find it)")
     ap.add_argument("--it", help="integration-test harness target/release/deps/it-<hash>")
     ap.add_argument("--report", default=str(REPORT), help=f"report file (default {REPORT})")
@@ -396,6 +398,11 @@ def main():
             sys.exit(f"no rule file for {args.rule}")
     mutants = [m for f in files for m in mutants_of(f.stem, f.read_text(encoding="utf-8"))]
     equivalent = load_equivalent()
+    if args.survivors_of:
+        text = Path(args.survivors_of).read_text(encoding="utf-8")
+        listed = {line[len("SURVIVED"):].strip() for line in text.splitlines()
+                  if line.startswith("SURVIVED ")}
+        mutants = [m for m in mutants if m.key in listed]
     if args.list:
         for m in mutants:
             print(("[equivalent] " if m.key in equivalent else "") + m.key)
@@ -440,7 +447,8 @@ def write_report(args, results, seconds, equivalent):
     lines.append(f"{'TOTAL':42} {tot['killed']:6} {tot['invalid']:7} {tot['survived']:8} {tot['equivalent']:10}")
     lines.append(f"{len(results)} mutants in {seconds:.0f} s")
     survivors = [m.key for m, s in results if s == "SURVIVED"]
-    stale = sorted(set(equivalent) - {m.key for m, _ in results}) if not args.rule else []
+    partial = args.rule or args.survivors_of
+    stale = sorted(set(equivalent) - {m.key for m, _ in results}) if not partial else []
     text = "\n".join(lines) + "\n"
     if survivors:
         text += "\nSurvivors (add a fixture, or a line to equivalent.txt):\n" + "\n".join(survivors) + "\n"
