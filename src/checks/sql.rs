@@ -200,9 +200,37 @@ pub fn body(text: &str) -> String {
         .to_owned()
 }
 
-/// Built-in rules.
+/// Development only, not a user option: when set to a folder, every built-in rule is read
+/// from `DIR/<file name>` at run time instead of the text embedded at build time, so the SQL
+/// mutation runner (`tests/mutants/run.py`) pays one test run per mutant, not a rebuild.
+/// The manifest hashes the text actually used, so a run with edited rules is recognisable.
+pub const DEV_QUERIES_ENV: &str = "TAGTRAIL_DEV_QUERIES";
+
+/// Built-in rules (from [`DEV_QUERIES_ENV`]'s folder when that is set).
 pub fn builtin() -> Result<Vec<SqlRule>> {
-    BUILTIN.iter().map(|(name, text)| parse(&Path::new("queries").join(name), text)).collect()
+    match std::env::var_os(DEV_QUERIES_ENV).filter(|d| !d.is_empty()) {
+        Some(dir) => builtin_from(Path::new(&dir)),
+        None => BUILTIN
+            .iter()
+            .map(|(name, text)| parse(&Path::new("queries").join(name), text))
+            .collect(),
+    }
+}
+
+/// The built-in rule names read from `dir` (a missing file is an error: a partial folder
+/// would silently drop a rule).
+fn builtin_from(dir: &Path) -> Result<Vec<SqlRule>> {
+    BUILTIN
+        .iter()
+        .map(|(name, _)| {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::Rule {
+                path: path.clone(),
+                reason: format!("cannot read ({DEV_QUERIES_ENV}): {e}"),
+            })?;
+            parse(&path, &text)
+        })
+        .collect()
 }
 
 /// Rules in a user's folder (`*.sql`, sorted by name).
@@ -257,7 +285,7 @@ mod tests {
         assert_eq!(body("-- x\nSELECT 1 -- y\nFROM t;"), "SELECT 1 \nFROM t");
     }
 
-    /// Issue 15: a user rule reads the lake's tables only, never a path.
+    /// A user rule reads the lake's tables only, never a path.
     #[test]
     fn rules_reading_paths_are_refused() {
         let head = "-- severity: low\n-- citation: a\n-- description: b\n";
@@ -278,6 +306,21 @@ mod tests {
         ] {
             assert!(parse(Path::new("r/x.sql"), &format!("{head}{sql}")).is_ok(), "{sql}");
         }
+    }
+
+    /// The development folder replaces every embedded text; a missing file names itself.
+    #[test]
+    fn dev_folder_replaces_the_embedded_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, text) in BUILTIN {
+            std::fs::write(tmp.path().join(name), text.replace("high", "low")).unwrap();
+        }
+        let rules = builtin_from(tmp.path()).unwrap();
+        assert_eq!(rules.len(), BUILTIN.len());
+        assert!(rules.iter().all(|r| r.path.starts_with(tmp.path()) && r.severity != "high"));
+        std::fs::remove_file(tmp.path().join(BUILTIN[0].0)).unwrap();
+        let e = builtin_from(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains(BUILTIN[0].0) && e.contains(DEV_QUERIES_ENV), "{e}");
     }
 
     /// Regression (issue 6, found by fuzz/sql_header): only the last `.sql` is the extension;
