@@ -499,15 +499,23 @@ fn detach(df: DataFrame) -> Result<DataFrame> {
     DataFrame::new(height, cols).ctx(|| "findings of a batch".into())
 }
 
-/// `summary.parquet`: per license × rule, and per license × quantity type.
+/// One kind of `summary.parquet` rows: the columns `given` from `lf`, the others null, in
+/// the order of [`schema::SUMMARY_COLUMNS`].
+fn summary_rows(lf: LazyFrame, kind: &str, given: &[&str]) -> LazyFrame {
+    lf.select(
+        schema::SUMMARY_COLUMNS
+            .iter()
+            .map(|(name, ty)| match *name {
+                "kind" => lit(kind.to_owned()).alias("kind"),
+                n if given.contains(&n) => col(n),
+                n => lit(NULL).cast(crate::store::dtype(ty)).alias(n),
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// `summary.parquet`: per license × rule, per license × quantity type, per license.
 fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Result<DataFrame> {
-    let no_coverage = || {
-        [
-            lit(NULL).cast(DataType::String).alias("count_status"),
-            lit(NULL).cast(DataType::Int64).alias("count_rows"),
-            lit(NULL).cast(DataType::Int64).alias("count_rows_rejected"),
-        ]
-    };
     let rank = col("severity").replace_strict(
         lit(Series::new("k".into(), Severity::ALL.map(Severity::as_str))),
         lit(Series::new("v".into(), Severity::ALL.map(|s| i32::from(s.rank())))),
@@ -529,59 +537,32 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
                     Some(DataType::String),
                 )
                 .alias("worst_severity"),
-        )
-        .select([
-            col("license"),
-            lit("rule").alias("kind"),
-            col("rule_id"),
-            col("family"),
-            col("findings"),
-            col("worst_severity"),
-            lit(NULL).cast(DataType::String).alias("quantity_type"),
-            lit(NULL).cast(DataType::String).alias("unit"),
-            lit(NULL).cast(DataType::Float64).alias("system_total"),
-            lit(NULL).cast(DataType::Float64).alias("counted_total"),
-            lit(NULL).cast(DataType::Float64).alias("variance"),
-            lit(NULL).cast(DataType::Float64).alias("variance_pct"),
-            lit(NULL).cast(DataType::Boolean).alias("significant"),
-        ])
-        .with_columns(no_coverage());
-    let per_license = coverage.select([
-        col("license"),
-        lit("coverage").alias("kind"),
-        lit(NULL).cast(DataType::String).alias("rule_id"),
-        lit("count").alias("family"),
-        lit(NULL).cast(DataType::Int64).alias("findings"),
-        lit(NULL).cast(DataType::String).alias("worst_severity"),
-        lit(NULL).cast(DataType::String).alias("quantity_type"),
-        lit(NULL).cast(DataType::String).alias("unit"),
-        lit(NULL).cast(DataType::Float64).alias("system_total"),
-        lit(NULL).cast(DataType::Float64).alias("counted_total"),
-        lit(NULL).cast(DataType::Float64).alias("variance"),
-        lit(NULL).cast(DataType::Float64).alias("variance_pct"),
-        lit(NULL).cast(DataType::Boolean).alias("significant"),
-        col("count_status"),
-        col("count_rows"),
-        col("count_rows_rejected"),
-    ]);
-    let per_qty = totals.select([
-        col("license"),
-        lit("quantity").alias("kind"),
-        lit(NULL).cast(DataType::String).alias("rule_id"),
-        lit("count").alias("family"),
-        lit(NULL).cast(DataType::Int64).alias("findings"),
-        lit(NULL).cast(DataType::String).alias("worst_severity"),
-        col("quantity_type"),
-        col("unit"),
-        col("system_total"),
-        col("counted_total"),
-        col("variance"),
-        col("variance_pct"),
-        col("significant"),
-        col("count_status"),
-        col("count_rows"),
-        col("count_rows_rejected"),
-    ]);
+        );
+    let per_rule = summary_rows(
+        per_rule,
+        "rule",
+        &["license", "rule_id", "family", "findings", "worst_severity"],
+    );
+    let per_qty = summary_rows(
+        totals.with_column(lit("count").alias("family")),
+        "quantity",
+        &[
+            "license",
+            "family",
+            "quantity_type",
+            "unit",
+            "system_total",
+            "counted_total",
+            "variance",
+            "variance_pct",
+            "significant",
+        ],
+    );
+    let per_license = summary_rows(
+        coverage.with_column(lit("count").alias("family")),
+        "coverage",
+        &["license", "family", "count_status", "count_rows", "count_rows_rejected"],
+    );
     concat([per_rule, per_qty, per_license], UnionArgs::default())
         .ctx(|| "summary".into())?
         .sort_by_exprs(
