@@ -49,6 +49,13 @@ fn main() -> ExitCode {
     tagtrail::out_dir::install_signal_cleanup();
     match std::panic::catch_unwind(|| tagtrail::app::run(cli)) {
         Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(_)) if tagtrail::store::STOPPING.load(std::sync::atomic::Ordering::SeqCst) => {
+            // Interrupted: the signal thread removes the unfinished result and exits with
+            // the signal's code; this error is only the work being stopped.
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
         Ok(Err(e)) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

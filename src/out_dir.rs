@@ -295,9 +295,18 @@ pub fn install_signal_cleanup() {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
+            crate::store::STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
             let dir = IN_PROGRESS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
             if let Some(dir) = dir {
-                let _ = fs::remove_dir_all(dir);
+                // A file already being written may still add a folder while the tree is
+                // removed; remove until it stays gone.
+                for _ in 0..50 {
+                    let _ = fs::remove_dir_all(&dir);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    if !dir.exists() {
+                        break;
+                    }
+                }
             }
             #[allow(clippy::print_stderr)]
             {

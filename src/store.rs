@@ -555,6 +555,9 @@ fn write_parquet_with(
     write: impl FnOnce(&mut DataFrame, BufWriter<fs::File>) -> PolarsResult<()>,
 ) -> Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(Error::Usage("interrupted".into()));
+    }
     fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     let tmp = temp_file(dir)?;
     let file = tmp.as_file().try_clone().map_err(|e| Error::io("cannot write", tmp.path(), e))?;
@@ -753,12 +756,19 @@ fn mostly_distinct(c: &Column) -> bool {
     n >= 256 && seen.len() * 2 > n
 }
 
+/// Set when the process is interrupted (SIGINT, SIGTERM): no new file is started, so the
+/// result being written can be removed without another file appearing in it.
+pub static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Files written so far by this process, for [`injected_disk_full`].
 static FILES_WRITTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Tests only: with `TAGTRAIL_TEST_DISK_FULL_AFTER=N`, every file written after the first N
 /// fails as a full disk would (where a test cannot fill a real disk).
 fn injected_disk_full(dir: &Path) -> Result<()> {
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(Error::Usage("interrupted".into()));
+    }
     let n = FILES_WRITTEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let limit =
         std::env::var("TAGTRAIL_TEST_DISK_FULL_AFTER").ok().and_then(|v| v.parse::<u64>().ok());
