@@ -99,21 +99,21 @@ pub fn run(opts: &GenerateOptions) -> Result<GenerateStats> {
     let outs: Vec<LicOut> =
         (0..opts.licenses).into_par_iter().map(|i| gen_license(&ctx, i)).collect::<Result<_>>()?;
 
-    let mut truth: Vec<(&'static str, &str, &str)> = Vec::new();
+    let mut truth: Vec<(&'static str, &str, &str, &'static str)> = Vec::new();
     let mut rejects: Vec<&RejectRow> = Vec::new();
     let mut stats = GenerateStats { licenses: opts.licenses, ..GenerateStats::default() };
     for (i, o) in outs.iter().enumerate() {
         let lic = ctx.plan.licenses[i].as_str();
-        truth.extend(o.truth.iter().map(|(r, l)| (*r, lic, l.as_str())));
+        truth.extend(o.truth.iter().map(|(r, l, sev)| (*r, lic, l.as_str(), *sev)));
         rejects.extend(o.rejects.iter());
         stats.packages += o.packages;
         stats.bytes += o.bytes;
     }
     truth.sort_unstable();
     rejects.sort_by(|a, b| (&a.file, a.record, a.column).cmp(&(&b.file, b.record, b.column)));
-    let mut s = String::from("rule_id,license,package_label\n");
-    for (r, l, p) in &truth {
-        let _ = writeln!(s, "{r},{l},{p}");
+    let mut s = String::from("rule_id,license,package_label,severity\n");
+    for (r, l, p, sev) in &truth {
+        let _ = writeln!(s, "{r},{l},{p},{sev}");
     }
     stats.bytes += s.len() as u64;
     fs::write(tmp.join("truth.csv"), &s)?;
@@ -173,6 +173,22 @@ const R_ACCEPTED_MISMATCH: &str = "transfer.accepted_quantity_mismatch";
 const R_ADJ_NO_NOTE: &str = "record.adjustment_without_note";
 const R_DUPLICATE_PACKAGE: &str = "record.duplicate_package";
 
+/// A rule's severity when its finding does not set one (the rule files' headers; SPEC
+/// section 3). `lag.late_entry` sets its own: high beyond 72 h.
+fn default_severity(rule: &str) -> &'static str {
+    match rule {
+        R_SIGNIFICANT | R_UNTESTED_SALE | R_CYCLE => "critical",
+        R_MISSING_IN_SYSTEM
+        | R_MISSING_ON_PREMISES
+        | R_ORPHAN
+        | R_OVERDRAWN
+        | R_DUPLICATE_PACKAGE
+        | R_ACCEPTED_MISMATCH => "high",
+        R_DUPLICATE_COUNT | R_BEFORE | R_UNNEEDED_PB | R_ADJ_NO_NOTE => "low",
+        _ => "medium",
+    }
+}
+
 #[cfg(test)]
 const RULE_IDS: [&str; 19] = [
     R_MISSING_IN_SYSTEM,
@@ -198,6 +214,21 @@ const RULE_IDS: [&str; 19] = [
 
 const TESTED_OK: [&str; 5] =
     ["TestPassed", "RetestPassed", "NotRequired", "ProcessValidated", "Remediated"];
+
+/// A package's lab state: every state that allows a sale occurs (one package in eight is
+/// not `TestPassed`), chosen from the label's number so the rest of the data does not move.
+fn lab_state(prod: Prod, seq: u64) -> &'static str {
+    match prod.lab() {
+        "TestPassed" => match mix(seq, 0x6c61_6273) % 32 {
+            0 => "Remediated",
+            1 => "RetestPassed",
+            2 => "ProcessValidated",
+            3 => "NotRequired",
+            _ => "TestPassed",
+        },
+        other => other,
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Deterministic randomness (xoshiro256** seeded by splitmix64)
@@ -1200,16 +1231,20 @@ fn make_transfer(ctx: &Ctx, s: usize, k: usize) -> XferSpec {
         let mut recv = None;
         if state == "Accepted" {
             recv = Some(if mismatch_target == Some(j) {
+                let r = rng.f64();
                 match unit {
+                    // the same number in another quantity type is a mismatch too
+                    Unit::Each if r < 0.2 => (Unit::Grams, m),
+                    Unit::Grams if r < 0.2 => (Unit::Each, m),
                     Unit::Each => {
-                        if rng.chance(0.3) {
+                        if r < 0.45 {
                             (Unit::Grams, m / 1000 * 3500)
                         } else {
                             (unit, m - rng.range(1, 3) * 1000)
                         }
                     }
                     _ => {
-                        if rng.chance(0.25) {
+                        if r < 0.4 {
                             (Unit::Each, rng.range(8, 40) * 1000)
                         } else {
                             let short = ((m as f64) * (0.03 + 0.07 * rng.f64())) as i64;
@@ -1676,7 +1711,7 @@ struct RejectRow {
 }
 
 struct LicOut {
-    truth: Vec<(&'static str, String)>,
+    truth: Vec<(&'static str, String, &'static str)>,
     rejects: Vec<RejectRow>,
     packages: usize,
     bytes: u64,
@@ -1701,7 +1736,7 @@ struct Lic<'a> {
     hist_w: RecWriter,
     sheet: Option<CountSheet>,
     blackout: Option<(i64, i64)>,
-    truth: Vec<(&'static str, String)>,
+    truth: Vec<(&'static str, String, &'static str)>,
     rejects: Vec<RejectRow>,
     packages: usize,
     qty_string: bool,
@@ -1992,7 +2027,7 @@ impl<'a> Lic<'a> {
     // ----- small helpers
 
     fn truth(&mut self, rule: &'static str, label: &str) {
-        self.truth.push((rule, label.to_string()));
+        self.truth.push((rule, label.to_string(), default_severity(rule)));
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -2089,7 +2124,7 @@ impl<'a> Lic<'a> {
             harvest: None,
             is_pb: false,
             batch: Batch::Null,
-            lab: Some(prod.lab()),
+            lab: Some(lab_state(prod, seq)),
             recv: None,
             shipped: false,
             finished: None,
@@ -2645,6 +2680,15 @@ impl<'a> Lic<'a> {
                     c.sellable = true;
                     kids.push(c);
                 }
+                if kind == Plant::EdgeOverdrawSaved {
+                    // a production batch of the same source is not drawn by its weight, so
+                    // the source is not overdrawn although the children's grams exceed it
+                    let m = (allowed - target) + self.rng.range(5, 50) * 1000;
+                    let mut c = self.child_of(&mut bulk, Prod::Concentrate, Unit::Grams, m, 0.0);
+                    c.is_pb = true;
+                    c.batch = Batch::Num(self.next_batch());
+                    kids.push(c);
+                }
                 bulk.drawn_m = orig + plus;
                 bulk.auto_adj = false;
                 let mut pkgs = vec![bulk];
@@ -2746,7 +2790,7 @@ impl<'a> Lic<'a> {
             }
             Plant::EdgeHistory => {
                 let mut p = self.solo();
-                for k in 0..4 {
+                for k in 0..7 {
                     if let Some(h) = self.edge_hist(k, p.t_ready()) {
                         p.hist.push(h);
                     }
@@ -2889,6 +2933,14 @@ impl<'a> Lic<'a> {
                 let actual = self.render(t, Shape::Date);
                 let rec = actual.lo - 30 * MINUTE;
                 (actual, self.render(rec, Shape::Offset))
+            }
+            4..=6 => {
+                // exactly 24 h (not late), exactly 72 h (late, not yet high), 72 h and a
+                // second (high): the limits are "more than"
+                let lag = [24 * HOUR, 72 * HOUR, 72 * HOUR + US][k as usize - 4];
+                let t = self.event_time(ready, tm.post_end - 4 * DAY);
+                let actual = self.render(t, Shape::Offset);
+                (actual, self.render(t + lag, Shape::Offset))
             }
             _ => {
                 // a naive time in the skipped hour moves forward by the gap
@@ -3199,8 +3251,10 @@ impl<'a> Lic<'a> {
     }
 
     fn eval_lag(&mut self, label: &str, occ: &Ts, rec: &Ts) {
-        if rec.lo - occ.hi > 24 * HOUR {
-            self.truth(R_LATE, label);
+        let lag = rec.lo - occ.hi;
+        if lag > 24 * HOUR {
+            let severity = if lag > 72 * HOUR { "high" } else { "medium" };
+            self.truth.push((R_LATE, label.to_string(), severity));
         }
         if occ.lo - rec.hi > HOUR {
             self.truth(R_BEFORE, label);
@@ -3323,7 +3377,7 @@ impl<'a> Lic<'a> {
         }
         for (rule, i) in found {
             let label = fam.pkgs[i].label.clone();
-            self.truth.push((rule, label));
+            self.truth.push((rule, label, default_severity(rule)));
         }
     }
 
@@ -3872,7 +3926,7 @@ mod tests {
         assert!(stats.packages >= 3000);
         let truth = fs::read_to_string(dir.path().join("truth.csv")).expect("truth");
         let mut lines = truth.lines();
-        assert_eq!(lines.next(), Some("rule_id,license,package_label"));
+        assert_eq!(lines.next(), Some("rule_id,license,package_label,severity"));
         let rows: Vec<&str> = lines.collect();
         assert_eq!(rows.len(), stats.planted);
         for rule in RULE_IDS {

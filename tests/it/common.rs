@@ -142,6 +142,37 @@ pub fn finding_keys(out: &Path) -> BTreeMap<(String, String, String), usize> {
     m
 }
 
+/// (rule, license, label, severity) of every finding, with multiplicity.
+pub fn finding_keys_with_severity(out: &Path) -> BTreeMap<(String, String, String, String), usize> {
+    let df = read(&out.join("findings.parquet"));
+    let mut m = BTreeMap::new();
+    for i in 0..df.height() {
+        let key = (
+            s(&df, "rule_id", i).unwrap(),
+            s(&df, "license", i).unwrap(),
+            s(&df, "package_label", i).unwrap_or_default(),
+            s(&df, "severity", i).unwrap(),
+        );
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+/// (rule, license, label, severity) rows of a generator's `truth.csv`, with multiplicity.
+pub fn truth_keys(dir: &Path) -> BTreeMap<(String, String, String, String), usize> {
+    let text = std::fs::read_to_string(dir.join("truth.csv")).expect("truth.csv");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("rule_id,license,package_label,severity"));
+    let mut m = BTreeMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 4, "truth.csv row {line}");
+        let key = (f[0].to_owned(), f[1].to_owned(), f[2].to_owned(), f[3].to_owned());
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
 /// Parse `2026-03-08T10:00:00Z`-style UTC text into µs since the epoch.
 pub fn utc_us(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text).expect("rfc3339").timestamp_micros()

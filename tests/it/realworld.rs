@@ -258,18 +258,6 @@ fn generate(out: &Path, style: &str) {
     crate::common::run_expect(&args, 0);
 }
 
-/// (rule, license, label) keys of `truth.csv`, with multiplicity, as `truth.rs` reads it.
-fn truth(dir: &Path) -> BTreeMap<(String, String, String), usize> {
-    let text = std::fs::read_to_string(dir.join("truth.csv")).unwrap();
-    let mut m = BTreeMap::new();
-    for line in text.lines().skip(1) {
-        let mut it = line.splitn(3, ',');
-        let mut next = || it.next().unwrap_or("").to_owned();
-        *m.entry((next(), next(), next())).or_insert(0) += 1;
-    }
-    m
-}
-
 /// The generator's own sheets, restyled in `style` by `generate --sheet-style`, give the
 /// findings of `truth.csv` exactly, the export's planted rejects exactly, and as many
 /// count-sheet rejects as were planted (their lines and columns depend on the shape).
@@ -296,7 +284,8 @@ fn check_truth(style: SheetStyle) {
         o.status.code(),
         String::from_utf8_lossy(&o.stderr).trim()
     );
-    let (want, got) = (truth(&data), crate::common::finding_keys(&out));
+    let (want, got) =
+        (crate::common::truth_keys(&data), crate::common::finding_keys_with_severity(&out));
     if got != want {
         let missed: Vec<_> = want.iter().filter(|(k, n)| got.get(*k) != Some(n)).take(10).collect();
         let extra: Vec<_> = got.iter().filter(|(k, n)| want.get(*k) != Some(n)).take(10).collect();

@@ -5,29 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::{finding_keys, read, run_pipeline, s};
+use crate::common::{finding_keys_with_severity, read, run_pipeline, s, truth_keys};
 use crate::rules::SPEC_RULES;
 
-type Keys = BTreeMap<(String, String, String), usize>;
-
-fn truth(dir: &Path) -> Keys {
-    let text = std::fs::read_to_string(dir.join("truth.csv")).unwrap();
-    let mut m = Keys::new();
-    for line in text.lines().skip(1) {
-        let mut it = line.splitn(3, ',');
-        let key = (
-            it.next().unwrap().to_owned(),
-            it.next().unwrap().to_owned(),
-            it.next().unwrap_or("").to_owned(),
-        );
-        *m.entry(key).or_insert(0) += 1;
-    }
-    m
-}
+type Keys = BTreeMap<(String, String, String, String), usize>;
 
 fn per_rule(keys: &Keys) -> BTreeMap<&str, usize> {
     let mut m = BTreeMap::new();
-    for ((rule, _, _), n) in keys {
+    for ((rule, _, _, _), n) in keys {
         *m.entry(rule.as_str()).or_insert(0) += n;
     }
     m
@@ -40,8 +25,9 @@ fn generate_and_check(licenses: usize, packages: usize, seed: u64, format: &str)
     crate::common::generate(&data, licenses, packages, seed, format);
     run_pipeline(&data.join("export"), Some(&data.join("counts")), &out);
 
-    let want = truth(&data);
-    let got = finding_keys(&out);
+    // Keys include the severity, so a rule that grades a finding wrongly fails here too.
+    let want = truth_keys(&data);
+    let got = finding_keys_with_severity(&out);
     // Every rule is planted at least once, so a rule that silently stops firing fails here.
     let planted = per_rule(&want);
     for rule in SPEC_RULES {
