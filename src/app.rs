@@ -507,6 +507,7 @@ fn do_report(s: &Settings, dir: &Path, out: &Path) -> Result<()> {
     let stats = crate::report::run(dir, &crate::report::ReportOptions::default())?;
     m.set_output(schema::out::REPORT_HTML, stats.findings as u64);
     m.set_output(schema::out::REPORT_MD, stats.findings as u64);
+    m.set_output(schema::out::FINDINGS_XLSX, stats.findings as u64);
     m.finished_at = manifest::now_rfc3339();
     m.save(dir)?;
     s.printer.note(&format!("report: {}", out.join(schema::out::REPORT_HTML).display()));

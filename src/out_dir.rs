@@ -32,6 +32,7 @@ pub const OUTPUTS: &[&str] = &[
     out::REJECTS,
     out::REPORT_HTML,
     out::REPORT_MD,
+    out::FINDINGS_XLSX,
     out::MANIFEST,
 ];
 

@@ -43,6 +43,7 @@ pub mod out {
     pub const REJECTS: &str = "rejects.parquet";
     pub const REPORT_HTML: &str = "report.html";
     pub const REPORT_MD: &str = "report.md";
+    pub const FINDINGS_XLSX: &str = "findings.xlsx";
     pub const MANIFEST: &str = "manifest.json";
 }
 

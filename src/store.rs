@@ -783,12 +783,16 @@ fn injected_disk_full(dir: &Path) -> Result<()> {
 }
 
 /// A new temporary file in `dir`, created exclusively under a random name (never opened
-/// through a link someone planted), removed when dropped unless persisted.
+/// through a link someone planted), removed when dropped unless persisted. Its mode is
+/// what any new file gets (0666 less the umask), not a temporary file's owner-only 0600:
+/// once persisted it is an output dashboards and colleagues read.
 fn temp_file(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
     injected_disk_full(dir)?;
     tempfile::Builder::new()
         .prefix(".tagtrail-")
         .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(|e| Error::io("cannot create a file in", dir, e))
 }

@@ -642,7 +642,7 @@ fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>
 }
 
 /// Expression ranking severities, worst first.
-fn sev_rank() -> Expr {
+pub(crate) fn sev_rank() -> Expr {
     let is = |i: usize| col(c::SEVERITY).eq(lit(SEVERITIES[i]));
     let mut e = when(is(0)).then(lit(0i64)).when(is(1)).then(lit(1i64));
     for i in 2..SEVERITIES.len() {
@@ -1204,7 +1204,9 @@ fn rules_of(m: &Value) -> Vec<Rule> {
 fn outputs_of(m: &Value) -> Vec<Output> {
     array(m, "outputs")
         .map(|v| Output { path: text_of(v, "path"), rows: u64_of(v, "rows") })
-        .filter(|o| o.path != out::REPORT_HTML && o.path != out::REPORT_MD)
+        .filter(|o| {
+            ![out::REPORT_HTML, out::REPORT_MD, out::FINDINGS_XLSX].contains(&o.path.as_str())
+        })
         .collect()
 }
 

@@ -9,6 +9,7 @@ mod guidance;
 mod html;
 mod markdown;
 mod text;
+mod xlsx;
 
 use std::path::Path;
 
@@ -21,11 +22,13 @@ use crate::store;
 pub struct ReportOptions {
     /// Rows per table at most; the full lists stay in the Parquet outputs.
     pub max_rows: usize,
+    /// Rows per sheet of `findings.xlsx` at most (Excel's limit; smaller in tests).
+    pub xlsx_rows: usize,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { max_rows: 500 }
+        ReportOptions { max_rows: 500, xlsx_rows: xlsx::MAX_ROWS }
     }
 }
 
@@ -38,21 +41,31 @@ pub struct ReportStats {
     pub html_bytes: u64,
     /// Size of `report.md`.
     pub md_bytes: u64,
+    /// Size of `findings.xlsx`.
+    pub xlsx_bytes: u64,
 }
 
 /// Read `OUT/findings.parquet`, `OUT/summary.parquet`, `OUT/rejects.parquet`,
 /// `OUT/manifest.json` (and `OUT/lake/packages` for item name, category and location per
-/// license and label), write `OUT/report.html` and `OUT/report.md` atomically.
+/// license and label), write `OUT/report.html`, `OUT/report.md` and `OUT/findings.xlsx`
+/// atomically.
 pub fn run(out_dir: &Path, opts: &ReportOptions) -> Result<ReportStats> {
     let model = data::load(out_dir, opts.max_rows)?;
-    let html = html::render(&model);
-    let md = markdown::render(&model);
+    // The workbook holds every finding: built beside the two reports, not after them.
+    let (reports, workbook) = rayon::join(
+        || (html::render(&model), markdown::render(&model)),
+        || xlsx::render(out_dir, &model, opts.xlsx_rows),
+    );
+    let (html, md) = reports;
+    let (xlsx, _) = workbook?;
     store::write_atomic(&out_dir.join(out::REPORT_HTML), html.as_bytes())?;
     store::write_atomic(&out_dir.join(out::REPORT_MD), md.as_bytes())?;
+    store::write_atomic(&out_dir.join(out::FINDINGS_XLSX), &xlsx)?;
     Ok(ReportStats {
         findings: usize::try_from(model.overview.total_findings).unwrap_or(usize::MAX),
         html_bytes: html.len() as u64,
         md_bytes: md.len() as u64,
+        xlsx_bytes: xlsx.len() as u64,
     })
 }
 
@@ -378,7 +391,8 @@ mod tests {
     fn report_writes_complete_escaped_capped_reports() {
         let dir = tempfile::tempdir().unwrap();
         let rows = fixture(dir.path(), 30);
-        let stats = run(dir.path(), &ReportOptions { max_rows: 10 }).unwrap();
+        let stats =
+            run(dir.path(), &ReportOptions { max_rows: 10, ..ReportOptions::default() }).unwrap();
         assert_eq!(stats.findings, rows.len());
         let html = std::fs::read_to_string(dir.path().join(out::REPORT_HTML)).unwrap();
         let md = std::fs::read_to_string(dir.path().join(out::REPORT_MD)).unwrap();
@@ -441,9 +455,56 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
-        run(dir.path(), &ReportOptions { max_rows: 10 }).unwrap();
+        run(dir.path(), &ReportOptions { max_rows: 10, ..ReportOptions::default() }).unwrap();
         assert_eq!(std::fs::read_to_string(dir.path().join(out::REPORT_HTML)).unwrap(), html);
         assert_eq!(std::fs::read_to_string(dir.path().join(out::REPORT_MD)).unwrap(), md);
+    }
+
+    /// Every cell of one worksheet of `OUT/findings.xlsx`, as text by (row, column).
+    fn xlsx_sheet(dir: &Path, name: &str) -> Vec<Vec<String>> {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> = calamine::open_workbook(dir.join(out::FINDINGS_XLSX)).unwrap();
+        let range = book.worksheet_range(name).unwrap();
+        range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn workbook_holds_summary_every_finding_and_rejects() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = fixture(dir.path(), 30);
+        run(dir.path(), &ReportOptions::default()).unwrap();
+        let findings = xlsx_sheet(dir.path(), "Findings");
+        assert_eq!(findings.len(), rows.len() + 1, "one header row, then every finding");
+        let head = &findings[0];
+        assert_eq!(head[0], "Severity");
+        assert!(head.iter().any(|h| h == "Occurred (America/Los_Angeles)"), "{head:?}");
+        // worst first, as in the report
+        let sev: Vec<&str> = findings[1..].iter().map(|r| r[0].as_str()).collect();
+        let rank = |s: &str| data::sev_index(s);
+        assert!(sev.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{sev:?}");
+        for (s, n) in severity_counts(&rows) {
+            assert_eq!(sev.iter().filter(|x| **x == s).count(), n, "{s}");
+        }
+        // input text stays text (a formula-looking or HTML-looking cell is not interpreted)
+        assert!(findings.iter().flatten().any(|c| c.contains(XSS)));
+
+        let summary = xlsx_sheet(dir.path(), "Summary");
+        assert_eq!(summary[0][0], "License");
+        let verdicts: Vec<(&str, &str)> =
+            summary[1..].iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+        assert!(verdicts.iter().any(|(_, v)| v.starts_with("SIGNIFICANT")), "{verdicts:?}");
+        let rejects = xlsx_sheet(dir.path(), "Rejects");
+        assert_eq!(rejects.len(), 3, "header and the two rejected records");
+        assert!(xlsx_sheet(dir.path(), "Run").iter().any(|r| r[0] == "Run id"));
+
+        // over the sheet's row limit the last row says so and points to findings.parquet
+        let opts = ReportOptions { xlsx_rows: 10, ..ReportOptions::default() };
+        run(dir.path(), &opts).unwrap();
+        let capped = xlsx_sheet(dir.path(), "Findings");
+        assert_eq!(capped.len(), 11);
+        let note = &capped[10][0];
+        assert!(note.contains(&format!("{} more findings", rows.len() - 9)), "{note}");
+        assert!(note.contains("findings.parquet"), "{note}");
     }
 
     #[test]

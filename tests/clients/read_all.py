@@ -105,6 +105,34 @@ READERS = {
 }
 
 
+def read_workbook(out, manifest):
+    """findings.xlsx with pandas (openpyxl): every finding and every reject, one header row."""
+    import pandas as pd
+
+    rows = {o["path"]: o["rows"] for o in manifest["outputs"]}
+    path = os.path.join(out, "findings.xlsx")
+    if "findings.xlsx" not in rows:
+        return [("findings.xlsx", "pandas", "not in the manifest")]
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
+    except Exception as e:  # noqa: BLE001
+        return [("findings.xlsx", "pandas", f"{type(e).__name__}: {e}".splitlines()[0])]
+    problems = []
+    want = {
+        "Findings": min(rows.get("findings.parquet", 0), 1_048_575),
+        "Rejects": min(rows.get("rejects.parquet", 0), 1_048_575),
+    }
+    for sheet, n in want.items():
+        got = len(sheets[sheet]) if sheet in sheets else None
+        if got != n:
+            problems.append(("findings.xlsx", "pandas", f"sheet {sheet}: {got} rows, want {n}"))
+    if "Summary" not in sheets or len(sheets["Summary"]) == 0:
+        problems.append(("findings.xlsx", "pandas", "no Summary rows"))
+    status = "FAIL" if problems else "ok"
+    print(f"findings.xlsx (Findings {want['Findings']}, Rejects {want['Rejects']} rows) with pandas: {status}")
+    return problems
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__.strip(), file=sys.stderr)
@@ -156,6 +184,7 @@ def main():
                     traceback.print_exc()
                 cells.append("FAIL")
         print(f"{rel:<{width}}  {rows:>8}  " + "  ".join(f"{c:>9}" for c in cells))
+    failures.extend(read_workbook(out, manifest))
     for note in notes:
         print(note)
     if _spark is not None:

@@ -15,7 +15,7 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 
 venv=target/clients-venv
-packages=(pyarrow pandas duckdb polars pyspark)
+packages=(pyarrow pandas duckdb polars pyspark openpyxl)
 # Installed once; a new package list (the stamp differs) installs again.
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.tagtrail-packages" 2>/dev/null)" != "${packages[*]}" ]; then
     echo "== making $venv (${packages[*]})"

@@ -325,3 +325,46 @@ fn integrity_out_of_an_earlier_version_is_taken_over() {
     assert_eq!(finding_keys(&old), keys);
     whole_result(&old);
 }
+
+/// The process's umask, from /proc (reading it with umask(2) would change it meanwhile).
+fn umask() -> u32 {
+    let status = fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status.lines().find(|l| l.starts_with("Umask:")).expect("Umask line");
+    u32::from_str_radix(line["Umask:".len()..].trim(), 8).expect("octal umask")
+}
+
+#[test]
+fn integrity_outputs_get_the_mode_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    generate(&data, 2, 300, 5, "json");
+    let args = run_args(&data, &out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_expect(&args, 0);
+    // Outputs are read by dashboards and colleagues: not owner-only like a temporary file.
+    let want = 0o666 & !umask();
+    let mut files = Vec::new();
+    walk(&out.join("lake"), &out.join("lake"), &mut files);
+    let mut paths: Vec<std::path::PathBuf> =
+        files.iter().map(|(rel, _)| out.join("lake").join(rel)).collect();
+    for name in out_dir_outputs() {
+        paths.push(out.join(name));
+    }
+    for p in paths {
+        let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "{} has mode {mode:o}", p.display());
+    }
+}
+
+fn out_dir_outputs() -> [&'static str; 7] {
+    [
+        "findings.parquet",
+        "summary.parquet",
+        "rejects.parquet",
+        "report.html",
+        "report.md",
+        "findings.xlsx",
+        "manifest.json",
+    ]
+}

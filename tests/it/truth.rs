@@ -3,7 +3,6 @@
 //! are the ones it planted (`expected_rejects.csv`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::common::{finding_keys_with_severity, read, run_pipeline, s, truth_keys};
 use crate::rules::SPEC_RULES;
