@@ -53,6 +53,7 @@ h2 small{font-weight:400;color:var(--muted);font-size:13px}
 h3{font-size:16px;margin:22px 0 8px}
 p{margin:6px 0}
 .kicker{text-transform:uppercase;letter-spacing:.08em;color:var(--muted);font-size:12px;margin:0}
+.lead{margin:.4em 0 0;color:var(--muted)}
 table{border-collapse:collapse;width:100%;margin:8px 0 14px;font-size:12px}
 div.scroll{overflow-x:auto}
 table.findings{table-layout:fixed;min-width:1150px}
@@ -112,16 +113,14 @@ pub(crate) fn render(m: &Model) -> String {
     w!(h, "<title>tagtrail audit report — run {}</title>\n", esc(&ov.run.run_id));
     w!(h, "<style>{CSS}</style>\n</head>\n<body>\n");
 
-    // Section numbers: run, summary, one per family, rejects, rules.
-    let mut sections: Vec<(String, String)> = vec![
-        ("run".into(), "Run and inputs".into()),
-        ("summary".into(), "Executive summary".into()),
-    ];
+    // What to act on comes first; how the run was made is the appendix.
+    let mut sections: Vec<(String, String)> = vec![("summary".into(), "Executive summary".into())];
     for (i, f) in m.families.iter().enumerate() {
         sections.push((family_anchor(i, &f.family), family_title(&f.family)));
     }
     sections.push(("rejects".into(), "Rejected input records".into()));
     sections.push(("rules".into(), "Rules, options and outputs".into()));
+    sections.push(("run".into(), "Appendix: Run and inputs".into()));
 
     header(&mut h, m);
     h.push_str("<nav class=\"toc\"><b>Contents</b><ol>");
@@ -130,13 +129,14 @@ pub(crate) fn render(m: &Model) -> String {
     }
     h.push_str("</ol></nav>\n");
 
-    run_section(&mut h, m, 1);
-    summary_section(&mut h, m, 2);
+    let n = m.families.len();
+    summary_section(&mut h, m, 1);
     for (i, f) in m.families.iter().enumerate() {
-        family_section(&mut h, m, f, &sections[i + 2].0, i + 3);
+        family_section(&mut h, m, f, &sections[i + 1].0, i + 2);
     }
-    rejects_section(&mut h, m, m.families.len() + 3);
-    rules_section(&mut h, m, m.families.len() + 4);
+    rejects_section(&mut h, m, n + 2);
+    rules_section(&mut h, m, n + 3);
+    run_section(&mut h, m, n + 4);
 
     w!(
         h,
@@ -179,9 +179,25 @@ fn cap(h: &mut String, shown: usize, total: u64, file: &str) {
 }
 
 fn header(h: &mut String, m: &Model) {
-    let r = &m.overview.run;
+    let ov = &m.overview;
     h.push_str("<header>\n<p class=\"kicker\">Seed-to-sale compliance audit</p>\n");
-    h.push_str("<h1>tagtrail audit report</h1>\n<dl class=\"meta\">\n");
+    h.push_str("<h1>tagtrail audit report</h1>\n");
+    w!(
+        h,
+        "<p class=\"lead\">{} · {} · <a href=\"#rejects\">{}</a> · run <code>{}</code>, \
+         finished {} · <a href=\"#run\">run details and input files</a></p>\n</header>\n",
+        plural(ov.licenses.len() as u64, "license", "licenses"),
+        plural(ov.total_findings, "finding", "findings"),
+        plural(ov.rejects_total, "rejected input record", "rejected input records"),
+        esc(&ov.run.run_id),
+        esc(or_dash(&ov.run.finished_at))
+    );
+}
+
+/// The run's details (the appendix's first table).
+fn run_meta(h: &mut String, m: &Model) {
+    let r = &m.overview.run;
+    h.push_str("<dl class=\"meta\">\n");
     w!(h, "<dt>Run id</dt><dd><code>{}</code></dd>\n", esc(&r.run_id));
     if !r.has_manifest {
         w!(
@@ -235,7 +251,7 @@ fn header(h: &mut String, m: &Model) {
             esc(&r.command.join(" "))
         );
     }
-    h.push_str("</dl>\n</header>\n");
+    h.push_str("</dl>\n");
 }
 
 fn or_dash(s: &str) -> &str {
@@ -248,13 +264,14 @@ fn opt_int(n: Option<u64>) -> String {
 
 fn run_section(h: &mut String, m: &Model, no: usize) {
     let inputs = &m.overview.inputs;
-    w!(h, "<section id=\"run\">\n<h2>{no}. Run and inputs</h2>\n");
+    w!(h, "<section id=\"run\" class=\"page\">\n<h2>{no}. Appendix: Run and inputs</h2>\n");
+    run_meta(h, m);
     w!(
         h,
         "<p>{} read. Rows in = rows accepted + rows rejected, per file; rejected records are \
          listed in <a href=\"#rejects\">section {}</a>.</p>\n",
         plural(inputs.len() as u64, "input file was", "input files were"),
-        m.families.len() + 3
+        m.families.len() + 2
     );
     if !m.overview.input_notes.is_empty() {
         h.push_str("<ul id=\"input-notes\">\n");
@@ -420,6 +437,8 @@ fn summary_section(h: &mut String, m: &Model, no: usize) {
         );
     }
 
+    critical_verdict(h, m);
+
     h.push_str("<h3>Findings by license</h3>\n");
     if ov.licenses.is_empty() {
         h.push_str("<p class=\"muted\">No license in the inputs or the findings.</p>\n");
@@ -465,6 +484,34 @@ fn summary_section(h: &mut String, m: &Model, no: usize) {
     }
     cap(h, shown, with_findings.len() as u64, out::SUMMARY);
     h.push_str("</section>\n");
+}
+
+/// Critical findings by rule: after the significance verdicts, the first thing to act on.
+fn critical_verdict(h: &mut String, m: &Model) {
+    let ov = &m.overview;
+    if ov.totals[0] == 0 {
+        return;
+    }
+    let parts: Vec<String> = ov
+        .rule_counts
+        .iter()
+        .filter(|r| r.counts[0] > 0)
+        .map(|r| {
+            format!(
+                "{} × <code>{}</code> ({})",
+                int(r.counts[0]),
+                esc(&r.rule_id),
+                esc(&r.citation)
+            )
+        })
+        .collect();
+    w!(
+        h,
+        "<div class=\"callout\" id=\"critical-verdict\"><b>{}:</b> {}. Act on these first; \
+         each is listed under its family below.</div>\n",
+        plural(ov.totals[0], "critical finding", "critical findings"),
+        parts.join("; ")
+    );
 }
 
 fn license_card(h: &mut String, m: &Model, l: &License) {

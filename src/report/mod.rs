@@ -417,6 +417,22 @@ mod tests {
             assert!(text.contains(cap), "cap note");
             assert!(text.contains("§15034"));
         }
+        // what to act on first: verdicts, then details, the inputs with SHA-256 last
+        for (text, first, appendix, inputs) in [
+            (
+                &html,
+                "<h2>1. Executive summary</h2>",
+                "Appendix: Run and inputs</h2>",
+                ">Bytes</th>",
+            ),
+            (&md, "## 1. Executive summary", "Appendix: Run and inputs", "| Bytes |"),
+        ] {
+            let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle}"));
+            let appendix = text.rfind(appendix).unwrap();
+            assert!(at(first) < at("§15034") && at("§15034") < appendix);
+            assert!(at("critical finding") < appendix);
+            assert!(at(inputs) > appendix, "the input table is the appendix");
+        }
         assert!(!html.contains("xmlns") && !html.contains("<link") && !html.contains("src="));
         assert!(html.matches("<svg").count() >= 3, "variance charts and lag histogram");
 
