@@ -20,6 +20,7 @@ flags=(-s none --codegen-units 16)
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked || exit 2
 cargo +nightly fuzz build "${flags[@]}" || exit 2
+bindir=target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release
 mkdir -p logs
 
 summary=()
@@ -29,7 +30,9 @@ for t in "${targets[@]}"; do
     before=$(ls "artifacts/$t" | wc -l)
     rm -f fuzz-0.log
     echo "== $t: ${secs} s"
-    cargo +nightly fuzz run "${flags[@]}" "$t" "corpus/$t" "seeds/$t" -- \
+    # The built target itself, not `cargo fuzz run`: that would rebuild from the working
+    # tree before each target, so edits made during a long run would change what is fuzzed.
+    "$bindir/$t" "corpus/$t" "seeds/$t" -artifact_prefix="artifacts/$t/" \
         -max_total_time="$secs" -jobs=1 -workers=1 -timeout=30 -rss_limit_mb=4096 \
         -print_final_stats=1 >"logs/$t.run" 2>&1
     rc=$?
