@@ -132,7 +132,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             let (export, counts) = match export {
                 Some(e) => (e, counts),
                 None => {
-                    let sample = sample_dir();
+                    let sample = crate::sample::dir()?;
                     settings.printer.note(&format!(
                         "no --export given: running on the bundled sample in {}",
                         sample.display()
@@ -305,12 +305,6 @@ fn real_path(p: &Path) -> PathBuf {
         }
     }
     abs
-}
-
-/// The bundled sample: next to the binary's source tree, else `./data/sample`.
-fn sample_dir() -> PathBuf {
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join("sample");
-    if built.is_dir() { built } else { PathBuf::from("data").join("sample") }
 }
 
 /// Ingest into `dir`, a new generation of the user's `out`.

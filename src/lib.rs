@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod manifest;
 pub mod out_dir;
 pub mod report;
+pub mod sample;
 pub mod schema;
 pub mod store;
 pub mod workers;
