@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::checks::{self, Severity};
-use crate::cli::{Cli, Command, FailOn, Global};
+use crate::cli::{Cli, Command, FailOn, Global, RulesFormat};
 use crate::config::Profile;
 use crate::error::{Error, PolarsContext, Result};
 use crate::ingest::{self, IngestOptions};
@@ -39,10 +39,26 @@ impl Printer {
         eprintln!("warning: {msg}");
     }
 
+    /// A line on stderr, shown even with `--quiet`.
+    #[allow(clippy::print_stderr)]
+    pub fn always(&self, msg: &str) {
+        eprintln!("{msg}");
+    }
+
     /// Data on stdout.
     #[allow(clippy::print_stdout)]
     pub fn out(&self, msg: &str) {
         println!("{msg}");
+    }
+
+    /// A progress bar counting `unit` (hidden when quiet or stderr is not a terminal).
+    pub fn count_bar(&self, what: &str, unit: &str) -> ProgressBar {
+        let pb = self.bar(what, false);
+        let template = format!("{{msg:>8}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed}}");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb
     }
 
     /// A progress bar (hidden when quiet or stderr is not a terminal).
@@ -154,7 +170,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 Ok(p) => settings.printer.note(&p),
                 Err(e) => settings.printer.note(&format!("(no summary: {e})")),
             }
-            Ok(exit_for(worst, settings.fail_on))
+            Ok(exit_for(&settings, worst, &out))
         }
         Command::Ingest { export, counts, out } => {
             refuse_nested(&export, &out)?;
@@ -176,7 +192,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             )?;
             let worst = do_check(&settings, generation.dir(), &rule_set, &argv)?;
             generation.publish()?;
-            Ok(exit_for(worst, settings.fail_on))
+            Ok(exit_for(&settings, worst, &out))
         }
         Command::Report { out } => {
             let lock = out_dir::lock(&out, settings.wait)?;
@@ -196,20 +212,15 @@ pub fn run(cli: Cli) -> Result<u8> {
             generation.publish()?;
             Ok(0)
         }
-        Command::Rules { rules } => {
+        Command::Rules { rules, format } => {
             let rules = checks::registry(rules.as_deref(), &settings.profile)?;
             checks::validate(&rules, &settings.profile)?;
-            settings.printer.out("id\tfamily\tseverity\tcitation\tdescription");
-            for r in rules {
-                settings.printer.out(&format!(
-                    "{}\t{}\t{}\t{}\t{}",
-                    r.id,
-                    r.family,
-                    r.severity.as_str(),
-                    r.citation,
-                    r.description
-                ));
-            }
+            let format = format.unwrap_or(if std::io::stdout().is_terminal() {
+                RulesFormat::Table
+            } else {
+                RulesFormat::Tsv
+            });
+            settings.printer.out(rules_text(&rules, format).trim_end());
             Ok(0)
         }
         Command::Generate { out, licenses, packages, seed, format, sheet_style } => {
@@ -263,9 +274,19 @@ fn verified_result(out: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn exit_for(worst: Option<Severity>, fail_on: Option<Severity>) -> u8 {
-    match (worst, fail_on) {
-        (Some(w), Some(f)) if w >= f => 1,
+/// Exit 1 when the worst finding is at or above `--fail-on`, saying why on stderr even
+/// with `--quiet` (a CI log must show what failed the run).
+fn exit_for(s: &Settings, worst: Option<Severity>, out: &Path) -> u8 {
+    match (worst, s.fail_on) {
+        (Some(w), Some(f)) if w >= f => {
+            s.printer.always(&format!(
+                "tagtrail: exit 1: findings at or above --fail-on {} (worst: {}); see {}",
+                f.as_str(),
+                w.as_str(),
+                out.join(schema::out::FINDINGS).display()
+            ));
+            1
+        }
         _ => 0,
     }
 }
@@ -293,6 +314,56 @@ fn refuse_nested(export: &Path, out: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The rule list as `tagtrail rules` prints it.
+fn rules_text(rules: &[checks::Rule], format: RulesFormat) -> String {
+    let rows: Vec<[&str; 5]> = rules
+        .iter()
+        .map(|r| {
+            [
+                r.id.as_str(),
+                r.family.as_str(),
+                r.severity.as_str(),
+                r.citation.as_str(),
+                r.description.as_str(),
+            ]
+        })
+        .collect();
+    let head = ["id", "family", "severity", "citation", "description"];
+    match format {
+        RulesFormat::Json => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let pairs = head.iter().zip(r.iter());
+                    serde_json::Value::Object(
+                        pairs.map(|(k, v)| ((*k).to_owned(), (*v).into())).collect(),
+                    )
+                })
+                .collect();
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        }
+        RulesFormat::Tsv => {
+            std::iter::once(head).chain(rows).map(|r| r.join("\t") + "\n").collect()
+        }
+        RulesFormat::Table => {
+            let width =
+                |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([head[i].len()]).max();
+            let widths: Vec<usize> = (0..4).map(|i| width(i).unwrap_or(0)).collect();
+            let mut out = String::new();
+            for r in std::iter::once(head).chain(rows) {
+                for (i, w) in widths.iter().enumerate() {
+                    let pad = w - r[i].chars().count();
+                    out.push_str(r[i]);
+                    out.push_str(&" ".repeat(pad + 2));
+                }
+                out.push_str(r[4]);
+                out.push('\n');
+            }
+            out
+        }
+    }
 }
 
 /// `p` made absolute with its longest existing part resolved (links, `..`): OUT may not
@@ -462,9 +533,13 @@ fn do_check(
     }
     m.options = options;
     m.run_id = run_id(&m);
-    let bar = s.printer.bar("check", false);
-    let output =
-        checks::run_all(&out.join(schema::out::LAKE), rules, &s.profile, &m.run_id, s.batch_bytes);
+    let bar = s.printer.count_bar("check", "license batches");
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let lake = out.join(schema::out::LAKE);
+    let output = checks::run_all(&lake, rules, &s.profile, &m.run_id, s.batch_bytes, &progress);
     bar.finish_and_clear();
     let mut output = output?;
     let n = store::write_parquet(&mut output.findings, &out.join(schema::out::FINDINGS))?;
@@ -498,7 +573,10 @@ fn do_report(s: &Settings, dir: &Path, out: &Path) -> Result<()> {
             out.display()
         )));
     }
-    let stats = crate::report::run(dir, &crate::report::ReportOptions::default())?;
+    let bar = s.printer.bar("report", false);
+    let stats = crate::report::run(dir, &crate::report::ReportOptions::default());
+    bar.finish_and_clear();
+    let stats = stats?;
     m.set_output(schema::out::REPORT_HTML, stats.findings as u64);
     m.set_output(schema::out::REPORT_MD, stats.findings as u64);
     m.set_output(schema::out::FINDINGS_XLSX, stats.findings as u64);

@@ -53,6 +53,17 @@ pub struct Global {
     pub sheet: Option<String>,
 }
 
+/// How `tagtrail rules` prints the rule list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// Aligned columns for reading
+    Table,
+    /// One rule per line, tab-separated, with a header line
+    Tsv,
+    /// A JSON array of objects (id, family, severity, citation, description)
+    Json,
+}
+
 /// Severity threshold for the exit code.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FailOn {
@@ -130,6 +141,9 @@ pub enum Command {
         /// Folder of extra SQL rules
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+        /// Output format [default: table on a terminal, tsv otherwise]
+        #[arg(long, value_enum)]
+        format: Option<RulesFormat>,
     },
     /// Write a synthetic export + counts with planted anomalies and truth.csv.
     ///

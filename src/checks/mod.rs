@@ -417,22 +417,31 @@ fn check_severities(rule: &Rule, found: &DataFrame) -> Result<()> {
 /// of lake each, so that memory follows the largest batches, not the whole lake. Two
 /// batches run at once while together they are within twice the budget (views are built
 /// one after the other inside a batch, so one batch alone leaves a core idle). Every rule
-/// is per license, so the findings are the same for any batch size.
+/// is per license, so the findings are the same for any batch size. `progress` hears
+/// (batches done, batches) as they finish.
 pub fn run_all(
     lake: &Path,
     rules: &[Rule],
     profile: &Profile,
     run_id: &str,
     batch_bytes: u64,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<CheckOutput> {
     let batches = batches(lake, batch_bytes)?;
     let n = batches.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    progress(0, n);
     let results = crate::workers::in_order(
         &batches,
         2,
         |b| b.0,
         2 * batch_bytes,
-        |i, b| check_batch(lake, rules, profile, &format!("batch {}/{n}", i + 1), b.1.as_ref()),
+        |i, b| {
+            let r =
+                check_batch(lake, rules, profile, &format!("batch {}/{n}", i + 1), b.1.as_ref());
+            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, n);
+            r
+        },
     );
     let mut all = Vec::new();
     let mut totals = Vec::new();

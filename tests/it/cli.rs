@@ -38,8 +38,13 @@ fn cli_fail_on_exit_codes() {
     // A planted duplicate package is high: exit 1, and 0 without --fail-on.
     let (dirty, _) = case("record.duplicate_package.fires");
     let out = tmp.path().join("b");
-    run_expect(&run_args(&dirty, &out, &["--fail-on", "high"]), 1);
-    run_expect(&run_args(&dirty, &out, &["--fail-on", "critical"]), 0);
+    let o = run_expect(&run_args(&dirty, &out, &["--fail-on", "high"]), 1);
+    // run_args is quiet: the reason for exit 1 is still one line on stderr
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--fail-on high") && err.contains("worst: high"), "{err}");
+    let o = run_expect(&run_args(&dirty, &out, &["--fail-on", "critical"]), 0);
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
     run_expect(&run_args(&dirty, &out, &[]), 0);
 }
 
@@ -236,4 +241,32 @@ fn cli_two_runs_on_the_same_input_give_identical_findings_and_summary() {
             .join("\n")
     };
     assert_eq!(strip(&a), strip(&b), "report.md differs beyond the run's timestamp");
+}
+
+#[test]
+fn cli_rules_as_table_and_json() {
+    let o = run_expect(&["rules", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let rules = v.as_array().expect("an array");
+    assert_eq!(rules.len(), SPEC_RULES.len());
+    for rule in SPEC_RULES {
+        let r = rules.iter().find(|r| r["id"] == *rule).unwrap_or_else(|| panic!("{rule}"));
+        for key in ["family", "severity", "citation", "description"] {
+            assert!(r[key].as_str().is_some_and(|s| !s.is_empty()), "{rule} {key}");
+        }
+    }
+    let o = run_expect(&["rules", "--format", "table"], 0);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), SPEC_RULES.len() + 1);
+    assert!(!text.contains('\t'));
+    // the description column starts at one position on every line
+    let at: Vec<usize> = lines
+        .iter()
+        .map(|l| {
+            let byte = l.find("description").or_else(|| l.rfind("  ").map(|i| i + 2)).unwrap();
+            l[..byte].chars().count()
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] == w[1]), "{text}");
 }

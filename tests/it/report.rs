@@ -134,3 +134,58 @@ fn report_hostile_values_are_escaped_and_partitions_stay_inside_out() {
     }
     assert!(html.contains("&lt;B&gt;1A4&lt;/B&gt;"), "the hostile label is shown, escaped");
 }
+
+/// Debian's Chromium, when installed (`.ci/run` installs it where apt can).
+fn chromium() -> Option<std::path::PathBuf> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!("skipped: no chromium (Debian: apt-get install chromium)");
+    }
+    found
+}
+
+/// The bundled sample's report, laid out by a real browser at a laptop's width: the
+/// verdicts (§15034 box) are on the first screen and above the first input table.
+#[test]
+fn report_in_chromium_shows_the_verdicts_before_the_inputs() {
+    let Some(chromium) = chromium() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    crate::common::run_expect(&["run", "--quiet", "--out", out.to_str().unwrap()], 0);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    // Where the first verdict box and the first input table are, in page pixels.
+    let probe = "<script>function posY(e){return e ? Math.round(e.getBoundingClientRect().top \
+                 + window.scrollY) : -1}\ndocument.body.setAttribute('data-probe', [posY(document\
+                 .querySelector('.callout')), posY(document.querySelector('#run table'))].join(' \
+                 '));</script></body>";
+    let page = tmp.path().join("probe.html");
+    fs::write(&page, html.replace("</body>", probe)).unwrap();
+    let o = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=1280,900",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", tmp.path().join("profile").display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let at = dom.find("data-probe=\"").unwrap_or_else(|| panic!("no probe in the DOM: {dom:.300}"));
+    let rest = &dom[at + "data-probe=\"".len()..];
+    let ys: Vec<i64> =
+        rest[..rest.find('"').unwrap()].split(' ').map(|v| v.parse().unwrap()).collect();
+    let (verdict, inputs) = (ys[0], ys[1]);
+    assert!(verdict > 0 && verdict < 900, "the first verdict is {verdict} px down");
+    assert!(inputs > verdict, "input table at {inputs} px, verdict at {verdict} px");
+    assert!(html[..html.find("§15034").unwrap()].find("SHA-256").is_none());
+}
