@@ -270,6 +270,8 @@ pub(crate) struct Finding {
     pub item_name: Option<String>,
     pub category: Option<String>,
     pub location: Option<String>,
+    /// The facility's time zone (the run's `--timezone`), for the times shown.
+    pub tz: Option<chrono_tz::Tz>,
 }
 
 /// One family section: its rules and its first `max_rows` findings.
@@ -375,6 +377,10 @@ pub(crate) fn load(out_dir: &Path, max_rows: usize) -> Result<Model> {
 
     let packages = lake_packages(out_dir)?;
     attach_packages(&mut families, packages.as_ref())?;
+    let tz: Option<chrono_tz::Tz> = overview.run.timezone.parse().ok();
+    for r in families.iter_mut().flat_map(|f| f.rows.iter_mut()) {
+        r.tz = tz;
+    }
 
     let mut quantities: Vec<Quantity> =
         overview.licenses.iter().flat_map(|l| l.quantities.iter().cloned()).collect();
@@ -862,10 +868,17 @@ fn variance_bars(findings: &LazyFrame, packages: Option<&LazyFrame>) -> Result<V
             col(c::FAMILY)
                 .eq(lit("count"))
                 .and(col(c::RULE_ID).neq(lit(SIGNIFICANT_RULE)))
-                .and(col(c::VARIANCE).is_not_null())
-                .and(col(c::VARIANCE).is_not_nan())
                 .and(col(c::PACKAGE_LABEL).is_not_null()),
         )
+        // A label counted but not in the system adds all it holds to the totals (it has no
+        // variance of its own): charted as that overage, so the bars add up to the totals.
+        .with_column(
+            when(col(c::RULE_ID).eq(lit("count.missing_in_system")))
+                .then(col(c::VARIANCE).fill_null(col(c::COUNTED_QUANTITY)))
+                .otherwise(col(c::VARIANCE))
+                .alias(c::VARIANCE),
+        )
+        .filter(col(c::VARIANCE).is_not_null().and(col(c::VARIANCE).is_not_nan()))
         .select([
             col(c::LICENSE),
             col(c::PACKAGE_LABEL),
@@ -889,7 +902,7 @@ fn variance_bars(findings: &LazyFrame, packages: Option<&LazyFrame>) -> Result<V
                     JoinArgs::new(JoinType::Left),
                 )
                 .select([
-                    col(c::CATEGORY).fill_null(lit("(unknown)")).alias("group"),
+                    col(c::CATEGORY).fill_null(lit("uncategorised")).alias("group"),
                     col(c::UNIT),
                     col(c::VARIANCE),
                 ]);
@@ -1132,6 +1145,83 @@ fn u64_of(v: &Value, key: &str) -> Option<u64> {
     x.as_u64().or_else(|| x.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
 }
 
+/// The run's options as (what it is, its value) in words, in a fixed order; keys this
+/// version does not know are listed after them as they are.
+fn options_in_words(options: &Value) -> Vec<(String, String)> {
+    if !options.is_object() {
+        return Vec::new();
+    }
+    let num = |v: &Value| v.as_f64().map(super::text::num);
+    let get = |path: &[&str]| path.iter().try_fold(options, |v, k| v.get(*k));
+    let hours = |path: &[&str]| get(path).and_then(num).map(|h| format!("{h} h"));
+    let qty = |path: &[&str], unit: &str| get(path).and_then(num).map(|q| format!("{q} {unit}"));
+    let text = |path: &[&str]| get(path).and_then(Value::as_str).map(str::to_owned);
+    let basis = match text(&["significance_basis"]).as_deref() {
+        Some("net_difference") => {
+            Some("net difference between physical and recorded inventory".into())
+        }
+        Some("average_monthly_sales") => Some("average monthly sales".into()),
+        other => other.map(str::to_owned),
+    };
+    let severities = get(&["severities"]).and_then(Value::as_object).map(|o| {
+        if o.is_empty() {
+            "none (each rule's own)".to_owned()
+        } else {
+            o.iter()
+                .map(|(k, v)| format!("{k} → {}", v.as_str().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    });
+    let rows: Vec<(&str, Option<String>, &str)> = vec![
+        ("Facility time zone", text(&["timezone"]), "—"),
+        ("Profile", text(&["profile"]), "built-in defaults"),
+        (
+            "Significance threshold",
+            get(&["threshold_pct"]).and_then(num).map(|t| format!("{t} %")),
+            "—",
+        ),
+        ("Significance basis", basis, "—"),
+        ("Count tolerance, weight", qty(&["tolerance", "abs_g"], "g"), "—"),
+        ("Count tolerance, volume", qty(&["tolerance", "abs_ml"], "ml"), "—"),
+        ("Count tolerance, each", qty(&["tolerance", "abs_ea"], "ea"), "—"),
+        (
+            "Count tolerance, relative",
+            get(&["tolerance", "rel"])
+                .and_then(num)
+                .map(|r| format!("{r} (fraction of the system quantity)")),
+            "—",
+        ),
+        ("Late entry beyond", hours(&["lag", "late_hours"]), "—"),
+        ("Late entry is high severity beyond", hours(&["lag", "high_hours"]), "—"),
+        ("Recorded before it occurred by more than", hours(&["lag", "early_hours"]), "—"),
+        ("Severity overrides", severities, "none (each rule's own)"),
+        ("Count time for sheets without one (--counted-at)", text(&["counted_at"]), "not given"),
+        ("XLSX worksheet (--sheet)", text(&["sheet"]), "the first with a count table"),
+    ];
+    let known = [
+        "timezone",
+        "profile",
+        "threshold_pct",
+        "significance_basis",
+        "tolerance",
+        "lag",
+        "severities",
+        "counted_at",
+        "sheet",
+    ];
+    let mut out: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|(k, v, dflt)| (k.to_owned(), v.unwrap_or_else(|| dflt.to_owned())))
+        .collect();
+    if let Some(o) = options.as_object() {
+        for k in o.keys().filter(|k| !known.contains(&k.as_str())) {
+            out.push((k.clone(), text_of(options, k).chars().take(200).collect()));
+        }
+    }
+    out
+}
+
 fn run_of(m: &Value) -> Run {
     let options = m.get("options").cloned().unwrap_or(Value::Null);
     let command = match m.get("command") {
@@ -1141,11 +1231,7 @@ fn run_of(m: &Value) -> Run {
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     };
-    let mut opts: Vec<(String, String)> = options
-        .as_object()
-        .map(|o| o.iter().map(|(k, _)| (k.clone(), text_of(&options, k))).collect())
-        .unwrap_or_default();
-    opts.sort();
+    let opts = options_in_words(&options);
     Run {
         has_manifest: !m.is_null(),
         run_id: text_of(m, "run_id"),

@@ -83,6 +83,15 @@ pub(crate) fn ts(us: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A time as the facility's clock showed it, with the zone's abbreviation (`PDT`); UTC
+/// when the zone is unknown.
+pub(crate) fn ts_local(us: i64, tz: Option<chrono_tz::Tz>) -> String {
+    let Some(tz) = tz else { return ts(us) };
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string())
+        .unwrap_or_default()
+}
+
 /// At most `max` characters of `s`, with `…` when cut.
 pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
@@ -99,7 +108,16 @@ pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
 /// The sentence shown under a capped table.
 pub(crate) fn cap_note(shown: usize, total: u64, file: &str) -> Option<String> {
     (total > shown as u64).then(|| {
-        format!("showing {} of {} — the full list is in {file}", int(shown as u64), int(total))
+        let also = if file == crate::schema::out::FINDINGS {
+            format!(" (and the Findings sheet of {}, to filter)", crate::schema::out::FINDINGS_XLSX)
+        } else {
+            String::new()
+        };
+        format!(
+            "showing {} of {} — the full list is in {file}{also}",
+            int(shown as u64),
+            int(total)
+        )
     })
 }
 
@@ -164,9 +182,11 @@ impl Col {
         match self {
             Col::Severity => 80,
             Col::Rule => 84,
-            Col::License | Col::Item => 76,
-            Col::Label | Col::Related => 78,
-            Col::Chain => 160,
+            Col::Item => 76,
+            // 24-character tags and 15-character licenses in 10 px monospace, unbroken
+            Col::License => 100,
+            Col::Label | Col::Related => 152,
+            Col::Chain => 310,
             Col::Reference => 66,
             Col::Location | Col::System | Col::Counted | Col::Variance => 56,
             Col::Unit => 40,
@@ -214,11 +234,15 @@ impl Col {
             },
             Col::Location => opt(&f.location),
             Col::System => opt_num(f.system_quantity),
+            // counted in a unit of another quantity type: not in the row's unit
+            Col::Counted if f.rule_id == UNIT_INCOMPATIBLE => {
+                f.counted_quantity.map(|q| format!("{} (counted unit)", num(q))).unwrap_or_default()
+            }
             Col::Counted => opt_num(f.counted_quantity),
             Col::Variance => f.variance.map(signed).unwrap_or_default(),
-            Col::Unit => opt(&f.unit),
-            Col::Occurred => f.occurred_at.map(ts).unwrap_or_default(),
-            Col::Recorded => f.recorded_at.map(ts).unwrap_or_default(),
+            Col::Unit => f.unit.as_deref().map(unit_abbr).unwrap_or_default().to_owned(),
+            Col::Occurred => f.occurred_at.map(|t| ts_local(t, f.tz)).unwrap_or_default(),
+            Col::Recorded => f.recorded_at.map(|t| ts_local(t, f.tz)).unwrap_or_default(),
             Col::Lag => f
                 .lag_hours
                 .map(|h| if h.is_finite() { format!("{h:.1}") } else { num(h) })
@@ -229,6 +253,26 @@ impl Col {
         }
     }
 }
+
+/// A unit as the report spells every unit (`g`, `ea`, `ml`, `oz`, `lb`), whatever the
+/// export called it (`Grams`, `Each`).
+pub(crate) fn unit_abbr(unit: &str) -> &str {
+    match unit.trim().to_ascii_lowercase().as_str() {
+        "grams" | "gram" => "g",
+        "kilograms" | "kilogram" => "kg",
+        "milligrams" | "milligram" => "mg",
+        "ounces" | "ounce" => "oz",
+        "pounds" | "pound" => "lb",
+        "each" => "ea",
+        "milliliters" | "milliliter" | "millilitres" => "ml",
+        "liters" | "liter" | "litres" => "l",
+        "fluid ounces" | "fluid ounce" => "fl oz",
+        _ => unit,
+    }
+}
+
+/// The rule whose counted quantity is in the count's own unit, not the row's `unit`.
+const UNIT_INCOMPATIBLE: &str = "count.unit_incompatible";
 
 /// The columns of a family's finding table.
 pub(crate) fn columns(family: &str) -> &'static [Col] {

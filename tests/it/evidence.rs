@@ -266,7 +266,9 @@ fn evidence_stray_quote_rejects_its_line_and_loses_no_other() {
         .find(|i| i["path"] == "C11-0000001-LIC.csv")
         .unwrap()
         .clone();
-    assert_eq!(input["rows_in"], 586, "every data line is a row read or rejected");
+    let sheet = fs::read_to_string(sample().join("counts").join("C11-0000001-LIC.csv")).unwrap();
+    let data_lines = sheet.lines().filter(|l| !l.trim().is_empty()).count() - 1;
+    assert_eq!(input["rows_in"], data_lines, "every data line is a row read or rejected");
     assert_eq!(input["rows_rejected"], 2, "the sample's bad quantity and this row");
     let keys = finding_keys(&out);
     assert_eq!(count_findings_of(&keys, label), 0);

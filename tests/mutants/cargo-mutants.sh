@@ -11,8 +11,9 @@
 # Cost: each mutant rebuilds the tagtrail crate only. It is compiled at opt-level 0 with
 # incremental compilation while every dependency keeps its release build (a per-package
 # profile override changes no dependency's fingerprint), so no Polars rebuild is needed.
-# The unit tests (`--lib`) run per mutant: the integration tests would add two links and a
-# slow unoptimised binary per mutant.
+# By default the unit tests (`--lib`) run per mutant; CARGO_TEST_ARGS chooses others, e.g.
+#   CARGO_TEST_ARGS='--lib --test it -- config:: cli::' tests/mutants/cargo-mutants.sh src/config.rs
+# (integration tests add two links and an unoptimised binary per mutant).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -41,8 +42,10 @@ for f in "${files[@]}"; do
 done
 
 export CARGO_INCREMENTAL=1
-exec cargo mutants "${args[@]}" --profile release --timeout-multiplier 3 \
+# What `cargo test` runs per mutant (test-name filters after the inner `--`).
+read -r -a test_args <<<"${CARGO_TEST_ARGS:---lib}"
+exec cargo mutants "${args[@]}" --profile release --minimum-test-timeout 120 \
     --cargo-arg=--config=profile.release.package.tagtrail.opt-level=0 \
     --cargo-arg=--config=profile.release.package.tagtrail.debug=0 \
     --cargo-arg=--config=profile.release.package.tagtrail.codegen-units=256 \
-    "$@" -- --lib
+    "$@" -- "${test_args[@]}"
