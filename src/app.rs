@@ -141,10 +141,10 @@ impl Settings {
 
 /// Run the command; the value is the process exit code.
 pub fn run(cli: Cli) -> Result<u8> {
-    let settings = Settings::from(&cli.global)?;
+    let settings = Settings::from(&cli.global())?;
     let argv: Vec<String> = std::env::args().collect();
     match cli.command {
-        Command::Run { export, counts, out, rules } => {
+        Command::Run { export, counts, out, rules, .. } => {
             let (export, counts) = match export {
                 Some(e) => (e, counts),
                 None => {
@@ -172,7 +172,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             }
             Ok(exit_for(&settings, worst, &out))
         }
-        Command::Ingest { export, counts, out } => {
+        Command::Ingest { export, counts, out, .. } => {
             refuse_nested(&export, &out)?;
             let lock = out_dir::lock(&out, settings.wait)?;
             let generation = out_dir::begin(&lock)?;
@@ -181,7 +181,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             generation.publish()?;
             Ok(0)
         }
-        Command::Check { out, rules } => {
+        Command::Check { out, rules, .. } => {
             let rule_set = rule_set(&settings, rules.as_deref())?;
             let lock = out_dir::lock(&out, settings.wait)?;
             let previous = verified_result(&out)?;
@@ -194,7 +194,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             generation.publish()?;
             Ok(exit_for(&settings, worst, &out))
         }
-        Command::Report { out } => {
+        Command::Report { out, .. } => {
             let lock = out_dir::lock(&out, settings.wait)?;
             let previous = verified_result(&out)?;
             let generation = out_dir::begin(&lock)?;
@@ -212,7 +212,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             generation.publish()?;
             Ok(0)
         }
-        Command::Rules { rules, format } => {
+        Command::Rules { rules, format, .. } => {
             let rules = checks::registry(rules.as_deref(), &settings.profile)?;
             checks::validate(&rules, &settings.profile)?;
             let format = format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -223,7 +223,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             settings.printer.out(rules_text(&rules, format).trim_end());
             Ok(0)
         }
-        Command::Generate { out, licenses, packages, seed, format, sheet_style } => {
+        Command::Generate { out, licenses, packages, seed, format, sheet_style, .. } => {
             // clap has checked the value against the same names
             let sheet_styles = sheet_style
                 .as_deref()

@@ -14,43 +14,162 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// Options for every command.
+    /// Options given before the command (`tagtrail --quiet run`): still accepted, not listed.
     #[command(flatten)]
-    pub global: Global,
+    pub before: Before,
 }
 
-/// Options shared by every subcommand.
-#[derive(Debug, Args, Clone)]
+/// Every option, accepted before the command name as earlier versions did; hidden from
+/// help, which lists each command's own options under that command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Before {
+    #[arg(long, hide = true)]
+    timezone: Option<String>,
+    #[arg(long, hide = true)]
+    profile: Option<PathBuf>,
+    #[arg(long, hide = true, value_enum)]
+    fail_on: Option<FailOn>,
+    #[arg(long, short, hide = true)]
+    quiet: bool,
+    #[arg(long, hide = true)]
+    threads: Option<usize>,
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_mb: Option<u64>,
+    #[arg(long, hide = true)]
+    counted_at: Option<String>,
+    #[arg(long, hide = true)]
+    wait: bool,
+    #[arg(long, hide = true)]
+    sheet: Option<String>,
+}
+
+impl Cli {
+    /// The options of the command given, merged (those it does not take are unset).
+    pub fn global(&self) -> Global {
+        let b = &self.before;
+        let mut g = Global {
+            timezone: b.timezone.clone(),
+            profile: b.profile.clone(),
+            fail_on: b.fail_on,
+            quiet: b.quiet,
+            threads: b.threads,
+            batch_mb: b.batch_mb,
+            counted_at: b.counted_at.clone(),
+            wait: b.wait,
+            sheet: b.sheet.clone(),
+        };
+        let (common, zone, profile, read, check, write) = match &self.command {
+            Command::Run { common, zone, profile, read, check, write, .. } => {
+                (common, Some(zone), Some(profile), Some(read), Some(check), Some(write))
+            }
+            Command::Ingest { common, zone, profile, read, write, .. } => {
+                (common, Some(zone), Some(profile), Some(read), None, Some(write))
+            }
+            Command::Check { common, zone, profile, check, write, .. } => {
+                (common, Some(zone), Some(profile), None, Some(check), Some(write))
+            }
+            Command::Report { common, write, .. } => (common, None, None, None, None, Some(write)),
+            Command::Rules { common, profile, .. } => {
+                (common, None, Some(profile), None, None, None)
+            }
+            Command::Generate { common, zone, .. } => (common, Some(zone), None, None, None, None),
+        };
+        // an option after the command wins over the same option before it
+        g.quiet |= common.quiet;
+        g.threads = common.threads.or(g.threads);
+        if let Some(z) = zone {
+            g.timezone = z.timezone.clone().or(g.timezone);
+        }
+        if let Some(p) = profile {
+            g.profile = p.profile.clone().or(g.profile);
+        }
+        if let Some(r) = read {
+            g.counted_at = r.counted_at.clone().or(g.counted_at);
+            g.sheet = r.sheet.clone().or(g.sheet);
+        }
+        if let Some(c) = check {
+            g.fail_on = c.fail_on.or(g.fail_on);
+            g.batch_mb = c.batch_mb.or(g.batch_mb);
+        }
+        if let Some(w) = write {
+            g.wait |= w.wait;
+        }
+        g
+    }
+}
+
+/// The options of a command, merged from its option groups.
+#[derive(Debug, Clone, Default)]
 pub struct Global {
-    /// Facility time zone for naive timestamps (IANA name) [default: America/Los_Angeles]
-    #[arg(long, global = true, value_name = "TZ")]
     pub timezone: Option<String>,
-    /// Profile (TOML): thresholds, tolerances, severities, time zone
-    #[arg(long, global = true, value_name = "FILE")]
     pub profile: Option<PathBuf>,
-    /// Exit 1 when a finding has this severity or worse
-    #[arg(long, global = true, value_name = "SEVERITY", value_enum)]
     pub fail_on: Option<FailOn>,
-    /// No progress bars and no summary on stderr
-    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    pub threads: Option<usize>,
+    pub batch_mb: Option<u64>,
+    pub counted_at: Option<String>,
+    pub wait: bool,
+    pub sheet: Option<String>,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Common {
+    /// No progress bars and no summary on stderr (errors, warnings and the reason for an
+    /// exit 1 are still shown)
+    #[arg(long, short)]
     pub quiet: bool,
     /// Worker threads [default: all cores]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Check licenses in batches of about this many MB of lake Parquet; memory follows
-    /// the largest batch (about 10× its size), findings do not change [default: 32]
-    #[arg(long, global = true, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_mb: Option<u64>,
+}
+
+/// The facility's time zone.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ZoneOpt {
+    /// Facility time zone for naive timestamps (IANA name) [default: America/Los_Angeles]
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+}
+
+/// The profile file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProfileOpt {
+    /// Profile (TOML): thresholds, tolerances, severities, time zone
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}
+
+/// How count sheets are read.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReadOpts {
     /// When the counts were made, for count sheets without a count-time column (local
     /// time of --timezone unless it has an offset), e.g. 2026-10-29T17:00
-    #[arg(long, global = true, value_name = "DATETIME")]
+    #[arg(long, value_name = "DATETIME")]
     pub counted_at: Option<String>,
-    /// When another run is writing the same --out, wait for it instead of stopping
-    #[arg(long, global = true)]
-    pub wait: bool,
     /// Worksheet of an XLSX count sheet to read [default: the first with a count table]
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
+}
+
+/// How the rules run and what fails the run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckOpts {
+    /// Exit 1 when a finding has this severity or worse
+    #[arg(long, value_name = "SEVERITY", value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Check licenses in batches of about this many MB of lake Parquet; memory follows
+    /// the largest batch (about 10× its size), findings do not change [default: 32]
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_mb: Option<u64>,
+}
+
+/// Writing OUT.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WriteOpts {
+    /// When another run is writing the same --out, wait for it instead of stopping
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// How `tagtrail rules` prints the rule list.
@@ -65,7 +184,7 @@ pub enum RulesFormat {
 }
 
 /// Severity threshold for the exit code.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     /// info and worse
     Info,
@@ -101,6 +220,18 @@ pub enum Command {
         /// Folder of extra SQL rules
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadOpts,
+        #[command(flatten)]
+        check: CheckOpts,
+        #[command(flatten)]
+        zone: ZoneOpt,
+        #[command(flatten)]
+        profile: ProfileOpt,
+        #[command(flatten)]
+        write: WriteOpts,
+        #[command(flatten)]
+        common: Common,
     },
     /// Read an export (and counts) into the Parquet lake under OUT.
     ///
@@ -116,6 +247,16 @@ pub enum Command {
         /// Output folder
         #[arg(long, value_name = "DIR", default_value = "tagtrail-out")]
         out: PathBuf,
+        #[command(flatten)]
+        read: ReadOpts,
+        #[command(flatten)]
+        zone: ZoneOpt,
+        #[command(flatten)]
+        profile: ProfileOpt,
+        #[command(flatten)]
+        write: WriteOpts,
+        #[command(flatten)]
+        common: Common,
     },
     /// Run every rule over OUT's lake: findings.parquet and summary.parquet.
     ///
@@ -127,14 +268,28 @@ pub enum Command {
         /// Folder of extra SQL rules
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+        #[command(flatten)]
+        check: CheckOpts,
+        #[command(flatten)]
+        zone: ZoneOpt,
+        #[command(flatten)]
+        profile: ProfileOpt,
+        #[command(flatten)]
+        write: WriteOpts,
+        #[command(flatten)]
+        common: Common,
     },
-    /// Write report.html and report.md from OUT's findings.
+    /// Write report.html, report.md and findings.xlsx from OUT's findings.
     ///
     /// Example: tagtrail report --out audit
     Report {
         /// Output folder holding findings.parquet
         #[arg(long, value_name = "DIR", default_value = "tagtrail-out")]
         out: PathBuf,
+        #[command(flatten)]
+        write: WriteOpts,
+        #[command(flatten)]
+        common: Common,
     },
     /// List every rule: id, family, severity, citation, description.
     Rules {
@@ -144,6 +299,10 @@ pub enum Command {
         /// Output format [default: table on a terminal, tsv otherwise]
         #[arg(long, value_enum)]
         format: Option<RulesFormat>,
+        #[command(flatten)]
+        profile: ProfileOpt,
+        #[command(flatten)]
+        common: Common,
     },
     /// Write a synthetic export + counts with planted anomalies and truth.csv.
     ///
@@ -171,6 +330,10 @@ pub enum Command {
         /// Example: tagtrail generate --out data --sheet-style realworld
         #[arg(long, value_name = "STYLE", value_parser = sheet_style_values())]
         sheet_style: Option<String>,
+        #[command(flatten)]
+        zone: ZoneOpt,
+        #[command(flatten)]
+        common: Common,
     },
 }
 

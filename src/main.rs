@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         }
     };
     tagtrail::out_dir::install_sigbus_message();
-    if let Some(n) = cli.global.threads {
+    if let Some(n) = cli.global().threads {
         // Before Polars or rayon start their pools.
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("POLARS_MAX_THREADS", n.max(1).to_string()) };

@@ -270,3 +270,59 @@ fn cli_rules_as_table_and_json() {
         .collect();
     assert!(at.windows(2).all(|w| w[0] == w[1]), "{text}");
 }
+
+/// Each subcommand's --help lists the options it takes, and only those.
+#[test]
+fn cli_help_of_each_subcommand_lists_its_own_options() {
+    let help = |cmd: &str| String::from_utf8(run_expect(&[cmd, "--help"], 0).stdout).unwrap();
+    let all = [
+        "--timezone",
+        "--profile",
+        "--fail-on",
+        "--batch-mb",
+        "--counted-at",
+        "--sheet",
+        "--wait",
+        "--quiet",
+        "--threads",
+    ];
+    let cases: [(&str, &[&str]); 6] = [
+        ("run", &all),
+        (
+            "ingest",
+            &[
+                "--timezone",
+                "--profile",
+                "--counted-at",
+                "--sheet",
+                "--wait",
+                "--quiet",
+                "--threads",
+            ],
+        ),
+        (
+            "check",
+            &[
+                "--timezone",
+                "--profile",
+                "--fail-on",
+                "--batch-mb",
+                "--wait",
+                "--quiet",
+                "--threads",
+            ],
+        ),
+        ("report", &["--wait", "--quiet", "--threads"]),
+        ("rules", &["--profile", "--quiet", "--threads", "--format"]),
+        ("generate", &["--timezone", "--quiet", "--threads", "--seed"]),
+    ];
+    for (cmd, own) in cases {
+        let text = help(cmd);
+        for opt in all.iter().chain(own) {
+            let listed = text.contains(&format!("{opt} ")) || text.contains(&format!("{opt}\n"));
+            assert_eq!(listed, own.contains(opt), "`tagtrail {cmd} --help` and {opt}:\n{text}");
+        }
+    }
+    let counts = help("ingest");
+    assert!(counts.contains("CSV") && counts.contains("XLSX") && counts.contains("Quantity"));
+}
