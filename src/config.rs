@@ -191,6 +191,32 @@ mod tests {
     }
 
     #[test]
+    fn profile_load_reads_a_file_and_accepts_zero() {
+        Profile::default().validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.toml");
+        let text =
+            "timezone = \"America/Denver\"\n[tolerance]\nabs_g = 0\n[lag]\nlate_hours = 48\n";
+        std::fs::write(&path, text).unwrap();
+        let p = Profile::load(&path).unwrap();
+        assert_eq!(p.tz().unwrap(), chrono_tz::America::Denver);
+        assert_eq!(p.tolerance.abs_g, 0.0);
+        assert_eq!(p.lag.late_hours, 48.0);
+        assert_eq!(p.lag.high_hours, 72.0, "absent keys keep their defaults");
+        for bad in
+            ["[lag]\nlate_hours = -1\n", "[lag]\nlate_hours = nan\n", "[lag]\nlate_hours = inf\n"]
+        {
+            std::fs::write(&path, bad).unwrap();
+            let e = Profile::load(&path).unwrap_err().to_string();
+            assert!(e.contains("lag.late_hours") && e.contains("site.toml"), "{bad}: {e}");
+        }
+        std::fs::write(&path, "[tolerance]\nabs_g = \"half\"\n").unwrap();
+        let e = Profile::load(&path).unwrap_err().to_string();
+        assert!(e.contains("site.toml") && e.contains("not a valid profile"), "{e}");
+        assert!(Profile::load(&dir.path().join("missing.toml")).is_err());
+    }
+
+    #[test]
     fn profile_rejects_unknown_keys_and_bad_values() {
         assert!(toml::from_str::<Profile>("[tolerance]\nabs_kg = 1\n").is_err());
         let p: Profile = toml::from_str("[tolerance]\nabs_g = -1\n").unwrap();
