@@ -239,12 +239,27 @@ fn ingest_into(
     let n_rejects = rejects.0.len() as u64;
     let mut df = rejects.0.into_frame()?;
     store::write_parquet(&mut df, &staging.join(schema::out::REJECTS))?;
-    let tables = schema::TABLES
+    let tables: Vec<(String, u64)> = schema::TABLES
         .iter()
         .zip(&written)
         .map(|(t, n)| ((*t).to_owned(), n.load(Ordering::Relaxed)))
         .collect();
+    for (table, _) in tables.iter().filter(|(_, n)| *n == 0) {
+        write_empty_table(&lake, table)?;
+    }
     Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes, unread })
+}
+
+/// A table without rows still gets a folder every Parquet reader can open: one part
+/// without rows in Hive's default (null) partition, so `pyarrow.parquet.read_table`,
+/// pandas, DuckDB and Spark read it as 0 rows with its columns instead of failing on a
+/// missing folder. tagtrail's own scans read it as no rows.
+fn write_empty_table(lake: &Path, table: &str) -> Result<()> {
+    let dir = store::partition_dir(lake, table, "");
+    fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+    let mut df = store::empty_frame(schema::layout(table));
+    store::write_lake_part(&mut df, &dir.join("part-00000-00000.parquet"))?;
+    Ok(())
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {
