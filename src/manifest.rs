@@ -59,7 +59,15 @@ pub struct LakePart {
 pub fn lake_parts(lake: &Path) -> Result<Vec<LakePart>> {
     let mut parts = Vec::new();
     for table in schema::TABLES {
-        for f in store::table_files(lake, table)? {
+        // the partition folders' parts, and the one empty part of a table without rows
+        let mut files = store::table_files(lake, table)?;
+        if let Ok(entries) = std::fs::read_dir(lake.join(table)) {
+            let root = entries.flatten().map(|e| e.path());
+            files.extend(
+                root.filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "parquet")),
+            );
+        }
+        for f in files {
             let bytes = std::fs::metadata(&f).map_err(|e| Error::io("cannot read", &f, e))?.len();
             let rel = f.strip_prefix(lake).unwrap_or(&f);
             let path = rel

@@ -245,20 +245,30 @@ fn ingest_into(
         .map(|(t, n)| ((*t).to_owned(), n.load(Ordering::Relaxed)))
         .collect();
     for (table, _) in tables.iter().filter(|(_, n)| *n == 0) {
-        write_empty_table(&lake, table)?;
+        write_empty_table(&lake, table, licenses.first().map(String::as_str))?;
     }
     Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes, unread })
 }
 
-/// A table without rows still gets a folder every Parquet reader can open: one part
-/// without rows in Hive's default (null) partition, so `pyarrow.parquet.read_table`,
-/// pandas, DuckDB and Spark read it as 0 rows with its columns instead of failing on a
-/// missing folder. tagtrail's own scans read it as no rows.
-fn write_empty_table(lake: &Path, table: &str) -> Result<()> {
-    let dir = store::partition_dir(lake, table, "");
+/// A table without rows still gets a folder every Parquet reader can open, so
+/// `pyarrow.parquet.read_table`, pandas, DuckDB and Spark read it as 0 rows with its
+/// columns instead of failing on a missing folder: one part without rows in the partition
+/// of a license of the export (true: that license has none of these rows; a reader infers
+/// the key's type from a real value, which Hive's null partition does not give pyarrow),
+/// or, in an export without licenses, in the table's folder with every column.
+fn write_empty_table(lake: &Path, table: &str, license: Option<&str>) -> Result<()> {
+    let (dir, keep_license) = match license {
+        Some(l) => (store::partition_dir(lake, table, l), false),
+        None => (lake.join(table), true),
+    };
     fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
     let mut df = store::empty_frame(schema::layout(table));
-    store::write_lake_part(&mut df, &dir.join("part-00000-00000.parquet"))?;
+    let path = dir.join("part-00000-00000.parquet");
+    if keep_license {
+        store::write_parquet(&mut df, &path)?;
+    } else {
+        store::write_lake_part(&mut df, &path)?;
+    }
     Ok(())
 }
 
