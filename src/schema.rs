@@ -310,6 +310,10 @@ pub const FINDINGS_COLUMNS: &[(&str, &str)] = &[
     ("source_file", "str"),
 ];
 
+/// Column of `findings.parquet` after the fixed ones: the finding's stable key
+/// ([`crate::checks::finding_key`]), the same for the same finding in every run.
+pub const FINDING_KEY: &str = "finding_key";
+
 /// `rejects.parquet` columns (SPEC section 2.4), in order.
 pub const REJECTS_COLUMNS: &[(&str, &str)] = &[
     ("source_file", "str"),

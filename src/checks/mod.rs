@@ -483,8 +483,75 @@ pub fn run_all(
         )
         .collect()
         .ctx(|| "sorting findings".into())?;
+    let mut findings = findings;
+    let keys = finding_keys(&findings)?;
+    findings.with_column(keys).ctx(|| "finding keys".into())?;
     let summary = summarize(&findings, totals, coverage)?;
     Ok(CheckOutput { findings, summary })
+}
+
+/// A finding's key: the same finding gets the same key in every run and every version,
+/// so monthly runs can tell new findings from recurring ones. It is the first 16 bytes,
+/// in lower-case hex, of the SHA-256 of the parts joined by U+001F (a missing value is
+/// empty): rule id, license, package label, related label, reference; then, for a finding
+/// without a package label (one per license and quantity type), its unit; for a `lag.*`
+/// finding without a reference (a history entry: one package can have several), the time
+/// it occurred in µs since 1970 (UTC).
+pub fn finding_key(f: &KeyParts<'_>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut parts: Vec<String> = [f.rule_id, f.license]
+        .into_iter()
+        .chain([f.package_label, f.related_label, f.reference].map(|p| p.unwrap_or("")))
+        .map(str::to_owned)
+        .collect();
+    if f.package_label.is_none() {
+        parts.push(f.unit.unwrap_or("").to_owned());
+    }
+    if f.reference.is_none() && f.rule_id.starts_with("lag.") {
+        parts.push(f.occurred_at_us.map(|t| t.to_string()).unwrap_or_default());
+    }
+    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a finding's key is made of (see [`finding_key`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyParts<'a> {
+    pub rule_id: &'a str,
+    pub license: &'a str,
+    pub package_label: Option<&'a str>,
+    pub related_label: Option<&'a str>,
+    pub reference: Option<&'a str>,
+    pub unit: Option<&'a str>,
+    pub occurred_at_us: Option<i64>,
+}
+
+/// The `finding_key` column of `findings`.
+fn finding_keys(findings: &DataFrame) -> Result<Column> {
+    let s = |name: &str| -> Result<StringChunked> {
+        Ok(findings.column(name).ctx(|| name.into())?.str().ctx(|| name.into())?.clone())
+    };
+    let (rule, license, label) = (s("rule_id")?, s("license")?, s("package_label")?);
+    let (related, reference, unit) = (s("related_label")?, s("reference")?, s("unit")?);
+    let occurred = findings
+        .column("occurred_at")
+        .and_then(|c| c.cast(&DataType::Int64))
+        .ctx(|| "occurred_at".into())?;
+    let occurred = occurred.i64().ctx(|| "occurred_at".into())?;
+    let keys: Vec<String> = (0..findings.height())
+        .map(|i| {
+            finding_key(&KeyParts {
+                rule_id: rule.get(i).unwrap_or(""),
+                license: license.get(i).unwrap_or(""),
+                package_label: label.get(i),
+                related_label: related.get(i),
+                reference: reference.get(i),
+                unit: unit.get(i),
+                occurred_at_us: occurred.get(i),
+            })
+        })
+        .collect();
+    Ok(Column::new(schema::FINDING_KEY.into(), keys))
 }
 
 /// Copy the strings of a batch's result out of the batch's views. Polars filters and
@@ -585,6 +652,55 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finding_keys_are_pinned() {
+        let k = |p: KeyParts<'_>| finding_key(&p);
+        let lic = "C11-0000001-LIC";
+        let mismatch = KeyParts {
+            rule_id: "count.quantity_mismatch",
+            license: lic,
+            package_label: Some("1A4FF0100000022000000004"),
+            ..KeyParts::default()
+        };
+        assert_eq!(k(mismatch), "c672457865b5d4b44f6d9e0572462a0d");
+        // the count's time and quantities are not part of it: next month's same finding
+        let later = KeyParts { occurred_at_us: Some(1), unit: Some("g"), ..mismatch };
+        assert_eq!(k(later), k(mismatch));
+        let cycle = KeyParts {
+            rule_id: "lineage.cycle",
+            package_label: Some("1A4FF01000000220000000C1"),
+            related_label: Some("1A4FF01000000220000000C3"),
+            ..mismatch
+        };
+        assert_eq!(k(cycle), "e31e7f0169b51946ab223acf36f664ae");
+        let receipt = KeyParts {
+            rule_id: "lag.late_entry",
+            package_label: Some("1A4FF0100001000000000042"),
+            reference: Some("0000012345"),
+            occurred_at_us: Some(7),
+            ..mismatch
+        };
+        assert_eq!(k(receipt), "52a6a367abb89d18b9a3989237b44d41");
+        let history = KeyParts {
+            rule_id: "lag.late_entry",
+            license: "C11-0000002-LIC",
+            package_label: Some("1A4FF0100002000000000542"),
+            occurred_at_us: Some(1_781_479_855_000_000),
+            ..KeyParts::default()
+        };
+        assert_eq!(k(history), "99e09366a70cb9da85e1b45ff6f48c54");
+        let other_entry = KeyParts { occurred_at_us: Some(1_781_479_856_000_000), ..history };
+        assert_ne!(k(other_entry), k(history));
+        let weight = KeyParts {
+            rule_id: "count.significant_discrepancy",
+            license: "C11-0000003-LIC",
+            unit: Some("g"),
+            ..KeyParts::default()
+        };
+        assert_eq!(k(weight), "b2618e5f677ff4b7171a716d7e94e16b");
+        assert_ne!(k(weight), k(KeyParts { unit: Some("ml"), ..weight }));
+    }
 
     /// A filtered result shares the source's string buffers; `detach` copies out only the
     /// strings it holds, with the values, nulls and other columns unchanged.

@@ -194,7 +194,17 @@ fn cli_findings_schema_matches_spec_column_by_column() {
         ("source_file", DataType::String),
     ];
     let schema = f.schema();
-    assert_eq!(schema.len(), want.len());
+    // the 18 fixed columns, then the stable key monthly runs compare by
+    assert_eq!(schema.len(), want.len() + 1);
+    let (last, last_dt) = schema.iter().last().unwrap();
+    assert_eq!((last.as_str(), last_dt), ("finding_key", &DataType::String));
+    let keys = f.column("finding_key").unwrap().str().unwrap().clone();
+    assert_eq!(keys.null_count(), 0);
+    assert!(
+        keys.iter().flatten().all(|k| k.len() == 32 && k.chars().all(|c| c.is_ascii_hexdigit()))
+    );
+    let distinct: std::collections::BTreeSet<&str> = keys.iter().flatten().collect();
+    assert_eq!(distinct.len(), f.height(), "one key per finding");
     for ((name, dt), (got_name, got_dt)) in want.iter().zip(schema.iter()) {
         assert_eq!(got_name.as_str(), *name);
         assert_eq!(got_dt, dt, "column {name}");

@@ -43,6 +43,12 @@ fn generate_and_check(licenses: usize, packages: usize, seed: u64, format: &str)
         );
     }
 
+    // Every finding has its own stable key.
+    let f = read(&out.join("findings.parquet"));
+    let keys = f.column("finding_key").unwrap().str().unwrap().clone();
+    let distinct: std::collections::BTreeSet<&str> = keys.iter().flatten().collect();
+    assert_eq!(distinct.len(), f.height(), "seed {seed}: finding keys are not unique");
+
     // Rejects: exactly the planted bad records.
     let text = std::fs::read_to_string(data.join("expected_rejects.csv")).unwrap();
     let mut want_rej: Vec<(String, i64, String)> = text
