@@ -59,6 +59,8 @@ struct Pinned {
     counted: Option<f64>,
     variance: Option<f64>,
     lag_hours: Option<f64>,
+    /// The related package label (a cycle's next package, a child's source).
+    related: Option<String>,
 }
 
 impl Want {
@@ -79,6 +81,7 @@ struct Found {
     counted: Option<f64>,
     variance: Option<f64>,
     lag_hours: Option<f64>,
+    related: Option<String>,
 }
 
 impl Found {
@@ -90,6 +93,11 @@ impl Found {
             && sev != &self.severity
         {
             bad.push(format!("severity {} (want {sev})", self.severity));
+        }
+        if let Some(rel) = &want.related
+            && Some(rel) != self.related.as_ref()
+        {
+            bad.push(format!("related {:?} (want {rel})", self.related));
         }
         for (name, want, have) in [
             ("system", want.system, self.system),
@@ -122,6 +130,7 @@ fn findings(out: &Path) -> Vec<Found> {
                 counted: num("counted_quantity", i),
                 variance: num("variance", i),
                 lag_hours: num("lag_hours", i),
+                related: s(&df, "related_label", i),
             }
         })
         .collect()
