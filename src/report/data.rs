@@ -1067,7 +1067,7 @@ fn scan_findings(out_dir: &Path) -> Result<LazyFrame> {
     Ok(lf)
 }
 
-fn scan_optional(path: &Path) -> Result<Option<LazyFrame>> {
+pub(crate) fn scan_optional(path: &Path) -> Result<Option<LazyFrame>> {
     if !path.is_file() {
         return Ok(None);
     }

@@ -218,7 +218,7 @@ fn run_meta(h: &mut String, m: &Model) {
     w!(
         h,
         "<dt>Time zone</dt><dd>{} <span class=\"muted\">(naive input times are read in \
-         it; tables show its local times)</span></dd>\n",
+         it; tables show its local times; the Parquet outputs hold UTC)</span></dd>\n",
         esc(or_dash(&r.timezone))
     );
     let profile = if r.profile.is_empty() { "built-in defaults" } else { &r.profile };

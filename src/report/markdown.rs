@@ -160,7 +160,7 @@ fn run_and_inputs(md: &mut String, m: &Model, no: usize, rejects_no: usize) {
     meta.push((
         "Time zone",
         format!(
-            "{} (naive input times are read in it; tables show its local times)",
+            "{} (naive input times are read in it; tables show its local times; the Parquet outputs hold UTC)",
             cell(&r.timezone)
         ),
     ));

@@ -100,17 +100,7 @@ impl Formats {
 /// `findings.parquet` (worst first, as in the report) or `rejects.parquet` (file order);
 /// `None` when the file is absent.
 fn read_sorted(path: &Path, findings: bool) -> Result<Option<DataFrame>> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let p = PlRefPath::try_from_path(path).ctx(|| format!("cannot read `{}`", path.display()))?;
-    let args = ScanArgsParquet {
-        glob: false,
-        hive_options: HiveOptions::new_disabled(),
-        ..Default::default()
-    };
-    let lf =
-        LazyFrame::scan_parquet(p, args).ctx(|| format!("cannot read `{}`", path.display()))?;
+    let Some(lf) = super::data::scan_optional(path)? else { return Ok(None) };
     let lf = if findings {
         let rank = super::data::sev_rank();
         lf.sort_by_exprs(
