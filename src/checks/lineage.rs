@@ -194,6 +194,20 @@ mod tests {
     }
 
     #[test]
+    fn tarjan_follows_every_source_of_a_package() {
+        // 0's first source (1) is a dead end; the cycle closes through its second (2).
+        let adj = vec![vec![1, 2], vec![], vec![0]];
+        let c = tarjan(&adj);
+        assert_eq!(c[0], c[2]);
+        assert_ne!(c[0], c[1]);
+        // three packages each with two sources, the cycle through the last of each
+        let adj = vec![vec![3, 1], vec![4, 2], vec![5, 0], vec![], vec![], vec![]];
+        let c = tarjan(&adj);
+        assert!(c[0] == c[1] && c[1] == c[2]);
+        assert!((3..6).all(|i| c[i] != c[0]));
+    }
+
+    #[test]
     fn tarjan_handles_a_long_chain_without_recursion() {
         let n = 200_000;
         let mut adj: Vec<Vec<usize>> = (0..n).map(|i| vec![i + 1]).collect();
