@@ -195,6 +195,14 @@ fn link_outputs(out: &Path) -> Result<()> {
     for name in OUTPUTS {
         let path = out.join(name);
         let target = Path::new(STATE).join(CURRENT).join(name);
+        // Only what this result has: `ingest` alone writes no findings, and a link to
+        // nothing would fail a dashboard that reads every `*.parquet` of OUT.
+        if fs::symlink_metadata(out.join(&target)).is_err() {
+            if fs::read_link(&path).is_ok_and(|t| t == target) {
+                fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
+            }
+            continue;
+        }
         match fs::symlink_metadata(&path) {
             Ok(m) if m.file_type().is_symlink() => {
                 if fs::read_link(&path).is_ok_and(|t| t == target) {

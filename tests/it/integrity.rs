@@ -368,3 +368,37 @@ fn out_dir_outputs() -> [&'static str; 7] {
         "manifest.json",
     ]
 }
+
+/// OUT links only the outputs its current result has: after `ingest` alone there is no
+/// findings link pointing at nothing; after `run` every output; `ingest` again drops the
+/// links of what that result no longer has.
+#[test]
+fn integrity_out_links_only_outputs_the_result_has() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    generate(&data, 2, 300, 5, "json");
+    let export = data.join("export");
+    let ingest =
+        ["ingest", "--quiet", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let dangling = |out: &Path| -> Vec<String> {
+        fs::read_dir(out)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_type().unwrap().is_symlink() && fs::metadata(e.path()).is_err())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    run_expect(&ingest, 0);
+    assert!(dangling(&out).is_empty(), "{:?}", dangling(&out));
+    assert!(out.join("lake").is_dir() && out.join("manifest.json").is_file());
+    assert!(fs::symlink_metadata(out.join("findings.parquet")).is_err());
+    let args = run_args(&data, &out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_expect(&args, 0);
+    for name in out_dir_outputs() {
+        assert!(out.join(name).is_file(), "{name} after run");
+    }
+    run_expect(&ingest, 0);
+    assert!(dangling(&out).is_empty(), "{:?}", dangling(&out));
+    assert!(fs::symlink_metadata(out.join("report.html")).is_err());
+}
