@@ -129,15 +129,9 @@ pub fn row_where(df: &DataFrame, col: &str, value: &str) -> usize {
 
 /// (rule_id, license, package_label) of every finding, with multiplicity.
 pub fn finding_keys(out: &Path) -> BTreeMap<(String, String, String), usize> {
-    let df = read(&out.join("findings.parquet"));
     let mut m = BTreeMap::new();
-    for i in 0..df.height() {
-        let key = (
-            s(&df, "rule_id", i).unwrap(),
-            s(&df, "license", i).unwrap(),
-            s(&df, "package_label", i).unwrap_or_default(),
-        );
-        *m.entry(key).or_insert(0) += 1;
+    for ((rule, license, label, _), n) in finding_keys_with_severity(out) {
+        *m.entry((rule, license, label)).or_insert(0) += n;
     }
     m
 }
