@@ -92,6 +92,7 @@ struct Settings {
     counted_at: Option<String>,
     sheet: Option<String>,
     wait: bool,
+    previous: Option<PathBuf>,
 }
 
 impl Settings {
@@ -121,6 +122,7 @@ impl Settings {
             counted_at: global.counted_at.clone(),
             sheet: global.sheet.clone(),
             wait: global.wait,
+            previous: global.previous.clone(),
         })
     }
 
@@ -546,6 +548,12 @@ fn do_check(
     let n_summary = store::write_parquet(&mut output.summary, &out.join(schema::out::SUMMARY))?;
     m.set_output(schema::out::FINDINGS, n);
     m.set_output(schema::out::SUMMARY, n_summary);
+    if let Some(previous) = &s.previous {
+        let now = chrono::Utc::now().timestamp_micros();
+        let mut ch = checks::changes::changes(&output.findings, &m.run_id, now, previous)?;
+        let n_changes = store::write_parquet(&mut ch, &out.join(schema::out::CHANGES))?;
+        m.set_output(schema::out::CHANGES, n_changes);
+    }
     if !m.command.iter().any(|c| c == &argv.join(" ")) {
         m.command.push(argv.join(" "));
     }

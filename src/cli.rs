@@ -57,15 +57,18 @@ impl Cli {
             counted_at: b.counted_at.clone(),
             wait: b.wait,
             sheet: b.sheet.clone(),
+            previous: None,
         };
         let (common, zone, profile, read, check, write) = match &self.command {
-            Command::Run { common, zone, profile, read, check, write, .. } => {
+            Command::Run { common, zone, profile, read, check, write, previous, .. } => {
+                g.previous.clone_from(&previous.previous);
                 (common, Some(zone), Some(profile), Some(read), Some(check), Some(write))
             }
             Command::Ingest { common, zone, profile, read, write, .. } => {
                 (common, Some(zone), Some(profile), Some(read), None, Some(write))
             }
-            Command::Check { common, zone, profile, check, write, .. } => {
+            Command::Check { common, zone, profile, check, write, previous, .. } => {
+                g.previous.clone_from(&previous.previous);
                 (common, Some(zone), Some(profile), None, Some(check), Some(write))
             }
             Command::Report { common, write, .. } => (common, None, None, None, None, Some(write)),
@@ -110,6 +113,7 @@ pub struct Global {
     pub counted_at: Option<String>,
     pub wait: bool,
     pub sheet: Option<String>,
+    pub previous: Option<PathBuf>,
 }
 
 /// Options every command takes.
@@ -162,6 +166,15 @@ pub struct CheckOpts {
     /// the largest batch (about 10× its size), findings do not change [default: 32]
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_mb: Option<u64>,
+}
+
+/// Comparing with an earlier run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PreviousOpt {
+    /// The output folder of the previous run (last month's): writes changes.parquet, each
+    /// finding new, recurring (since the run it first appeared in) or resolved
+    #[arg(long, value_name = "OUT_DIR")]
+    pub previous: Option<PathBuf>,
 }
 
 /// Writing OUT.
@@ -225,6 +238,8 @@ pub enum Command {
         #[command(flatten)]
         check: CheckOpts,
         #[command(flatten)]
+        previous: PreviousOpt,
+        #[command(flatten)]
         zone: ZoneOpt,
         #[command(flatten)]
         profile: ProfileOpt,
@@ -270,6 +285,8 @@ pub enum Command {
         rules: Option<PathBuf>,
         #[command(flatten)]
         check: CheckOpts,
+        #[command(flatten)]
+        previous: PreviousOpt,
         #[command(flatten)]
         zone: ZoneOpt,
         #[command(flatten)]

@@ -33,6 +33,7 @@ pub const OUTPUTS: &[&str] = &[
     out::REPORT_HTML,
     out::REPORT_MD,
     out::FINDINGS_XLSX,
+    out::CHANGES,
     out::MANIFEST,
 ];
 

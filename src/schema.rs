@@ -44,6 +44,7 @@ pub mod out {
     pub const REPORT_HTML: &str = "report.html";
     pub const REPORT_MD: &str = "report.md";
     pub const FINDINGS_XLSX: &str = "findings.xlsx";
+    pub const CHANGES: &str = "changes.parquet";
     pub const MANIFEST: &str = "manifest.json";
 }
 

@@ -4,6 +4,7 @@
 //! the canonical tables and the derived views of [`views`]; graph rules are Rust
 //! ([`lineage`]). Both produce the same finding columns. This module never writes files.
 
+pub mod changes;
 pub mod lineage;
 pub mod sql;
 pub mod sums;
@@ -527,7 +528,7 @@ pub struct KeyParts<'a> {
 }
 
 /// The `finding_key` column of `findings`.
-fn finding_keys(findings: &DataFrame) -> Result<Column> {
+pub(crate) fn finding_keys(findings: &DataFrame) -> Result<Column> {
     let s = |name: &str| -> Result<StringChunked> {
         Ok(findings.column(name).ctx(|| name.into())?.str().ctx(|| name.into())?.clone())
     };

@@ -295,6 +295,7 @@ fn cli_help_of_each_subcommand_lists_its_own_options() {
         "--wait",
         "--quiet",
         "--threads",
+        "--previous",
     ];
     let cases: [(&str, &[&str]); 6] = [
         ("run", &all),
@@ -320,6 +321,7 @@ fn cli_help_of_each_subcommand_lists_its_own_options() {
                 "--wait",
                 "--quiet",
                 "--threads",
+                "--previous",
             ],
         ),
         ("report", &["--wait", "--quiet", "--threads"]),

@@ -11,6 +11,7 @@ mod export_shapes;
 mod hostile;
 mod ingest;
 mod integrity;
+mod monthly;
 mod props;
 mod realworld;
 mod report;

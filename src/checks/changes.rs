@@ -1,0 +1,157 @@
+//! `OUT/changes.parquet` (SPEC section 7): this run's findings against the previous run's
+//! (`--previous OUT_DIR`), by `finding_key`: `new`, `recurring` (with the run it was first
+//! seen in, carried along the chain of runs) or `resolved`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::error::{Error, PolarsContext, Result};
+use crate::schema::{self, out};
+
+/// When and in which run a finding was first seen.
+type FirstSeen = (String, Option<i64>);
+
+/// The changes of `findings` (this run, `run_id`, finished at `now_us`) since the result in
+/// `previous`. A previous result without keys (an earlier version) gets them computed.
+pub fn changes(
+    findings: &DataFrame,
+    run_id: &str,
+    now_us: i64,
+    previous: &Path,
+) -> Result<DataFrame> {
+    let prev_findings = read(&previous.join(out::FINDINGS))?.ok_or_else(|| {
+        Error::Usage(format!(
+            "--previous `{}` holds no {}: give the output folder of an earlier run",
+            previous.display(),
+            out::FINDINGS
+        ))
+    })?;
+    let (prev_run, prev_at) = previous_run(previous)?;
+    let mut history: BTreeMap<String, FirstSeen> = BTreeMap::new();
+    if let Some(ch) = read(&previous.join(out::CHANGES))? {
+        let key = strings(&ch, schema::FINDING_KEY)?;
+        let status = strings(&ch, "status")?;
+        let run = strings(&ch, "first_seen_run_id")?;
+        let at = ch
+            .column("first_seen_at")
+            .and_then(|c| c.cast(&DataType::Int64))
+            .ctx(|| "first_seen_at".into())?;
+        let at = at.i64().ctx(|| "first_seen_at".into())?;
+        for i in 0..ch.height() {
+            if let (Some(k), Some(s)) = (&key[i], &status[i])
+                && s != "resolved"
+            {
+                history.insert(k.clone(), (run[i].clone().unwrap_or_default(), at.get(i)));
+            }
+        }
+    }
+    let prev = rows(&prev_findings)?;
+    let now = rows(findings)?;
+    let prev_keys: BTreeSet<String> = prev.iter().map(|r| r.0.clone()).collect();
+    let now_keys: BTreeSet<String> = now.iter().map(|r| r.0.clone()).collect();
+    let first_seen = |k: &str| -> FirstSeen {
+        history.get(k).cloned().unwrap_or_else(|| (prev_run.clone(), prev_at))
+    };
+    let mut out_rows: Vec<(Row, &'static str, FirstSeen)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for r in now {
+        if !seen.insert(r.0.clone()) {
+            continue;
+        }
+        if prev_keys.contains(&r.0) {
+            let f = first_seen(&r.0);
+            out_rows.push((r, "recurring", f));
+        } else {
+            out_rows.push((r, "new", (run_id.to_owned(), Some(now_us))));
+        }
+    }
+    for r in prev {
+        if !now_keys.contains(&r.0) && seen.insert(r.0.clone()) {
+            let f = first_seen(&r.0);
+            out_rows.push((r, "resolved", f));
+        }
+    }
+    frame(out_rows)
+}
+
+/// (finding_key, rule_id, license, package_label).
+type Row = (String, String, String, Option<String>);
+
+fn rows(df: &DataFrame) -> Result<Vec<Row>> {
+    let key = match df.column(schema::FINDING_KEY) {
+        Ok(_) => strings(df, schema::FINDING_KEY)?,
+        Err(_) => {
+            let keys = super::finding_keys(df)?;
+            keys.str().ctx(|| "finding keys".into())?.iter().map(|k| k.map(str::to_owned)).collect()
+        }
+    };
+    let (rule, license, label) =
+        (strings(df, "rule_id")?, strings(df, "license")?, strings(df, "package_label")?);
+    Ok((0..df.height())
+        .map(|i| {
+            (
+                key[i].clone().unwrap_or_default(),
+                rule[i].clone().unwrap_or_default(),
+                license[i].clone().unwrap_or_default(),
+                label[i].clone(),
+            )
+        })
+        .collect())
+}
+
+fn frame(rows: Vec<(Row, &'static str, FirstSeen)>) -> Result<DataFrame> {
+    let n = rows.len();
+    let mut cols: [Vec<Option<String>>; 6] = Default::default();
+    let mut at = Vec::with_capacity(n);
+    for ((key, rule, license, label), status, (run, t)) in rows {
+        cols[0].push(Some(key));
+        cols[1].push(Some(rule));
+        cols[2].push(Some(license));
+        cols[3].push(label);
+        cols[4].push(Some(status.to_owned()));
+        cols[5].push(Some(run));
+        at.push(t);
+    }
+    let names =
+        [schema::FINDING_KEY, "rule_id", "license", "package_label", "status", "first_seen_run_id"];
+    let mut columns: Vec<Column> =
+        names.iter().zip(cols).map(|(name, v)| Column::new((*name).into(), v)).collect();
+    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let at = Column::new("first_seen_at".into(), at).cast(&ts).ctx(|| "first_seen_at".into())?;
+    columns.push(at);
+    DataFrame::new(n, columns).ctx(|| "changes".into())
+}
+
+/// The previous result's run id and finish time (µs since 1970, UTC).
+fn previous_run(previous: &Path) -> Result<(String, Option<i64>)> {
+    let path = previous.join(out::MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+    let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Input {
+        path: path.clone(),
+        position: None,
+        reason: format!("not a tagtrail manifest: {e}"),
+    })?;
+    let run = m.get("run_id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let at = ["finished_at", "started_at"]
+        .iter()
+        .filter_map(|k| m.get(*k).and_then(|v| v.as_str()))
+        .find_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp_micros());
+    Ok((run, at))
+}
+
+fn read(path: &Path) -> Result<Option<DataFrame>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    ParquetReader::new(f).finish().map(Some).ctx(|| format!("cannot read `{}`", path.display()))
+}
+
+fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+    let c =
+        df.column(name).and_then(|c| c.cast(&DataType::String)).ctx(|| format!("column {name}"))?;
+    Ok(c.str().ctx(|| format!("column {name}"))?.iter().map(|v| v.map(str::to_owned)).collect())
+}

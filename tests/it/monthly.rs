@@ -1,0 +1,109 @@
+//! Monthly runs (SPEC 7): `--previous OUT_DIR` writes changes.parquet, each finding key
+//! `new`, `recurring` (since the run it first appeared in) or `resolved`, carried along a
+//! chain of runs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::{generate, manifest, read, run_expect, s};
+
+fn run(data: &Path, out: &Path, extra: &[&str]) {
+    let (export, counts) = (data.join("export"), data.join("counts"));
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--export",
+        export.to_str().unwrap(),
+        "--counts",
+        counts.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run_expect(&args, 0);
+}
+
+/// status → keys, and key → (first_seen_run_id, first_seen_at).
+type Changes = (BTreeMap<String, Vec<String>>, BTreeMap<String, (String, i64)>);
+
+fn changes(out: &Path) -> Changes {
+    let df = read(&out.join("changes.parquet"));
+    let at = df.column("first_seen_at").unwrap().cast(&polars::prelude::DataType::Int64).unwrap();
+    let at = at.i64().unwrap();
+    let (mut by_status, mut first) = (BTreeMap::<String, Vec<String>>::new(), BTreeMap::new());
+    for i in 0..df.height() {
+        let key = s(&df, "finding_key", i).unwrap();
+        by_status.entry(s(&df, "status", i).unwrap()).or_default().push(key.clone());
+        first.insert(key, (s(&df, "first_seen_run_id", i).unwrap(), at.get(i).unwrap()));
+    }
+    (by_status, first)
+}
+
+/// When a result's run finished (µs since 1970, UTC).
+fn finished(out: &Path) -> i64 {
+    let t = manifest(out)["finished_at"].as_str().unwrap().to_owned();
+    chrono::DateTime::parse_from_rfc3339(&t).unwrap().timestamp_micros()
+}
+
+/// finding_key → rule_id of a result's findings.
+fn keys(out: &Path) -> BTreeMap<String, String> {
+    let df = read(&out.join("findings.parquet"));
+    (0..df.height())
+        .map(|i| (s(&df, "finding_key", i).unwrap(), s(&df, "rule_id", i).unwrap()))
+        .collect()
+}
+
+fn run_id(out: &Path) -> String {
+    manifest(out)["run_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    generate(&data, 2, 800, 3, "json");
+    let out = |n: &str| tmp.path().join(n);
+
+    // Without --previous nothing changes: no changes.parquet, no link to one.
+    run(&data, &out("a"), &[]);
+    assert!(std::fs::symlink_metadata(out("a").join("changes.parquet")).is_err());
+
+    // The same inputs again: every finding recurring since run a, none new or resolved.
+    run(&data, &out("b"), &["--previous", out("a").to_str().unwrap()]);
+    let (st, first) = changes(&out("b"));
+    let all = keys(&out("b"));
+    assert_eq!(st.get("recurring").map_or(0, Vec::len), all.len());
+    assert!(!st.contains_key("new") && !st.contains_key("resolved"), "{:?}", st.keys());
+    let since_a = (run_id(&out("a")), finished(&out("a")));
+    assert!(first.values().all(|f| *f == since_a));
+
+    // A limit of 1000 h for late entries: those findings are resolved (first seen in a).
+    let profile = tmp.path().join("late.toml");
+    std::fs::write(&profile, "[lag]\nlate_hours = 1000\nhigh_hours = 2000\n").unwrap();
+    let p = profile.to_str().unwrap();
+    run(&data, &out("c"), &["--previous", out("b").to_str().unwrap(), "--profile", p]);
+    let late: Vec<&String> =
+        all.iter().filter(|(_, r)| *r == "lag.late_entry").map(|(k, _)| k).collect();
+    assert!(!late.is_empty(), "the generator plants late entries");
+    let (st, first) = changes(&out("c"));
+    let mut resolved = st.get("resolved").cloned().unwrap_or_default();
+    resolved.sort();
+    let mut want: Vec<String> = late.iter().map(|k| (*k).clone()).collect();
+    want.sort();
+    assert_eq!(resolved, want);
+    assert!(want.iter().all(|k| first[k] == since_a), "first seen in run a");
+    assert!(!st.contains_key("new"));
+
+    // Back to 24 h: they are new again (first seen in d); the rest still date from run a.
+    run(&data, &out("d"), &["--previous", out("c").to_str().unwrap()]);
+    let (st, first) = changes(&out("d"));
+    let mut new = st.get("new").cloned().unwrap_or_default();
+    new.sort();
+    assert_eq!(new, want);
+    let c_done = finished(&out("c"));
+    assert!(new.iter().all(|k| first[k].0 == run_id(&out("d")) && first[k].1 > c_done));
+    let recurring = &st["recurring"];
+    assert_eq!(recurring.len(), all.len() - want.len());
+    assert!(recurring.iter().all(|k| first[k] == since_a), "carried along the chain");
+    assert!(!st.contains_key("resolved"));
+}
