@@ -553,6 +553,9 @@ fn do_check(
         let mut ch = checks::changes::changes(&output.findings, &m.run_id, now, previous)?;
         let n_changes = store::write_parquet(&mut ch, &out.join(schema::out::CHANGES))?;
         m.set_output(schema::out::CHANGES, n_changes);
+        let mut trend = checks::changes::trend(&output.summary, &m.run_id, now, previous)?;
+        let n_trend = store::write_parquet(&mut trend, &out.join(schema::out::TREND))?;
+        m.set_output(schema::out::TREND, n_trend);
     }
     if !m.command.iter().any(|c| c == &argv.join(" ")) {
         m.command.push(argv.join(" "));

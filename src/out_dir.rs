@@ -34,6 +34,7 @@ pub const OUTPUTS: &[&str] = &[
     out::REPORT_MD,
     out::FINDINGS_XLSX,
     out::CHANGES,
+    out::TREND,
     out::MANIFEST,
 ];
 

@@ -45,6 +45,7 @@ pub mod out {
     pub const REPORT_MD: &str = "report.md";
     pub const FINDINGS_XLSX: &str = "findings.xlsx";
     pub const CHANGES: &str = "changes.parquet";
+    pub const TREND: &str = "trend.parquet";
     pub const MANIFEST: &str = "manifest.json";
 }
 

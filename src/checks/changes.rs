@@ -1,6 +1,7 @@
 //! `OUT/changes.parquet` (SPEC section 7): this run's findings against the previous run's
 //! (`--previous OUT_DIR`), by `finding_key`: `new`, `recurring` (with the run it was first
-//! seen in, carried along the chain of runs) or `resolved`.
+//! seen in, carried along the chain of runs) or `resolved`; and `OUT/trend.parquet`, each
+//! license's variance per quantity type in every run of the chain.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -154,4 +155,43 @@ fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let c =
         df.column(name).and_then(|c| c.cast(&DataType::String)).ctx(|| format!("column {name}"))?;
     Ok(c.str().ctx(|| format!("column {name}"))?.iter().map(|v| v.map(str::to_owned)).collect())
+}
+
+/// `trend.parquet`: each license's totals per quantity type in every run of the chain,
+/// oldest first: the previous result's trend (or, for the first link, its summary), then
+/// this run's (`summary`, `run_id`, `now_us`).
+pub fn trend(summary: &DataFrame, run_id: &str, now_us: i64, previous: &Path) -> Result<DataFrame> {
+    let earlier = match read(&previous.join(out::TREND))? {
+        Some(t) => t.lazy(),
+        None => {
+            let s = read(&previous.join(out::SUMMARY))?.ok_or_else(|| {
+                Error::Usage(format!(
+                    "--previous `{}` holds no {}: give the output folder of an earlier run",
+                    previous.display(),
+                    out::SUMMARY
+                ))
+            })?;
+            let (prev_run, prev_at) = previous_run(previous)?;
+            trend_rows(s.lazy(), &prev_run, prev_at)
+        }
+    };
+    let now = trend_rows(summary.clone().lazy(), run_id, Some(now_us));
+    concat([earlier, now], UnionArgs::default())
+        .and_then(LazyFrame::collect)
+        .ctx(|| "variance trend".into())
+}
+
+fn trend_rows(summary: LazyFrame, run_id: &str, at: Option<i64>) -> LazyFrame {
+    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    summary.filter(col("kind").eq(lit("quantity"))).select([
+        lit(run_id.to_owned()).alias("run_id"),
+        at.map_or_else(|| lit(NULL), lit).cast(ts).alias("run_at"),
+        col("license").cast(DataType::String),
+        col("quantity_type").cast(DataType::String),
+        col("unit").cast(DataType::String),
+        col("system_total").cast(DataType::Float64),
+        col("counted_total").cast(DataType::Float64),
+        col("variance_pct").cast(DataType::Float64),
+        col("significant").cast(DataType::Boolean),
+    ])
 }

@@ -106,4 +106,22 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
     assert_eq!(recurring.len(), all.len() - want.len());
     assert!(recurring.iter().all(|k| first[k] == since_a), "carried along the chain");
     assert!(!st.contains_key("resolved"));
+
+    // The trend holds each license's totals per quantity type in every run, oldest first.
+    assert!(std::fs::symlink_metadata(out("a").join("trend.parquet")).is_err());
+    let t = read(&out("d").join("trend.parquet"));
+    let summary = read(&out("a").join("summary.parquet"));
+    let per_run = (0..summary.height())
+        .filter(|&i| s(&summary, "kind", i).as_deref() == Some("quantity"))
+        .count();
+    assert!(per_run > 0);
+    assert_eq!(t.height(), 4 * per_run, "runs a, b, c and d");
+    let runs: Vec<String> =
+        (0..t.height()).step_by(per_run).map(|i| s(&t, "run_id", i).unwrap()).collect();
+    let want: Vec<String> = ["a", "b", "c", "d"].iter().map(|n| run_id(&out(n))).collect();
+    assert_eq!(runs, want);
+    let pct = t.column("variance_pct").unwrap().f64().unwrap();
+    let first: Vec<Option<f64>> = (0..per_run).map(|i| pct.get(i)).collect();
+    let last: Vec<Option<f64>> = (3 * per_run..4 * per_run).map(|i| pct.get(i)).collect();
+    assert_eq!(first, last, "the same counts give the same variance in every run");
 }
