@@ -548,11 +548,19 @@ fn do_check(
     let n_summary = store::write_parquet(&mut output.summary, &out.join(schema::out::SUMMARY))?;
     m.set_output(schema::out::FINDINGS, n);
     m.set_output(schema::out::SUMMARY, n_summary);
+    // a check without --previous compares with nothing, whatever the carried manifest said
+    m.previous = None;
     if let Some(previous) = &s.previous {
         let now = chrono::Utc::now().timestamp_micros();
         let mut ch = checks::changes::changes(&output.findings, &m.run_id, now, previous)?;
         let n_changes = store::write_parquet(&mut ch, &out.join(schema::out::CHANGES))?;
         m.set_output(schema::out::CHANGES, n_changes);
+        let (prev_run, prev_at) = checks::changes::previous_run(previous)?;
+        m.previous = Some(serde_json::json!({
+            "path": previous.display().to_string(),
+            "run_id": prev_run,
+            "finished_at": prev_at.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.to_rfc3339()),
+        }));
         let mut trend = checks::changes::trend(&output.summary, &m.run_id, now, previous)?;
         let n_trend = store::write_parquet(&mut trend, &out.join(schema::out::TREND))?;
         m.set_output(schema::out::TREND, n_trend);

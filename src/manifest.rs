@@ -146,6 +146,9 @@ pub struct Manifest {
     /// does not match (SPEC 2.4). Absent in manifests written before it.
     #[serde(default)]
     pub lake_parts: Vec<LakePart>,
+    /// The run this one was compared with (`--previous`): `path`, `run_id`, `finished_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<serde_json::Value>,
 }
 
 impl Manifest {

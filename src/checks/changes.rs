@@ -126,7 +126,7 @@ fn frame(rows: Vec<(Row, &'static str, FirstSeen)>) -> Result<DataFrame> {
 }
 
 /// The previous result's run id and finish time (µs since 1970, UTC).
-fn previous_run(previous: &Path) -> Result<(String, Option<i64>)> {
+pub(crate) fn previous_run(previous: &Path) -> Result<(String, Option<i64>)> {
     let path = previous.join(out::MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
     let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Input {

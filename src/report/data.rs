@@ -246,6 +246,20 @@ pub(crate) struct Overview {
     /// How inputs were read that a reader must know (the manifest's notes, and how each
     /// count sheet was read).
     pub input_notes: Vec<String>,
+    /// What changed since the previous run (`--previous`), when this run was compared.
+    pub changes: Option<Changes>,
+}
+
+/// Counts of `changes.parquet`, and the run they compare with.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Changes {
+    pub since_run: String,
+    pub since_at: String,
+    pub new: u64,
+    pub recurring: u64,
+    pub resolved: u64,
+    /// The earliest first sighting of a recurring finding (µs, UTC).
+    pub oldest: Option<i64>,
 }
 
 /// One finding row as shown, with the package's item, category and location from the lake.
@@ -542,7 +556,42 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
         rule_counts,
         rejects_total,
         has_summary,
+        changes: changes_of(out_dir, &manifest)?,
     })
+}
+
+/// The counts of `changes.parquet` when the manifest says this run was compared.
+fn changes_of(out_dir: &Path, manifest: &Value) -> Result<Option<Changes>> {
+    let Some(prev) = manifest.get("previous").filter(|p| p.is_object()) else { return Ok(None) };
+    let Some(lf) = scan_optional(&out_dir.join(out::CHANGES))? else { return Ok(None) };
+    let df = collect(
+        lf.group_by([col("status")]).agg([
+            len().alias("n"),
+            col("first_seen_at").cast(DataType::Int64).min().alias("oldest"),
+        ]),
+        "counting changes",
+    )?;
+    let status = strings(&df, "status")?;
+    let n = ints(&df, "n")?;
+    let oldest = ints(&df, "oldest")?;
+    let mut c = Changes {
+        since_run: text_of(prev, "run_id"),
+        since_at: text_of(prev, "finished_at"),
+        ..Changes::default()
+    };
+    for i in 0..df.height() {
+        let k = n[i].unwrap_or(0).max(0) as u64;
+        match status[i].as_deref() {
+            Some("new") => c.new = k,
+            Some("recurring") => {
+                c.recurring = k;
+                c.oldest = oldest[i];
+            }
+            Some("resolved") => c.resolved = k,
+            _ => {}
+        }
+    }
+    Ok(Some(c))
 }
 
 /// Rules in family report order, then worst severity first, then by id.

@@ -415,6 +415,9 @@ fn summary_section(h: &mut String, m: &Model, no: usize) {
         int(ov.total_findings)
     );
     let significant: Vec<&License> = ov.licenses.iter().filter(|l| l.significant()).collect();
+    if let Some(c) = &ov.changes {
+        w!(h, "<p id=\"changes\"><b>{}</b></p>\n", esc(&super::text::change_sentence(c)));
+    }
     for sentence in super::text::count_verdicts(ov) {
         let class = if sentence.starts_with("No significant") { "" } else { " class=\"callout\"" };
         w!(h, "<p{class} id=\"count-verdict\">{}</p>\n", esc(&sentence));

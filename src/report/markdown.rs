@@ -316,6 +316,9 @@ fn summary(md: &mut String, m: &Model) {
     table(md, &[("Severity", false), ("Findings", true)], rows.into_iter());
 
     let significant: Vec<&License> = ov.licenses.iter().filter(|l| l.significant()).collect();
+    if let Some(c) = &ov.changes {
+        w!(md, "**{}**\n\n", cell(&super::text::change_sentence(c)));
+    }
     for sentence in super::text::count_verdicts(ov) {
         let quote = if sentence.starts_with("No significant") { "" } else { "> " };
         w!(md, "{quote}{}\n\n", sentence.replace('|', "\\|"));

@@ -105,6 +105,26 @@ pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", int(n), if n == 1 { one } else { many })
 }
 
+/// "Since the run of 2026-11-01 (…): 12 new, 30 recurring (the oldest since 2026-08-03), 7
+/// resolved." for a run compared with `--previous`.
+pub(crate) fn change_sentence(c: &super::data::Changes) -> String {
+    let day = |t: &str| t.get(..10).unwrap_or(t).to_owned();
+    let oldest = c
+        .oldest
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| format!(" (the oldest since {})", t.format("%Y-%m-%d")))
+        .filter(|_| c.recurring > 0)
+        .unwrap_or_default();
+    format!(
+        "Since the run of {} ({}): {} new, {} recurring{oldest}, {} resolved.",
+        day(&c.since_at),
+        c.since_run,
+        int(c.new),
+        int(c.recurring),
+        int(c.resolved)
+    )
+}
+
 /// The sentence shown under a capped table.
 pub(crate) fn cap_note(shown: usize, total: u64, file: &str) -> Option<String> {
     (total > shown as u64).then(|| {

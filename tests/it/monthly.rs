@@ -107,6 +107,16 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
     assert!(recurring.iter().all(|k| first[k] == since_a), "carried along the chain");
     assert!(!st.contains_key("resolved"));
 
+    // The report opens with the change.
+    let md = std::fs::read_to_string(out("d").join("report.md")).unwrap();
+    let line = md.lines().find(|l| l.contains("Since the run of")).expect("the change line");
+    assert!(line.contains(&format!("{} new", want.len())) && line.contains("0 resolved"), "{line}");
+    assert!(line.contains(&format!("{} recurring", all.len() - want.len())), "{line}");
+    let html = std::fs::read_to_string(out("d").join("report.html")).unwrap();
+    assert!(html.find("id=\"changes\"").unwrap() < html.find("Findings by license").unwrap());
+    let plain = std::fs::read_to_string(out("a").join("report.md")).unwrap();
+    assert!(!plain.contains("Since the run of"));
+
     // The trend holds each license's totals per quantity type in every run, oldest first.
     assert!(std::fs::symlink_metadata(out("a").join("trend.parquet")).is_err());
     let t = read(&out("d").join("trend.parquet"));
