@@ -37,7 +37,7 @@ pub(crate) fn render(
 ) -> Result<(Vec<u8>, XlsxStats)> {
     let tz: Option<Tz> = model.overview.run.timezone.parse().ok();
     let zone = tz.map_or("UTC".to_owned(), |t| t.name().to_owned());
-    let findings = read_sorted(&out_dir.join(out::FINDINGS), true)?;
+    let findings = with_changes(read_sorted(&out_dir.join(out::FINDINGS), true)?, out_dir)?;
     let rejects = read_sorted(&out_dir.join(out::REJECTS), false)?;
     let max_rows = max_rows.clamp(2, MAX_ROWS);
     let xl = |e: XlsxError| Error::Internal(format!("cannot build findings.xlsx: {e}"));
@@ -95,6 +95,30 @@ impl Formats {
             note: Format::new().set_italic(),
         }
     }
+}
+
+/// The findings with their change since the previous run (`status`, `first_seen_at` of
+/// `changes.parquet`), when this run was compared with one.
+fn with_changes(findings: Option<DataFrame>, out_dir: &Path) -> Result<Option<DataFrame>> {
+    let Some(df) = findings else { return Ok(None) };
+    let Some(ch) = super::data::scan_optional(&out_dir.join(out::CHANGES))? else {
+        return Ok(Some(df));
+    };
+    let key = crate::schema::FINDING_KEY;
+    // the findings' order (worst first) is kept through the join by their row number
+    let joined = df
+        .lazy()
+        .with_row_index("row", None)
+        .join(
+            ch.select([col(key), col("status"), col("first_seen_at")]),
+            [col(key)],
+            [col(key)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(["row"], SortMultipleOptions::default())
+        .collect()
+        .ctx(|| "findings with their changes".into())?;
+    Ok(Some(joined))
 }
 
 /// `findings.parquet` (worst first, as in the report) or `rejects.parquet` (file order);
@@ -250,6 +274,12 @@ fn findings_sheet(
         })
         .collect();
     names.push(("Source file".to_owned(), 40.0));
+    // compared with a previous run: each finding's change, and since when it is there
+    let changes = df.is_some_and(|d| d.column("status").is_ok());
+    if changes {
+        names.push(("Change since the previous run".to_owned(), 14.0));
+        names.push((format!("First seen ({zone})"), 20.0));
+    }
     let refs: Vec<(&str, f64)> = names.iter().map(|(n, w)| (n.as_str(), *w)).collect();
     header(ws, &refs, f).map_err(xl)?;
     let Some(df) = df else {
@@ -262,6 +292,10 @@ fn findings_sheet(
     let mut columns: Vec<Cells> =
         FINDING_COLS.iter().map(|(c, _, _)| Cells::of(df, c)).collect::<Result<_>>()?;
     columns.push(Cells::of(df, "source_file")?);
+    if changes {
+        columns.push(Cells::of(df, "status")?);
+        columns.push(Cells::of(df, "first_seen_at")?);
+    }
     for i in 0..shown {
         let r = row_num(i + 1);
         for (j, cells) in columns.iter().enumerate() {

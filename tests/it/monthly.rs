@@ -117,6 +117,20 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
     let plain = std::fs::read_to_string(out("a").join("report.md")).unwrap();
     assert!(!plain.contains("Since the run of"));
 
+    // findings.xlsx says each finding's change, beside the finding.
+    let sheet = |o: &Path| -> Vec<Vec<String>> {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> = calamine::open_workbook(o.join("findings.xlsx")).unwrap();
+        let range = book.worksheet_range("Findings").unwrap();
+        range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    };
+    let rows = sheet(&out("d"));
+    let col = rows[0].iter().position(|h| h == "Change since the previous run").expect("column");
+    let new_rows = rows[1..].iter().filter(|r| r[col] == "new").count();
+    assert_eq!(new_rows, want.len());
+    assert_eq!(rows[1..].iter().filter(|r| r[col] == "recurring").count(), all.len() - want.len());
+    assert!(!sheet(&out("a"))[0].iter().any(|h| h.starts_with("Change")));
+
     // The trend holds each license's totals per quantity type in every run, oldest first.
     assert!(std::fs::symlink_metadata(out("a").join("trend.parquet")).is_err());
     let t = read(&out("d").join("trend.parquet"));
