@@ -286,6 +286,10 @@ pub(crate) struct Finding {
     pub location: Option<String>,
     /// The facility's time zone (the run's `--timezone`), for the times shown.
     pub tz: Option<chrono_tz::Tz>,
+    /// Its stable key (absent in findings of earlier versions).
+    pub key: Option<String>,
+    /// When a finding that recurs since the previous run was first seen (µs, UTC).
+    pub recurring_since: Option<i64>,
 }
 
 /// One family section: its rules and its first `max_rows` findings.
@@ -392,8 +396,10 @@ pub(crate) fn load(out_dir: &Path, max_rows: usize) -> Result<Model> {
     let packages = lake_packages(out_dir)?;
     attach_packages(&mut families, packages.as_ref())?;
     let tz: Option<chrono_tz::Tz> = overview.run.timezone.parse().ok();
+    let since = recurring_since(out_dir, overview.changes.is_some())?;
     for r in families.iter_mut().flat_map(|f| f.rows.iter_mut()) {
         r.tz = tz;
+        r.recurring_since = r.key.as_ref().and_then(|k| since.get(k).copied());
     }
 
     let mut quantities: Vec<Quantity> =
@@ -560,6 +566,29 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
     })
 }
 
+/// finding_key → first sighting of every finding that recurs since the previous run.
+fn recurring_since(
+    out_dir: &Path,
+    compared: bool,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut m = std::collections::HashMap::new();
+    let lf = if compared { scan_optional(&out_dir.join(out::CHANGES))? } else { None };
+    let Some(lf) = lf else { return Ok(m) };
+    let df = collect(
+        lf.filter(col("status").eq(lit("recurring")))
+            .select([col(schema::FINDING_KEY), col("first_seen_at").cast(DataType::Int64)]),
+        "reading changes",
+    )?;
+    let keys = strings(&df, schema::FINDING_KEY)?;
+    let at = ints(&df, "first_seen_at")?;
+    for (k, t) in keys.into_iter().zip(at) {
+        if let (Some(k), Some(t)) = (k, t) {
+            m.insert(k, t);
+        }
+    }
+    Ok(m)
+}
+
 /// The counts of `changes.parquet` when the manifest says this run was compared.
 fn changes_of(out_dir: &Path, manifest: &Value) -> Result<Option<Changes>> {
     let Some(prev) = manifest.get("previous").filter(|p| p.is_object()) else { return Ok(None) };
@@ -713,6 +742,8 @@ fn finding_rows(
     max_rows: usize,
     path: &Path,
 ) -> Result<Vec<Finding>> {
+    let has_key =
+        findings.clone().collect_schema().is_ok_and(|s| s.get(schema::FINDING_KEY).is_some());
     let limit = IdxSize::try_from(max_rows).unwrap_or(IdxSize::MAX);
     let lf = findings
         .clone()
@@ -749,8 +780,14 @@ fn finding_rows(
             col(c::DETAIL),
             col(c::CITATION),
             col(c::SOURCE_FILE),
+            if has_key {
+                col(schema::FINDING_KEY)
+            } else {
+                lit(NULL).cast(DataType::String).alias(schema::FINDING_KEY)
+            },
         ]);
     let df = collect(lf, &format!("reading {} findings from {}", family, path.display()))?;
+    let key = strings(&df, schema::FINDING_KEY)?;
     let rule = strings(&df, c::RULE_ID)?;
     let sev = strings(&df, c::SEVERITY)?;
     let lic = strings(&df, c::LICENSE)?;
@@ -785,6 +822,7 @@ fn finding_rows(
             detail: detail[i].clone().unwrap_or_default(),
             citation: citation[i].clone().unwrap_or_default(),
             source_file: source[i].clone(),
+            key: key[i].clone(),
             ..Finding::default()
         })
         .collect())

@@ -54,6 +54,7 @@ h3{font-size:16px;margin:22px 0 8px}
 p{margin:6px 0}
 .kicker{text-transform:uppercase;letter-spacing:.08em;color:var(--muted);font-size:12px;margin:0}
 .lead{margin:.4em 0 0;color:var(--muted)}
+.recurring{color:#b00020;font-weight:600;white-space:nowrap}
 table{border-collapse:collapse;width:100%;margin:8px 0 14px;font-size:12px}
 div.scroll{overflow-x:auto}
 table.findings{table-layout:fixed;min-width:1320px}
@@ -683,7 +684,15 @@ fn finding_table(h: &mut String, cols: &[Col], rows: &[Finding]) {
         h.push_str("<tr>");
         for c in cols {
             match c {
-                Col::Severity => w!(h, "<td>{}</td>", badge(&r.severity)),
+                Col::Severity => match super::text::recurring_note(r) {
+                    Some(note) => w!(
+                        h,
+                        "<td>{}<br><small class=\"recurring\">{}</small></td>",
+                        badge(&r.severity),
+                        esc(&note)
+                    ),
+                    None => w!(h, "<td>{}</td>", badge(&r.severity)),
+                },
                 Col::Rule => w!(h, "<td><code>{}</code></td>", esc_breakable(&r.rule_id)),
                 // the date stays whole: "2026-10-07 / 21:40:31 UTC"
                 Col::Occurred | Col::Recorded => {

@@ -234,7 +234,10 @@ impl Col {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let opt_num = |v: Option<f64>| v.map(num).unwrap_or_default();
         match self {
-            Col::Severity => f.severity.clone(),
+            Col::Severity => match recurring_note(f) {
+                Some(note) => format!("{} ({note})", f.severity),
+                None => f.severity.clone(),
+            },
             Col::Rule => f.rule_id.clone(),
             Col::License => f.license.clone(),
             Col::Label => opt(&f.package_label),
@@ -289,6 +292,14 @@ pub(crate) fn unit_abbr(unit: &str) -> &str {
         "fluid ounces" | "fluid ounce" => "fl oz",
         _ => unit,
     }
+}
+
+/// "recurring since 2026-08-03" for a critical finding that was already there in the
+/// previous run (compared with `--previous`): the first thing an auditor asks about.
+pub(crate) fn recurring_note(f: &Finding) -> Option<String> {
+    let t = f.recurring_since.filter(|_| f.severity == "critical")?;
+    let day = chrono::DateTime::from_timestamp_micros(t)?.format("%Y-%m-%d");
+    Some(format!("recurring since {day}"))
 }
 
 /// The rule whose counted quantity is in the count's own unit, not the row's `unit`.

@@ -114,7 +114,11 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
     assert!(line.contains(&format!("{} recurring", all.len() - want.len())), "{line}");
     let html = std::fs::read_to_string(out("d").join("report.html")).unwrap();
     assert!(html.find("id=\"changes\"").unwrap() < html.find("Findings by license").unwrap());
+    // critical findings already there last time say since when
+    assert!(md.contains("critical (recurring since "), "recurring criticals are marked");
+    assert!(html.contains("class=\"recurring\">recurring since "));
     let plain = std::fs::read_to_string(out("a").join("report.md")).unwrap();
+    assert!(!plain.contains("recurring since"));
     assert!(!plain.contains("Since the run of"));
 
     // findings.xlsx says each finding's change, beside the finding.
