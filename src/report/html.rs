@@ -497,18 +497,9 @@ fn critical_verdict(h: &mut String, m: &Model) {
     if ov.totals[0] == 0 {
         return;
     }
-    let parts: Vec<String> = ov
-        .rule_counts
-        .iter()
-        .filter(|r| r.counts[0] > 0)
-        .map(|r| {
-            format!(
-                "{} × <code>{}</code> ({})",
-                int(r.counts[0]),
-                esc(&r.rule_id),
-                esc(&r.citation)
-            )
-        })
+    let parts: Vec<String> = super::text::critical_rules(ov)
+        .into_iter()
+        .map(|(n, id, cite)| format!("{} × <code>{}</code> ({})", int(n), esc(id), esc(cite)))
         .collect();
     w!(
         h,

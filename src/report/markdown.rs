@@ -250,11 +250,9 @@ fn critical_verdict(md: &mut String, m: &Model) {
     if ov.totals[0] == 0 {
         return;
     }
-    let parts: Vec<String> = ov
-        .rule_counts
-        .iter()
-        .filter(|r| r.counts[0] > 0)
-        .map(|r| format!("{} × {} ({})", int(r.counts[0]), cell(&r.rule_id), cell(&r.citation)))
+    let parts: Vec<String> = super::text::critical_rules(ov)
+        .into_iter()
+        .map(|(n, id, cite)| format!("{} × {} ({})", int(n), cell(id), cell(cite)))
         .collect();
     w!(
         md,

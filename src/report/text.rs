@@ -125,6 +125,15 @@ pub(crate) fn change_sentence(c: &super::data::Changes) -> String {
     )
 }
 
+/// (findings, rule id, citation) of every rule with critical findings, in report order.
+pub(crate) fn critical_rules(ov: &Overview) -> Vec<(u64, &str, &str)> {
+    ov.rule_counts
+        .iter()
+        .filter(|r| r.counts[0] > 0)
+        .map(|r| (r.counts[0], r.rule_id.as_str(), r.citation.as_str()))
+        .collect()
+}
+
 /// The sentence shown under a capped table.
 pub(crate) fn cap_note(shown: usize, total: u64, file: &str) -> Option<String> {
     (total > shown as u64).then(|| {

@@ -50,6 +50,16 @@ pub fn run_expect(args: &[&str], code: i32) -> Output {
 
 /// `tagtrail run --export E [--counts C] --out O --quiet`, expecting exit 0.
 pub fn run_pipeline(export: &Path, counts: Option<&Path>, out: &Path) -> Output {
+    run_pipeline_with(export, counts, out, &[])
+}
+
+/// `run_pipeline` with more options (`--previous DIR`, `--profile FILE`, …).
+pub fn run_pipeline_with(
+    export: &Path,
+    counts: Option<&Path>,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
     let mut args = vec![
         "run".to_owned(),
         "--quiet".to_owned(),
@@ -62,6 +72,7 @@ pub fn run_pipeline(export: &Path, counts: Option<&Path>, out: &Path) -> Output 
         args.push("--counts".to_owned());
         args.push(c.display().to_string());
     }
+    args.extend(extra.iter().map(|e| (*e).to_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run_expect(&args, 0)
 }

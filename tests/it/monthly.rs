@@ -5,22 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::{generate, manifest, read, run_expect, s};
+use crate::common::{generate, manifest, read, s};
 
 fn run(data: &Path, out: &Path, extra: &[&str]) {
-    let (export, counts) = (data.join("export"), data.join("counts"));
-    let mut args = vec![
-        "run",
-        "--quiet",
-        "--export",
-        export.to_str().unwrap(),
-        "--counts",
-        counts.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    run_expect(&args, 0);
+    crate::common::run_pipeline_with(&data.join("export"), Some(&data.join("counts")), out, extra);
 }
 
 /// status → keys, and key → (first_seen_run_id, first_seen_at).
