@@ -312,8 +312,13 @@ def built_here(exe):
     """True when `exe` holds this worktree's library: it embeds its CARGO_MANIFEST_DIR, and a
     sibling worktree's path there means the sibling's code."""
     data = Path(exe).read_bytes()
-    others = [s for s in ROOT.parent.iterdir() if s != ROOT
-              and re.search(re.escape(str(s).encode()) + rb"(?!/target)", data)]
+    listed = subprocess.run(["git", "worktree", "list", "--porcelain"], cwd=ROOT,
+                            capture_output=True, text=True).stdout
+    # Worktrees only: a target folder beside ROOT (its build scripts' OUT_DIR is embedded
+    # too) is not a sibling's code.
+    siblings = [Path(l[len("worktree "):]) for l in listed.splitlines() if l.startswith("worktree ")]
+    others = [s for s in siblings if s != ROOT
+              and re.search(re.escape(str(s).encode()) + rb"(?![-\w])(?!/target)", data)]
     return str(ROOT).encode() in data and not others
 
 
