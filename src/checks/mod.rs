@@ -1,13 +1,12 @@
 //! Checks: every rule of SPEC section 3 over the lake → finding rows and the summary.
 //!
-//! Set-logic rules are SQL files (`queries/`, plus `--rules DIR`) run by Polars SQL over
-//! the canonical tables and the derived views of [`views`]; graph rules are Rust
+//! Set-logic rules are SQL files (`queries/rules/`, plus `--rules DIR`) run by Polars SQL over
+//! the canonical tables and the derived views of `queries/views/` ([`views`]); graph rules are Rust
 //! ([`lineage`]). Both produce the same finding columns. This module never writes files.
 
 pub mod changes;
 pub mod lineage;
 pub mod sql;
-pub mod sums;
 pub mod views;
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! SQL rules: `queries/*.sql` built in (embedded at compile time) plus a user's `--rules DIR`.
+//! SQL rules: `queries/rules/*.sql` built in (embedded at compile time) plus a user's `--rules DIR`.
 //! Each file is one rule; its header comment gives id, severity, family, citation and
 //! description. Parsed and validated at start-up; a bad file names itself.
 
@@ -19,7 +19,7 @@ pub struct SqlRule {
     pub citation: String,
     /// One line.
     pub description: String,
-    /// Where it came from (`queries/x.sql` or the user's path).
+    /// Where it came from (`queries/rules/x.sql` or the user's path).
     pub path: PathBuf,
     /// The SQL text (whole file).
     pub text: String,
@@ -27,7 +27,7 @@ pub struct SqlRule {
 
 macro_rules! builtin {
     ($($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../queries/", $name)))),*]
+        &[$(($name, include_str!(concat!("../../queries/rules/", $name)))),*]
     };
 }
 
@@ -201,7 +201,7 @@ pub fn body(text: &str) -> String {
 }
 
 /// Development only, not a user option: when set to a folder, every built-in rule is read
-/// from `DIR/<file name>` at run time instead of the text embedded at build time, so the SQL
+/// from `DIR/rules/<file name>` (and every view from `DIR/views/<file name>`) at run time instead of the text embedded at build time, so the SQL
 /// mutation runner (`tests/mutants/run.py`) pays one test run per mutant, not a rebuild.
 /// The manifest hashes the text actually used, so a run with edited rules is recognisable.
 pub const DEV_QUERIES_ENV: &str = "TAGTRAIL_DEV_QUERIES";
@@ -212,7 +212,7 @@ pub fn builtin() -> Result<Vec<SqlRule>> {
         Some(dir) => builtin_from(Path::new(&dir)),
         None => BUILTIN
             .iter()
-            .map(|(name, text)| parse(&Path::new("queries").join(name), text))
+            .map(|(name, text)| parse(&Path::new("queries/rules").join(name), text))
             .collect(),
     }
 }
@@ -223,7 +223,7 @@ fn builtin_from(dir: &Path) -> Result<Vec<SqlRule>> {
     BUILTIN
         .iter()
         .map(|(name, _)| {
-            let path = dir.join(name);
+            let path = dir.join("rules").join(name);
             let text = std::fs::read_to_string(&path).map_err(|e| Error::Rule {
                 path: path.clone(),
                 reason: format!("cannot read ({DEV_QUERIES_ENV}): {e}"),
@@ -313,12 +313,14 @@ mod tests {
     fn dev_folder_replaces_the_embedded_rules() {
         let tmp = tempfile::tempdir().unwrap();
         for (name, text) in BUILTIN {
-            std::fs::write(tmp.path().join(name), text.replace("high", "low")).unwrap();
+            std::fs::create_dir_all(tmp.path().join("rules")).unwrap();
+            std::fs::write(tmp.path().join("rules").join(name), text.replace("high", "low"))
+                .unwrap();
         }
         let rules = builtin_from(tmp.path()).unwrap();
         assert_eq!(rules.len(), BUILTIN.len());
         assert!(rules.iter().all(|r| r.path.starts_with(tmp.path()) && r.severity != "high"));
-        std::fs::remove_file(tmp.path().join(BUILTIN[0].0)).unwrap();
+        std::fs::remove_file(tmp.path().join("rules").join(BUILTIN[0].0)).unwrap();
         let e = builtin_from(tmp.path()).unwrap_err().to_string();
         assert!(e.contains(BUILTIN[0].0) && e.contains(DEV_QUERIES_ENV), "{e}");
     }

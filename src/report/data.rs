@@ -49,7 +49,6 @@ pub(crate) mod c {
     pub const ITEM_NAME: &str = "item_name";
     pub const CATEGORY: &str = "category";
     pub const LOCATION: &str = "location";
-    pub const LAST_MODIFIED: &str = "last_modified";
 }
 
 /// Severities, worst first.
@@ -847,12 +846,12 @@ fn attach_packages(families: &mut [FamilyData], packages: Option<&LazyFrame>) ->
     let (lic, lab): (Vec<&str>, Vec<&str>) = keys.into_iter().unzip();
     let keys = df!(c::LICENSE => lic, c::PACKAGE_LABEL => lab).ctx(|| "package keys".into())?;
     let df = collect(
-        dedup_packages(packages.clone().join(
+        packages.clone().join(
             keys.lazy(),
             [col(c::LICENSE), col(c::LABEL)],
             [col(c::LICENSE), col(c::PACKAGE_LABEL)],
             JoinArgs::new(JoinType::Semi),
-        )),
+        ),
         "reading packages of the lake",
     )?;
     let lic = strings(&df, c::LICENSE)?;
@@ -877,72 +876,21 @@ fn attach_packages(families: &mut [FamilyData], packages: Option<&LazyFrame>) ->
     Ok(())
 }
 
-/// One row per license and label: the copy modified last (SPEC 2.3), ties broken by value.
-fn dedup_packages(lf: LazyFrame) -> LazyFrame {
-    lf.sort_by_exprs(
-        [
-            col(c::LICENSE),
-            col(c::LABEL),
-            col(c::LAST_MODIFIED),
-            col(c::ITEM_NAME),
-            col(c::CATEGORY),
-            col(c::LOCATION),
-        ],
-        SortMultipleOptions::default()
-            .with_order_descending_multi([false, false, true, false, false, false])
-            .with_nulls_last(true)
-            .with_maintain_order(true),
-    )
-    .unique_stable_generic(Some(vec![col(c::LICENSE), col(c::LABEL)]), UniqueKeepStrategy::First)
-}
-
-/// `OUT/lake/packages/license=*/*.parquet` with license (from each part's folder: parts do
-/// not store it), label, item_name, category, location and last_modified (null when a
-/// column is absent), or `None` when there is no such table.
+/// The latest copy of each package of the lake (the rules' `packages` view: one definition
+/// of "the latest copy", so the report shows the copy the rules judged), or `None` when the
+/// lake has no packages.
 fn lake_packages(out_dir: &Path) -> Result<Option<LazyFrame>> {
     let lake = out_dir.join(out::LAKE);
-    let dir = lake.join(schema::PACKAGES);
-    let mut scans = Vec::new();
-    for (folder, files) in store::partition_files(&lake, schema::PACKAGES)? {
-        let paths = files
-            .iter()
-            .map(|p| PlRefPath::try_from_path(p))
-            .collect::<PolarsResult<Vec<_>>>()
-            .ctx(|| format!("scanning `{}`", dir.display()))?;
-        let args = ScanArgsParquet {
-            glob: false,
-            hive_options: HiveOptions::new_disabled(),
-            allow_missing_columns: true,
-            ..Default::default()
-        };
-        let scan = LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
-            .ctx(|| format!("scanning `{}`", dir.display()))?;
-        scans.push(scan.with_column(store::partition_license(&folder)));
-    }
-    let mut lf = match scans.len() {
-        0 => return Ok(None),
-        1 => scans.pop().expect("one scan"),
-        _ => concat(scans, UnionArgs::default()).ctx(|| format!("scanning `{}`", dir.display()))?,
-    };
-    let schema = lf.collect_schema().ctx(|| format!("scanning `{}`", dir.display()))?;
-    if schema.get(c::LABEL).is_none() {
+    if store::partition_files(&lake, schema::PACKAGES)?.is_empty() {
         return Ok(None);
     }
-    let opt = |name: &str, dtype: DataType| {
-        if schema.get(name).is_some() {
-            col(name).cast(dtype)
-        } else {
-            lit(NULL).cast(dtype).alias(name)
-        }
-    };
-    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    Ok(Some(lf.select([
-        col(c::LICENSE).cast(DataType::String),
-        col(c::LABEL).cast(DataType::String),
-        opt(c::ITEM_NAME, DataType::String),
-        opt(c::CATEGORY, DataType::String),
-        opt(c::LOCATION, DataType::String),
-        opt(c::LAST_MODIFIED, ts),
+    let packages = crate::checks::views::latest_packages(&lake)?;
+    Ok(Some(packages.select([
+        col(c::LICENSE),
+        col(c::LABEL),
+        col(c::ITEM_NAME),
+        col(c::CATEGORY),
+        col(c::LOCATION),
     ])))
 }
 
@@ -974,13 +922,15 @@ fn variance_bars(findings: &LazyFrame, packages: Option<&LazyFrame>) -> Result<V
         ]);
     let (rows, by) = match packages {
         Some(p) => {
-            let info = dedup_packages(p.clone().join(
-                rows.clone(),
-                [col(c::LICENSE), col(c::LABEL)],
-                [col(c::LICENSE), col(c::PACKAGE_LABEL)],
-                JoinArgs::new(JoinType::Semi),
-            ))
-            .select([col(c::LICENSE), col(c::LABEL), col(c::CATEGORY)]);
+            let info = p
+                .clone()
+                .join(
+                    rows.clone(),
+                    [col(c::LICENSE), col(c::LABEL)],
+                    [col(c::LICENSE), col(c::PACKAGE_LABEL)],
+                    JoinArgs::new(JoinType::Semi),
+                )
+                .select([col(c::LICENSE), col(c::LABEL), col(c::CATEGORY)]);
             let joined = rows
                 .join(
                     info,
@@ -1434,7 +1384,7 @@ mod tests {
             assert!(has(schema::REJECTS_COLUMNS, n), "rejects column {n}");
         }
         let packages = schema::layout(schema::PACKAGES);
-        for n in [c::LICENSE, c::LABEL, c::ITEM_NAME, c::CATEGORY, c::LOCATION, c::LAST_MODIFIED] {
+        for n in [c::LICENSE, c::LABEL, c::ITEM_NAME, c::CATEGORY, c::LOCATION] {
             assert!(has(packages, n), "packages column {n}");
         }
     }

@@ -97,6 +97,24 @@ mod tests {
         ParquetWriter::new(f).finish(df).unwrap();
     }
 
+    /// `df` as a lake part of `table`: every column of the layout (nulls where `df` has
+    /// none), without the partition column.
+    fn lake_part(df: DataFrame, table: &str) -> DataFrame {
+        let exprs: Vec<Expr> = schema::layout(table)
+            .iter()
+            .filter(|(n, _)| *n != schema::col::LICENSE)
+            .map(|(n, t)| {
+                let dtype = crate::store::schema_of(&[(n, t)]).get(n).unwrap().clone();
+                if df.schema().contains(n) {
+                    col(*n).cast(dtype)
+                } else {
+                    lit(NULL).cast(dtype).alias(*n)
+                }
+            })
+            .collect();
+        df.lazy().select(exprs).collect().unwrap()
+    }
+
     fn to_ts(df: DataFrame, cols: &[&str]) -> DataFrame {
         let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
         let exprs: Vec<Expr> = cols.iter().map(|c| col(*c).cast(ts.clone())).collect();
@@ -351,7 +369,7 @@ mod tests {
             "last_modified" => [1_000i64, 2_000, 1_000],
         )
         .unwrap();
-        packages = to_ts(packages, &["last_modified"]);
+        packages = lake_part(to_ts(packages, &["last_modified"]), schema::PACKAGES);
         let part = dir.join(out::LAKE).join(schema::PACKAGES).join(format!("license={L1}"));
         write(&mut packages, &part.join("part-0.parquet"));
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""SQL mutation runner for the built-in rules (queries/*.sql). Development tool, not CI.
+"""SQL mutation runner for the built-in rules and views (queries/rules/*.sql,
+queries/views/*.sql). Development tool, not CI.
 
-For each rule file it makes one-token mutants (comparison flips, AND/OR terms dropped, NOT
+For each rule or view file it makes one-token mutants (comparison flips, AND/OR terms dropped, NOT
 dropped, IN-list elements dropped, CASE branches swapped, numeric literals nudged, severity
 literals changed, COALESCE defaults changed), writes each into a temporary copy of queries/,
 and runs the relevant integration tests against the release binary with
@@ -385,6 +386,16 @@ def run_tests(args, qdir):
     return None
 
 
+def name_of(path):
+    """A rule file is named by its rule id, a view file as `views/<stem>`."""
+    return path.stem if path.parent.name == "rules" else f"views/{path.stem}"
+
+
+def relative_path(name):
+    """Inverse of name_of, relative to queries/."""
+    return f"{name}.sql" if name.startswith("views/") else f"rules/{name}.sql"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rule", action="append", help="only this rule id (repeatable)")
@@ -396,12 +407,12 @@ def main():
     ap.add_argument("--report", default=str(REPORT), help=f"report file (default {REPORT})")
     args = ap.parse_args()
 
-    files = sorted(QUERIES.glob("*.sql"))
+    files = sorted(QUERIES.glob("rules/*.sql")) + sorted(QUERIES.glob("views/*.sql"))
     if args.rule:
-        files = [f for f in files if f.stem in args.rule]
+        files = [f for f in files if name_of(f) in args.rule]
         if not files:
-            sys.exit(f"no rule file for {args.rule}")
-    mutants = [m for f in files for m in mutants_of(f.stem, f.read_text(encoding="utf-8"))]
+            sys.exit(f"no rule or view file for {args.rule}")
+    mutants = [m for f in files for m in mutants_of(name_of(f), f.read_text(encoding="utf-8"))]
     equivalent = load_equivalent()
     if args.survivors_of:
         text = Path(args.survivors_of).read_text(encoding="utf-8")
@@ -428,10 +439,10 @@ def main():
             if m.key in equivalent:
                 status = "equivalent"
             else:
-                target = qdir / f"{m.rule}.sql"
+                target = qdir / relative_path(m.rule)
                 target.write_text(m.text, encoding="utf-8")
                 verdict = run_tests(args, qdir)
-                shutil.copyfile(QUERIES / f"{m.rule}.sql", target)
+                shutil.copyfile(QUERIES / relative_path(m.rule), target)
                 status = f"killed by {verdict[0]} ({verdict[1]})" if verdict else "SURVIVED"
             results.append((m, status))
             print(f"[{n}/{len(mutants)}] {status:40} {m.key}", flush=True)
