@@ -6,7 +6,7 @@
 -- tables: count_checks
 SELECT license, label AS package_label, counted_at AS occurred_at,
        counted_quantity, base_unit AS unit,
-       'counted ' || CAST(ROUND(counted_quantity, 3) AS VARCHAR) || ' ' || COALESCE(base_unit, '') ||
+       'counted ' || CAST(ROUND(counted_quantity, 3) AS STRING) || ' ' || COALESCE(base_unit, '') ||
        ' but no package with this label was on premises at ' || license || ' when counted' AS detail,
        source_file, record
 FROM count_checks

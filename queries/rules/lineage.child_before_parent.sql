@@ -6,8 +6,8 @@
 -- tables: source_edges
 SELECT license, label AS package_label, source_label AS related_label,
        child_packaged_at_end AS occurred_at,
-       'packaged ' || CAST(child_packaged_date AS VARCHAR) || ', before its source ' || source_label ||
-       ' (packaged ' || CAST(parent_packaged_date AS VARCHAR) || ')' AS detail,
+       'packaged ' || CAST(child_packaged_date AS STRING) || ', before its source ' || source_label ||
+       ' (packaged ' || CAST(parent_packaged_date AS STRING) || ')' AS detail,
        child_source_file AS source_file, child_record AS record
 FROM source_edges
 WHERE parent_source_file IS NOT NULL AND child_packaged_at_end < parent_packaged_at

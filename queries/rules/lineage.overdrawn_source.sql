@@ -29,9 +29,9 @@ judged AS (
 SELECT license, label AS package_label, first_child AS related_label,
        available AS system_quantity, drawn AS counted_quantity, drawn - available AS variance,
        base_unit AS unit,
-       CAST(n_children AS VARCHAR) || ' single-source child package(s) hold ' ||
-       CAST(ROUND(drawn, 3) AS VARCHAR) || ' ' || base_unit || ' but the source only ever had ' ||
-       CAST(ROUND(available, 3) AS VARCHAR) || ' ' || base_unit AS detail,
+       CAST(n_children AS STRING) || ' single-source child package(s) hold ' ||
+       CAST(ROUND(drawn, 3) AS STRING) || ' ' || base_unit || ' but the source only ever had ' ||
+       CAST(ROUND(available, 3) AS STRING) || ' ' || base_unit AS detail,
        source_file, record
 FROM judged
 WHERE drawn - available > GREATEST(abs_tol, rel_tol * available)

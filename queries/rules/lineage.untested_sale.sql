@@ -19,7 +19,7 @@ sold AS (
   GROUP BY s.license, s.label
 )
 SELECT s.license, s.label AS package_label, s.receipt AS reference, s.first_sale AS occurred_at,
-       'sold ' || CAST(s.n_sales AS VARCHAR) || ' time(s) with LabTestingState ' ||
+       'sold ' || CAST(s.n_sales AS STRING) || ' time(s) with LabTestingState ' ||
        COALESCE(p.lab_testing_state, 'null (untested)') AS detail,
        p.source_file, p.record
 FROM sold s

@@ -6,7 +6,7 @@
 -- tables: adjustments
 SELECT license, label AS package_label, adjusted_at_end AS occurred_at,
        quantity AS variance, unit,
-       'adjustment of ' || COALESCE(CAST(quantity AS VARCHAR), '?') || ' ' ||
+       'adjustment of ' || COALESCE(CAST(quantity AS STRING), '?') || ' ' ||
        COALESCE(CASE LOWER(unit)
                   WHEN 'grams' THEN 'g' WHEN 'kilograms' THEN 'kg' WHEN 'milligrams' THEN 'mg'
                   WHEN 'ounces' THEN 'oz' WHEN 'pounds' THEN 'lb' WHEN 'each' THEN 'ea'

@@ -10,13 +10,13 @@ SELECT license, label AS package_label, manifest AS reference,
        CASE WHEN received_quantity_type = shipped_quantity_type
             THEN received_quantity_base - shipped_quantity_base END AS variance,
        base_unit AS unit,
-       'accepted ' || CAST(received_quantity AS VARCHAR) || ' ' ||
+       'accepted ' || CAST(received_quantity AS STRING) || ' ' ||
        COALESCE(CASE LOWER(COALESCE(received_unit, shipped_unit))
                   WHEN 'grams' THEN 'g' WHEN 'kilograms' THEN 'kg' WHEN 'milligrams' THEN 'mg'
                   WHEN 'ounces' THEN 'oz' WHEN 'pounds' THEN 'lb' WHEN 'each' THEN 'ea'
                   WHEN 'milliliters' THEN 'ml' WHEN 'liters' THEN 'l' WHEN 'fluid ounces' THEN 'fl oz'
                   ELSE COALESCE(received_unit, shipped_unit) END, '') ||
-       ' of ' || CAST(shipped_quantity AS VARCHAR) || ' ' || COALESCE(CASE LOWER(shipped_unit)
+       ' of ' || CAST(shipped_quantity AS STRING) || ' ' || COALESCE(CASE LOWER(shipped_unit)
                   WHEN 'grams' THEN 'g' WHEN 'kilograms' THEN 'kg' WHEN 'milligrams' THEN 'mg'
                   WHEN 'ounces' THEN 'oz' WHEN 'pounds' THEN 'lb' WHEN 'each' THEN 'ea'
                   WHEN 'milliliters' THEN 'ml' WHEN 'liters' THEN 'l' WHEN 'fluid ounces' THEN 'fl oz'
