@@ -2,6 +2,7 @@
 //! lake → checks → report, writes outputs and the manifest, and picks the exit code.
 //! All talk to the user on stderr goes through [`Printer`].
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -164,9 +165,15 @@ pub fn run(cli: Cli) -> Result<u8> {
             let lock = out_dir::lock(&out, settings.wait)?;
             let generation = out_dir::begin(&lock)?;
             let dir = generation.dir().to_path_buf();
-            do_ingest(&settings, &export, counts.as_deref(), &dir, &out, &argv)?;
-            let worst = do_check(&settings, &dir, &rule_set, &argv)?;
+            let t = std::time::Instant::now();
+            let dirty = do_ingest(&settings, &export, counts.as_deref(), &dir, &out, &argv)?;
+            checks::timing("stage ingest", t);
+            let t = std::time::Instant::now();
+            let worst = do_check(&settings, &dir, &rule_set, &argv, dirty.as_ref())?;
+            checks::timing("stage check", t);
+            let t = std::time::Instant::now();
             do_report(&settings, &dir, &out)?;
+            checks::timing("stage report", t);
             generation.publish()?;
             match crate::report::summary_paragraph(&out) {
                 Ok(p) => settings.printer.note(&p),
@@ -192,7 +199,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 &previous,
                 &[schema::out::LAKE, schema::out::REJECTS, schema::out::MANIFEST],
             )?;
-            let worst = do_check(&settings, generation.dir(), &rule_set, &argv)?;
+            let worst = do_check(&settings, generation.dir(), &rule_set, &argv, None)?;
             generation.publish()?;
             Ok(exit_for(&settings, worst, &out))
         }
@@ -388,7 +395,7 @@ fn do_ingest(
     dir: &Path,
     out: &Path,
     argv: &[String],
-) -> Result<()> {
+) -> Result<Option<BTreeSet<String>>> {
     let started = manifest::now_rfc3339();
     let bar = s.printer.bar("ingest", true);
     let opts = IngestOptions {
@@ -398,6 +405,7 @@ fn do_ingest(
         tz: s.tz,
         counted_at: s.counted_at.clone(),
         sheet: s.sheet.clone(),
+        previous: s.previous.clone(),
     };
     let summary = ingest::run(&opts, &bar);
     bar.finish_and_clear();
@@ -433,7 +441,14 @@ fn do_ingest(
         out.join(schema::out::LAKE).display()
     ));
     note_unread(s, &summary.unread);
-    Ok(())
+    Ok(summary.reuse.map(|r| {
+        s.printer.note(&format!(
+            "ingest: {} of {} export files unchanged since the previous run, not decoded again",
+            r.files.len(),
+            summary.inputs.iter().filter(|f| f.root == "export").count()
+        ));
+        r.dirty
+    }))
 }
 
 /// Files under the export that were not read (SPEC 2.1: never skipped in silence); the
@@ -523,6 +538,7 @@ fn do_check(
     out: &Path,
     rules: &[checks::Rule],
     argv: &[String],
+    dirty: Option<&BTreeSet<String>>,
 ) -> Result<Option<Severity>> {
     let mut m = Manifest::load(out)?;
     m.rules = rules.iter().map(checks::Rule::entry).collect();
@@ -541,7 +557,25 @@ fn do_check(
         bar.set_position(done as u64);
     };
     let lake = out.join(schema::out::LAKE);
-    let output = checks::run_all(&lake, rules, &s.profile, &m.run_id, s.batch_bytes, &progress);
+    // Licenses whose inputs did not change keep the previous findings when the rules and
+    // options are the same too.
+    let prev = s.previous.as_deref();
+    let same = prev
+        .and_then(|p| Manifest::load(p).ok())
+        .is_some_and(|p| p.rules == m.rules && p.options == m.options && p.version == m.version);
+    let reused = match (prev, dirty) {
+        (Some(previous), Some(dirty)) if same => Some(checks::Reused { previous, dirty }),
+        _ => None,
+    };
+    let output = checks::run_all(
+        &lake,
+        rules,
+        &s.profile,
+        &m.run_id,
+        s.batch_bytes,
+        &progress,
+        reused.as_ref(),
+    );
     bar.finish_and_clear();
     let mut output = output?;
     let n = store::write_parquet(&mut output.findings, &out.join(schema::out::FINDINGS))?;

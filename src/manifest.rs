@@ -34,6 +34,11 @@ pub struct InputFile {
     /// How a count sheet was read (encoding, delimiter, header line, worksheet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_as: Option<String>,
+    /// The lake parts holding an export file's rows: `OUT/lake/*/*/<part>-*.parquet` (a
+    /// few consecutive pages of one license and kind share theirs). A run with
+    /// `--previous` reuses them when the file is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
 }
 
 /// A file under the export that was not read, and why (SPEC 2.1: never skipped in

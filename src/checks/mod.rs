@@ -332,10 +332,17 @@ pub const BATCH_BYTES: u64 = 32 << 20;
 /// Split the lake's partitions into batches of licenses of up to `budget` bytes each (a
 /// larger license is a batch alone), in name order, with their sizes; the whole lake
 /// when it fits.
-fn batches(lake: &Path, budget: u64) -> Result<Vec<(u64, Option<BTreeSet<String>>)>> {
-    let parts = crate::store::lake_partitions(lake)?;
+fn batches(
+    lake: &Path,
+    budget: u64,
+    only: Option<&BTreeSet<String>>,
+) -> Result<Vec<(u64, Option<BTreeSet<String>>)>> {
+    let mut parts = crate::store::lake_partitions(lake)?;
+    if let Some(only) = only {
+        parts.retain(|(folder, _)| only.contains(folder));
+    }
     let total = parts.iter().map(|p| p.1).sum::<u64>();
-    if total <= budget {
+    if only.is_none() && total <= budget {
         return Ok(vec![(total, None)]);
     }
     let mut out: Vec<(u64, BTreeSet<String>)> = Vec::new();
@@ -426,8 +433,13 @@ pub fn run_all(
     run_id: &str,
     batch_bytes: u64,
     progress: &(dyn Fn(usize, usize) + Sync),
+    reuse: Option<&Reused<'_>>,
 ) -> Result<CheckOutput> {
-    let batches = batches(lake, batch_bytes)?;
+    let dirty = reuse.map(|r| r.dirty_folders());
+    let batches: Vec<_> = batches(lake, batch_bytes, dirty.as_ref())?
+        .into_iter()
+        .filter(|b| b.1.as_ref().is_none_or(|set| !set.is_empty()))
+        .collect();
     let n = batches.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     progress(0, n);
@@ -451,6 +463,14 @@ pub fn run_all(
         all.extend(found.into_iter().map(IntoLazy::lazy));
         totals.push(batch_totals.lazy());
         coverage.push(batch_coverage.lazy());
+    }
+    if let Some(r) = reuse {
+        let (found, t, c) = r.previous_clean(lake)?;
+        all.push(found);
+        totals = totals.into_iter().map(|t| t.select(TOTALS_KEPT.map(col))).collect();
+        coverage = coverage.into_iter().map(|c| c.select(COVERAGE_KEPT.map(col))).collect();
+        totals.push(t);
+        coverage.push(c);
     }
     let totals = concat(totals, UnionArgs::default()).ctx(|| "count totals".into())?;
     let coverage = concat(coverage, UnionArgs::default()).ctx(|| "count coverage".into())?;
@@ -488,6 +508,72 @@ pub fn run_all(
     findings.with_column(keys).ctx(|| "finding keys".into())?;
     let summary = summarize(&findings, totals, coverage)?;
     Ok(CheckOutput { findings, summary })
+}
+
+/// The columns of the count totals and coverage the summary reads (previous runs give
+/// these, from their summary).
+const TOTALS_KEPT: [&str; 8] = [
+    "license",
+    "quantity_type",
+    "unit",
+    "system_total",
+    "counted_total",
+    "variance",
+    "variance_pct",
+    "significant",
+];
+const COVERAGE_KEPT: [&str; 4] = ["license", "count_status", "count_rows", "count_rows_rejected"];
+
+/// A run with `--previous` whose inputs changed for some licenses only: the others'
+/// findings and summary rows are the previous run's (same inputs, rules and profile).
+pub struct Reused<'a> {
+    /// The previous result.
+    pub previous: &'a Path,
+    /// Licenses whose findings may differ: checked again.
+    pub dirty: &'a BTreeSet<String>,
+}
+
+impl Reused<'_> {
+    fn dirty_folders(&self) -> BTreeSet<String> {
+        self.dirty
+            .iter()
+            .map(|l| format!("license={}", crate::store::encode_partition(l)))
+            .collect()
+    }
+
+    /// The previous findings, count totals and coverage of the licenses of `lake` that are
+    /// not dirty.
+    fn previous_clean(&self, lake: &Path) -> Result<(LazyFrame, LazyFrame, LazyFrame)> {
+        let clean: Vec<String> = crate::store::lake_partitions(lake)?
+            .into_iter()
+            .filter_map(|(folder, _)| crate::store::partition_value(&folder))
+            .filter(|l| !self.dirty.contains(l))
+            .collect();
+        let keep = lit(Series::new("keep".into(), clean)).implode(false);
+        let read = |name: &str| -> Result<LazyFrame> {
+            let path = self.previous.join(name);
+            LazyFrame::scan_parquet(
+                PlRefPath::try_from_path(&path).ctx(|| format!("reading {}", path.display()))?,
+                ScanArgsParquet::default(),
+            )
+            .ctx(|| format!("reading {}", path.display()))
+            .map(|lf| lf.filter(col("license").is_in(keep.clone(), false)))
+        };
+        // The columns of a rule's conformed rows, in their order.
+        let cols = ["rule_id", "family", "severity", "license"]
+            .into_iter()
+            .chain(OPTIONAL.iter().copied())
+            .chain(["detail", "citation"])
+            .map(col)
+            .collect::<Vec<_>>();
+        let found = read(schema::out::FINDINGS)?.select(cols);
+        let summary = read(schema::out::SUMMARY)?;
+        let totals =
+            summary.clone().filter(col("kind").eq(lit("quantity"))).select(TOTALS_KEPT.map(col));
+        let coverage =
+            summary.filter(col("kind").eq(lit("coverage"))).select(COVERAGE_KEPT.map(col));
+        Ok((found, totals, coverage))
+    }
 }
 
 /// A finding's key: the same finding gets the same key in every run and every version,

@@ -16,6 +16,7 @@ pub mod names;
 pub mod normalize;
 pub mod raw;
 pub mod reader;
+pub mod reuse;
 pub mod sheet_text;
 
 use std::collections::BTreeSet;
@@ -66,6 +67,8 @@ pub struct IngestOptions {
     pub counted_at: Option<String>,
     /// XLSX worksheet to read (`--sheet`).
     pub sheet: Option<String>,
+    /// The previous result (`--previous`): unchanged export files are not decoded again.
+    pub previous: Option<PathBuf>,
 }
 
 /// What ingest did.
@@ -82,6 +85,8 @@ pub struct IngestSummary {
     pub notes: Vec<String>,
     /// Files under the export that were not read, and why, by path.
     pub unread: Vec<UnreadFile>,
+    /// With `--previous`: the files reused, and the licenses whose findings may differ.
+    pub reuse: Option<reuse::Reuse>,
 }
 
 struct Source {
@@ -161,7 +166,15 @@ fn ingest_into(
     let part_rows: Vec<AtomicUsize> = schema::TABLES.iter().map(|_| AtomicUsize::new(0)).collect();
     // Export files first, in the pool below; count sheets after them (`ingest_sheets`),
     // because a sheet that names no license is matched to the export by its labels.
-    let all: Vec<(usize, &Source)> = sources.iter().enumerate().collect();
+    let t = std::time::Instant::now();
+    let mut reuse = match &opts.previous {
+        Some(prev) => reuse::plan(prev, sources, count_sources, opts)?,
+        None => None,
+    };
+    crate::checks::timing("ingest: hashing for reuse", t);
+    let reused: BTreeSet<usize> = reuse.iter().flat_map(|r| r.files.iter().map(|f| f.0)).collect();
+    let all: Vec<(usize, &Source)> =
+        sources.iter().enumerate().filter(|(i, _)| !reused.contains(i)).collect();
     // Memory stays bounded by the number of jobs in flight (see `plan_jobs`): a file too
     // large for one core is read alone with its record blocks decoded in parallel (rayon);
     // every other job runs on a plain thread. Not rayon for those: writing Parquet waits on
@@ -177,6 +190,15 @@ fn ingest_into(
         progress,
     };
     let jobs = plan_jobs(&all, rayon::current_num_threads());
+    // Each file's parts are named after its job's first file.
+    let job_of: std::collections::HashMap<usize, usize> =
+        jobs.iter().flat_map(|j| j.files.iter().map(|f| (f.0, j.files[0].0))).collect();
+    if let Some(r) = reuse.as_mut() {
+        r.changed_prefixes = job_of.values().map(|&i| reuse::prefix(i)).collect();
+        for (table, rows) in reuse::link_parts(r, &lake, sources.len())? {
+            written[table_slot(&table)].fetch_add(rows, Ordering::Relaxed);
+        }
+    }
     let run_job = |job: &Job<'_>| -> Vec<(usize, ReadResult)> {
         let mut parts = Parts::new(job.files[0].0, &sink);
         let mut out: Vec<(usize, ReadResult)> = job
@@ -214,13 +236,27 @@ fn ingest_into(
         .into_iter()
         .flatten(),
     );
+    if let Some(r) = &reuse {
+        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, _, old) in &r.files {
+            first.entry(old.as_str()).or_insert(*i);
+        }
+        for (i, f, old) in &r.files {
+            let mut f = f.clone();
+            f.part = Some(reuse::prefix(first[old.as_str()]));
+            results.push((*i, Ok(Ok((f, RejectRows::new())))));
+        }
+    }
     results.sort_by_key(|(i, _)| *i);
-    let mut inputs = Vec::with_capacity(all.len() + count_sources.len());
+    let mut inputs = Vec::with_capacity(sources.len() + count_sources.len());
     let mut rejects = RejectRows::new();
     let mut unread = Vec::new();
-    for (_, r) in results {
+    for (i, r) in results {
         match r? {
-            Ok((input, rej)) => {
+            Ok((mut input, rej)) => {
+                if input.part.is_none() {
+                    input.part = job_of.get(&i).map(|&first| reuse::prefix(first));
+                }
                 inputs.push(input);
                 rejects.0.append(rej.0);
             }
@@ -231,13 +267,22 @@ fn ingest_into(
         require_packages_read(&opts.export, licenses, &inputs, &unread)?;
     }
     let mut notes = Vec::new();
-    let sheets = ingest_sheets(opts, count_sources, sources.len(), &sink, &mut notes)?;
+    let reused_sheets = reuse.as_ref().map(|r| r.sheets.clone()).unwrap_or_default();
+    let sheets =
+        ingest_sheets(opts, count_sources, sources.len(), &sink, &mut notes, &reused_sheets)?;
     for (input, rej) in sheets {
         inputs.push(input);
         rejects.0.append(rej.0);
     }
-    let n_rejects = rejects.0.len() as u64;
     let mut df = rejects.0.into_frame()?;
+    if let Some(r) = reuse.as_mut() {
+        reuse::mark_dirty(r, &lake)?;
+        r.mark_sheets(&inputs);
+        if let Some(prev) = reuse::previous_rejects(r)? {
+            df = reuse::in_file_order(df, prev, &inputs)?;
+        }
+    }
+    let n_rejects = df.height() as u64;
     store::write_parquet(&mut df, &staging.join(schema::out::REJECTS))?;
     let tables: Vec<(String, u64)> = schema::TABLES
         .iter()
@@ -247,7 +292,7 @@ fn ingest_into(
     for (table, _) in tables.iter().filter(|(_, n)| *n == 0) {
         write_empty_table(&lake, table, licenses.first().map(String::as_str))?;
     }
-    Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes, unread })
+    Ok(IngestSummary { inputs, tables, rejects: n_rejects, notes, unread, reuse })
 }
 
 /// A table without rows still gets a folder every Parquet reader can open, so
@@ -927,6 +972,7 @@ fn ingest_json(
             rows_accepted: accepted,
             rows_rejected: rejected,
             read_as: None,
+            part: None,
         },
         rejects,
     )))
@@ -956,6 +1002,7 @@ fn ingest_sheets(
     first_idx: usize,
     sink: &Sink<'_>,
     notes: &mut Vec<String>,
+    reused: &[(usize, InputFile, String)],
 ) -> Result<Vec<(InputFile, RejectRows)>> {
     let counted_at = match opts.counted_at.as_deref() {
         None => None,
@@ -969,12 +1016,14 @@ fn ingest_sheets(
             }
         },
     };
+    let skip: BTreeSet<usize> = reused.iter().map(|r| r.0).collect();
     let read: Vec<Result<ReadSheet<'_>>> = sources
         .par_iter()
         .enumerate()
+        .filter(|(j, _)| !skip.contains(j))
         .map(|(j, src)| read_sheet(src, first_idx + j, opts, counted_at, sink))
         .collect();
-    let mut out = Vec::with_capacity(read.len());
+    let mut out = Vec::with_capacity(sources.len());
     for r in read {
         let ReadSheet { src, file_idx, sheet, sha256, bytes } = r?;
         let mut rows = sheet.rows.into_frame()?;
@@ -1012,9 +1061,17 @@ fn ingest_sheets(
                 rows_accepted: accepted,
                 rows_rejected: sheet.rejects.len() as u64,
                 read_as: Some(read_as),
+                part: Some(reuse::prefix(file_idx)),
             },
             rejects,
         ));
+    }
+    // Reused sheets take their place in the file order (their parts are linked already).
+    for (j, f, _) in reused {
+        let mut f = f.clone();
+        f.part = Some(reuse::prefix(first_idx + j));
+        let at = out.iter().position(|(o, _)| o.path > f.path).unwrap_or(out.len());
+        out.insert(at, (f, RejectRows::new()));
     }
     Ok(out)
 }

@@ -9,6 +9,7 @@ mod determinism;
 mod evidence;
 mod export_shapes;
 mod hostile;
+mod incremental;
 mod ingest;
 mod integrity;
 mod monthly;

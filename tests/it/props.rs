@@ -41,6 +41,7 @@ fn ingest_dir(export: &Path, counts: Option<&Path>, out: &Path) -> IngestSummary
         tz: LA,
         counted_at: None,
         sheet: None,
+        previous: None,
     };
     ingest::run(&opts, &ProgressBar::hidden()).expect("ingest succeeds")
 }

@@ -1,0 +1,123 @@
+//! Incremental runs (SPEC 7): with `--previous`, unchanged export files are not decoded
+//! again and unchanged licenses keep their findings; the result must equal a full run.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::common::{generate, manifest, read};
+
+fn run(data: &Path, out: &Path, extra: &[&str]) {
+    crate::common::run_pipeline_with(&data.join("export"), Some(&data.join("counts")), out, extra);
+}
+
+/// Copy a folder tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Change the records of one export file (a list, or a page object with `Data`).
+fn edit(path: &Path, change: impl FnOnce(&mut Vec<Value>)) {
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let list = match &mut doc {
+        Value::Array(a) => a,
+        Value::Object(o) => o.get_mut("Data").and_then(Value::as_array_mut).unwrap(),
+        _ => panic!("{} holds no records", path.display()),
+    };
+    change(list);
+    std::fs::write(path, serde_json::to_string(&doc).unwrap()).unwrap();
+}
+
+/// An output table without its run id, sorted the way tagtrail writes it.
+fn table(out: &Path, name: &str) -> DataFrame {
+    let df = read(&out.join(name));
+    df.drop("run_id").unwrap_or(df)
+}
+
+fn license_dirs(export: &Path) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(export)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn incremental_run_equals_a_full_run_and_decodes_only_changed_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let month1 = tmp.path().join("m1");
+    generate(&month1, 4, 3000, 11, "json");
+    let month2 = tmp.path().join("m2");
+    copy_tree(&month1, &month2);
+    let dirs = license_dirs(&month2.join("export"));
+    // One license's packages change; another license's shipments change (their recipients'
+    // transfer findings read the shipper's copy).
+    edit(&dirs[1].join("packages.json"), |list| {
+        for p in list.iter_mut().step_by(7) {
+            let q = p["Quantity"].as_f64().unwrap_or(0.0);
+            p["Quantity"] = Value::from(q + 3.0);
+        }
+    });
+    edit(&dirs[0].join("transfers.json"), |list| {
+        for t in list.iter_mut() {
+            for p in t["Packages"].as_array_mut().into_iter().flatten() {
+                if let Some(q) = p["ReceivedQuantity"].as_f64() {
+                    p["ReceivedQuantity"] = Value::from(q * 0.5);
+                }
+            }
+        }
+    });
+    let out = |n: &str| tmp.path().join(n);
+    run(&month1, &out("a"), &[]);
+    run(&month2, &out("b"), &["--previous", out("a").to_str().unwrap()]);
+    run(&month2, &out("full"), &[]);
+
+    for name in ["findings.parquet", "summary.parquet", "rejects.parquet"] {
+        let (inc, full) = (table(&out("b"), name), table(&out("full"), name));
+        assert!(inc.equals_missing(&full), "{name}: incremental {inc:?}\nfull {full:?}");
+    }
+    // The month-2 changes mattered, and only the changed files were decoded.
+    assert!(
+        !table(&out("a"), "findings.parquet").equals_missing(&table(&out("b"), "findings.parquet"))
+    );
+    let m = manifest(&out("b"));
+    let inputs = m["inputs"].as_array().unwrap();
+    assert!(inputs.iter().filter(|f| f["root"] == "export").all(|f| f["part"].is_string()));
+    let m_full = manifest(&out("full"));
+    assert_eq!(inputs.len(), m_full["inputs"].as_array().unwrap().len());
+
+    // The same inputs once more: every export file reused, the same findings.
+    run(&month2, &out("c"), &["--previous", out("b").to_str().unwrap()]);
+    let (again, full) =
+        (table(&out("c"), "findings.parquet"), table(&out("full"), "findings.parquet"));
+    assert!(again.equals_missing(&full));
+}
+
+/// Another time zone reads naive times differently: nothing is reused, and the findings
+/// are those of a full run in that zone.
+#[test]
+fn incremental_run_in_another_time_zone_decodes_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    generate(&data, 2, 600, 5, "json");
+    let out = |n: &str| tmp.path().join(n);
+    run(&data, &out("a"), &[]);
+    let a = out("a");
+    run(&data, &out("b"), &["--previous", a.to_str().unwrap(), "--timezone", "America/Denver"]);
+    run(&data, &out("full"), &["--timezone", "America/Denver"]);
+    let (inc, full) =
+        (table(&out("b"), "findings.parquet"), table(&out("full"), "findings.parquet"));
+    assert!(inc.equals_missing(&full));
+}
