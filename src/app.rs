@@ -232,7 +232,17 @@ pub fn run(cli: Cli) -> Result<u8> {
             settings.printer.out(rules_text(&rules, format).trim_end());
             Ok(0)
         }
-        Command::Generate { out, licenses, packages, seed, format, sheet_style, .. } => {
+        Command::Generate {
+            out,
+            licenses,
+            packages,
+            seed,
+            format,
+            sheet_style,
+            months,
+            changed_licenses,
+            ..
+        } => {
             // clap has checked the value against the same names
             let sheet_styles = sheet_style
                 .as_deref()
@@ -246,15 +256,19 @@ pub fn run(cli: Cli) -> Result<u8> {
                 jsonl: format == "jsonl",
                 timezone: settings.tz,
                 sheet_styles,
+                months,
+                changed_licenses,
             };
             let stats = crate::generate::run(&opts).map_err(|e| generate_error(&e, &out))?;
+            let place = if stats.months > 1 {
+                let last = format!("month-{:02}", stats.months);
+                format!("{}/month-01 … {last} ({} monthly data sets)", out.display(), stats.months)
+            } else {
+                out.display().to_string()
+            };
             settings.printer.note(&format!(
-                "generated {} packages for {} licenses ({} bytes, {} planted findings) in {}",
-                stats.packages,
-                stats.licenses,
-                stats.bytes,
-                stats.planted,
-                out.display()
+                "generated {} packages for {} licenses ({} bytes, {} planted findings) in {place}",
+                stats.packages, stats.licenses, stats.bytes, stats.planted,
             ));
             Ok(0)
         }

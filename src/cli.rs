@@ -347,6 +347,17 @@ pub enum Command {
         /// Example: tagtrail generate --out data --sheet-style realworld
         #[arg(long, value_name = "STYLE", value_parser = sheet_style_values())]
         sheet_style: Option<String>,
+        /// Monthly data sets of the same facilities (at most 99): N > 1 writes
+        /// OUT/month-01/ … OUT/month-NN/, each a complete input set, and from the second
+        /// month on changes_truth.csv (the changes since the month before)
+        ///
+        /// Example: tagtrail generate --out chain --months 3 --changed-licenses 2
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        months: usize,
+        /// Licenses whose data changes from one month to the next, with --months
+        /// [default: one in ten, at least one]
+        #[arg(long, value_name = "K")]
+        changed_licenses: Option<usize>,
         #[command(flatten)]
         zone: ZoneOpt,
         #[command(flatten)]

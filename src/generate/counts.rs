@@ -204,6 +204,7 @@ impl Lic<'_> {
             let significant = if s > 0.0 { (c - s).abs() >= 0.05 * s } else { c > 0.0 };
             if significant {
                 self.truth(R_SIGNIFICANT, "");
+                self.significant.push(q);
             }
         }
         Ok(())

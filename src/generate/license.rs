@@ -9,7 +9,7 @@ use std::io::Write as _;
 use anyhow::Result;
 
 use super::catalog::{
-    R_DUPLICATE_PACKAGE, R_UNTESTED_SALE, ROOMS, TESTED_OK, USERS, facility_name, label_of,
+    QType, R_DUPLICATE_PACKAGE, R_UNTESTED_SALE, ROOMS, TESTED_OK, USERS, facility_name, label_of,
 };
 use super::clock::{DAY, HOUR, Shape, Ts, US};
 use super::model::Family;
@@ -19,10 +19,17 @@ use super::rng::{Rng, mix};
 use super::transfer::{XferSpec, make_transfer, push_transfer};
 use super::writers::{CountSheet, RecWriter, Session};
 
-/// What one license wrote: its truth rows (rule, label, severity), the bad records it
-/// planted, and how much.
+/// Label numbers of the packages a license's data of month `m` (`--months`) holds start at
+/// `(m - 1) ×` this when the license changed that month, so that a changed license's own
+/// packages are new packages; the first month's start at 0, as a single data set's do.
+pub(super) const VERSION_STRIDE: u64 = 1_000_000_000;
+
+/// What one license wrote: its truth rows (rule, label, severity), the quantity types of
+/// its significant-discrepancy rows (whose label is empty), the bad records it planted,
+/// and how much.
 pub(super) struct LicOut {
     pub(super) truth: Vec<(&'static str, String, &'static str)>,
+    pub(super) significant: Vec<QType>,
     pub(super) rejects: Vec<RejectRow>,
     pub(super) packages: usize,
     pub(super) bytes: u64,
@@ -50,6 +57,8 @@ pub(super) struct Lic<'a> {
     /// Where no event is placed (see `Session::blackout`).
     pub(super) blackout: Option<(i64, i64)>,
     pub(super) truth: Vec<(&'static str, String, &'static str)>,
+    /// Quantity types with a significant discrepancy, as their truth rows were written.
+    pub(super) significant: Vec<QType>,
     pub(super) rejects: Vec<RejectRow>,
     pub(super) packages: usize,
     /// Quantities are written as JSON strings in this export.
@@ -64,9 +73,12 @@ pub(super) struct Lic<'a> {
     pub(super) buf: String,
 }
 
-/// Generates license `i` of the plan.
-pub(super) fn gen_license(ctx: &Ctx, i: usize) -> Result<LicOut> {
-    let mut lic = Lic::new(ctx, i)?;
+/// Generates license `i` of the plan, in its `version` (0, or the month it last changed
+/// less one, with `--months`): another version draws from another seed and labels its own
+/// packages from `version × VERSION_STRIDE`. Manifests between licenses do not depend on
+/// the version, so the other licenses' data stays as it was.
+pub(super) fn gen_license(ctx: &Ctx, i: usize, version: u64) -> Result<LicOut> {
+    let mut lic = Lic::new(ctx, i, version)?;
     lic.generate()?;
     lic.finish()
 }
@@ -81,9 +93,13 @@ enum Sched {
 impl<'a> Lic<'a> {
     /// Opens license `idx`: its writers, its count sheet if it is counted, and the quirks
     /// of its export (quantities as strings, `QuantityType` as a number).
-    fn new(ctx: &'a Ctx, idx: usize) -> Result<Lic<'a>> {
+    fn new(ctx: &'a Ctx, idx: usize, version: u64) -> Result<Lic<'a>> {
         let plan = &ctx.plan;
-        let seed = mix(plan.seed, 0x6c69_6300 + idx as u64);
+        let mut seed = mix(plan.seed, 0x6c69_6300 + idx as u64);
+        if version > 0 {
+            seed = mix(seed, 0x7665_7273_0000 + version);
+        }
+        let first = version * VERSION_STRIDE;
         let mut rng = Rng::new(seed);
         let [pkg_w, adj_w, xfer_w, sale_w, hist_w] = open_writers(ctx, idx, seed, &mut rng)?;
         let mut blackout = None;
@@ -100,8 +116,8 @@ impl<'a> Lic<'a> {
             ctx,
             idx,
             rng,
-            seq: 0,
-            stray: 0,
+            seq: first,
+            stray: first,
             receipt_seq: 0,
             batch_seq: 0,
             adj_id: 0,
@@ -113,6 +129,7 @@ impl<'a> Lic<'a> {
             sheet,
             blackout,
             truth: Vec::new(),
+            significant: Vec::new(),
             rejects: Vec::new(),
             packages: 0,
             qty_string,
@@ -212,7 +229,13 @@ impl<'a> Lic<'a> {
             s.w.flush()?;
             bytes += s.bytes;
         }
-        Ok(LicOut { truth: self.truth, rejects: self.rejects, packages: self.packages, bytes })
+        Ok(LicOut {
+            truth: self.truth,
+            significant: self.significant,
+            rejects: self.rejects,
+            packages: self.packages,
+            bytes,
+        })
     }
 
     /// Completes a family, then writes it and records the truth it must produce.

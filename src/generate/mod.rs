@@ -4,7 +4,10 @@
 //! come from re-checking every self-contained family of packages against SPEC section 3
 //! as it is written, so the side effects of a planted anomaly are listed as well.
 //! With `--sheet-style`, `DIR/counts-realworld/<style>/` holds the same sheets in the
-//! shapes operators really keep them ([`sheet_style`]).
+//! shapes operators really keep them ([`sheet_style`]). With `--months N` (N > 1) each of
+//! `DIR/month-01/` … `DIR/month-NN/` holds such a data set of the same facilities, a few
+//! licenses changing from one month to the next, with the truth of the changes
+//! ([`months`]).
 //!
 //! This module is the entry point and the wiring. `plan` decides everything shared
 //! between licenses up front; `license` generates one license from families built in
@@ -27,6 +30,7 @@ mod families;
 mod finalize;
 mod license;
 mod model;
+mod months;
 mod oracle;
 mod plan;
 mod records;
@@ -59,6 +63,12 @@ pub struct GenerateOptions {
     /// styles (SPEC 2.2 real-world shapes). Empty by default, which leaves the output as
     /// it always was.
     pub sheet_styles: Vec<SheetStyle>,
+    /// Monthly data sets to write, at most 99: 1 (the default) writes one into `out`; more
+    /// write `out/month-01/` … of the same facilities (see [`months`]).
+    pub months: usize,
+    /// Licenses whose data changes from one month to the next (`None`: one in ten, at
+    /// least one).
+    pub changed_licenses: Option<usize>,
 }
 
 impl GenerateOptions {
@@ -72,6 +82,8 @@ impl GenerateOptions {
             jsonl: false,
             timezone: chrono_tz::America::Los_Angeles,
             sheet_styles: Vec::new(),
+            months: 1,
+            changed_licenses: None,
         }
     }
 }
@@ -87,6 +99,8 @@ pub struct GenerateStats {
     pub bytes: u64,
     /// Rows of `truth.csv`.
     pub planted: usize,
+    /// Data sets written (`--months`): packages, bytes and planted count all of them.
+    pub months: usize,
 }
 
 /// Folder of the restyled count sheets (`--sheet-style`), next to `counts/`.
@@ -95,43 +109,72 @@ pub const REALWORLD: &str = "counts-realworld";
 /// Generates the synthetic data set described by `opts` (see module docs).
 ///
 /// Writes into a temporary folder inside `opts.out` first, then replaces `export/`,
-/// `counts/`, `truth.csv` and `expected_rejects.csv` there.
+/// `counts/`, `truth.csv` and `expected_rejects.csv` there (with `--months`, the
+/// `month-NN/` folders).
 pub fn run(opts: &GenerateOptions) -> Result<GenerateStats> {
     ensure!((1..=99_999).contains(&opts.licenses), "--licenses must be between 1 and 99999");
     ensure!(opts.packages >= opts.licenses, "--packages must be at least --licenses");
+    months::check(opts)?;
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create `{}`", opts.out.display()))?;
     let tmp = opts.out.join(".tagtrail-generate.tmp");
     if tmp.exists() {
         fs::remove_dir_all(&tmp).with_context(|| format!("cannot remove `{}`", tmp.display()))?;
     }
-    fs::create_dir_all(tmp.join("export"))?;
-    fs::create_dir_all(tmp.join("counts"))?;
-
     let clock = Clock { tz: opts.timezone };
     let times = Times::new(&clock);
     let plan = Plan::new(opts);
-    let ctx = Ctx { plan, clock, times, root: tmp.clone(), jsonl: opts.jsonl };
-    let outs: Vec<LicOut> =
-        (0..opts.licenses).into_par_iter().map(|i| gen_license(&ctx, i)).collect::<Result<_>>()?;
-
-    let mut stats = GenerateStats { licenses: opts.licenses, ..GenerateStats::default() };
+    let mut ctx = Ctx { plan, clock, times, root: tmp.clone(), jsonl: opts.jsonl };
+    if opts.months > 1 {
+        let stats = months::run(&mut ctx, opts, &tmp)?;
+        months::move_into_place(&tmp, &opts.out, opts.months)?;
+        return Ok(stats);
+    }
+    make_dirs(&tmp)?;
+    let all: Vec<usize> = (0..opts.licenses).collect();
+    let outs = gen_licenses(&ctx, &all, 0)?;
+    let mut stats = GenerateStats { licenses: opts.licenses, months: 1, ..Default::default() };
     for o in &outs {
         stats.packages += o.packages;
         stats.bytes += o.bytes;
     }
-    let (bytes, planted) = oracle::write_answer_key(&tmp, &ctx.plan.licenses, &outs)?;
+    let (bytes, planted) = finish_set(&tmp, &ctx.plan.licenses, &outs, &opts.sheet_styles)?;
     stats.bytes += bytes;
     stats.planted = planted;
-    // Restyled copies are made from the finished sheets, so they hold the same rows; the
-    // truth above does not depend on a sheet's shape (rule, license and label only).
-    for style in &opts.sheet_styles {
-        let dest = tmp.join(REALWORLD).join(style.name());
-        let written = sheet_style::restyle_folder(&tmp.join("counts"), &dest, *style)?;
-        stats.bytes += written.iter().map(|(_, _, n)| n).sum::<u64>();
-    }
     move_into_place(&tmp, &opts.out)?;
     Ok(stats)
+}
+
+/// `export/` and `counts/` of a data set in `root`.
+fn make_dirs(root: &Path) -> Result<()> {
+    fs::create_dir_all(root.join("export"))?;
+    fs::create_dir_all(root.join("counts"))?;
+    Ok(())
+}
+
+/// Generates the licenses `which` of the plan (in parallel) in their `version`, into
+/// `ctx.root`.
+fn gen_licenses(ctx: &Ctx, which: &[usize], version: u64) -> Result<Vec<LicOut>> {
+    which.par_iter().map(|&i| gen_license(ctx, i, version)).collect()
+}
+
+/// Completes the data set in `root` of the licenses' `outs`: the answer key, then the
+/// restyled count sheets. Returns the bytes written and the rows of `truth.csv`.
+fn finish_set(
+    root: &Path,
+    licenses: &[String],
+    outs: &[LicOut],
+    styles: &[SheetStyle],
+) -> Result<(u64, usize)> {
+    let (mut bytes, planted) = oracle::write_answer_key(root, licenses, outs)?;
+    // Restyled copies are made from the finished sheets, so they hold the same rows; the
+    // truth above does not depend on a sheet's shape (rule, license and label only).
+    for style in styles {
+        let dest = root.join(REALWORLD).join(style.name());
+        let written = sheet_style::restyle_folder(&root.join("counts"), &dest, *style)?;
+        bytes += written.iter().map(|(_, _, n)| n).sum::<u64>();
+    }
+    Ok((bytes, planted))
 }
 
 /// Replaces the outputs in `out` with those in `tmp`, then removes `tmp`.
@@ -155,11 +198,12 @@ fn move_into_place(tmp: &Path, out: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::catalog::RULE_IDS;
     use super::*;
 
-    fn read_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    /// Every file under `dir` (relative path, bytes), sorted.
+    pub(super) fn read_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {

@@ -364,6 +364,8 @@ pub(crate) struct Model {
     pub bars: Vec<Bars>,
     pub lag: LagHistogram,
     pub rejects: Vec<Reject>,
+    /// The variance trend of the chain of runs (`trend.parquet`, with `--previous`).
+    pub trend: Option<super::trend::Trend>,
 }
 
 /// Load the whole report model.
@@ -416,7 +418,19 @@ pub(crate) fn load(out_dir: &Path, max_rows: usize) -> Result<Model> {
     let bars = variance_bars(&findings, packages.as_ref())?;
     let lag = lag_histogram(&findings)?;
     let rejects = reject_rows(out_dir, max_rows)?;
-    Ok(Model { overview, max_rows, families, quantities, quantities_total, bars, lag, rejects })
+    let order: Vec<&str> = overview.licenses.iter().map(|l| l.license.as_str()).collect();
+    let trend = super::trend::load(out_dir, &overview.run, &order)?;
+    Ok(Model {
+        overview,
+        max_rows,
+        families,
+        quantities,
+        quantities_total,
+        bars,
+        lag,
+        rejects,
+        trend,
+    })
 }
 
 /// Load what the closing paragraph needs.
@@ -1121,14 +1135,14 @@ fn collect(lf: LazyFrame, what: &str) -> Result<DataFrame> {
     lf.collect().ctx(|| what.to_owned())
 }
 
-fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+pub(crate) fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let s =
         df.column(name).and_then(|c| c.cast(&DataType::String)).ctx(|| format!("column {name}"))?;
     let ca = s.str().ctx(|| format!("column {name}"))?;
     Ok(ca.iter().map(|v| v.map(str::to_owned)).collect())
 }
 
-fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+pub(crate) fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     let s = df
         .column(name)
         .and_then(|c| c.cast(&DataType::Float64))
@@ -1137,14 +1151,14 @@ fn floats(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
     Ok(ca.iter().collect())
 }
 
-fn ints(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
+pub(crate) fn ints(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
     let s =
         df.column(name).and_then(|c| c.cast(&DataType::Int64)).ctx(|| format!("column {name}"))?;
     let ca = s.i64().ctx(|| format!("column {name}"))?;
     Ok(ca.iter().collect())
 }
 
-fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
+pub(crate) fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
     let s = df
         .column(name)
         .and_then(|c| c.cast(&DataType::Boolean))

@@ -86,6 +86,8 @@ nav.toc ol{columns:2;margin:6px 0;padding-left:22px}
 .card{border:1px solid var(--line);padding:4px 14px 8px;margin:10px 0}
 .card h3{margin:8px 0 4px}
 .card ul{margin:4px 0;padding-left:20px}
+.trends{display:flex;flex-wrap:wrap;gap:0 18px}
+.trends svg.chart{margin:4px 0 8px}
 svg.chart{display:block;max-width:100%;height:auto;margin:8px 0 14px;font:12px system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
 footer{margin-top:36px;border-top:1px solid var(--line);padding-top:8px;color:var(--muted);font-size:12px}
 @media print{
@@ -443,6 +445,9 @@ fn summary_section(h: &mut String, m: &Model, no: usize) {
     }
 
     critical_verdict(h, m);
+    if let Some(t) = &m.trend {
+        super::trend::html(h, t);
+    }
 
     h.push_str("<h3>Findings by license</h3>\n");
     if ov.licenses.is_empty() {

@@ -43,7 +43,11 @@ macro_rules! w {
 }
 
 /// A table: header cells (already Markdown), right-aligned flags, rows of escaped cells.
-fn table(md: &mut String, head: &[(&str, bool)], rows: impl Iterator<Item = Vec<String>>) {
+pub(crate) fn table(
+    md: &mut String,
+    head: &[(&str, bool)],
+    rows: impl Iterator<Item = Vec<String>>,
+) {
     md.push('|');
     for (h, _) in head {
         w!(md, " {h} |");
@@ -336,6 +340,9 @@ fn summary(md: &mut String, m: &Model) {
     }
 
     critical_verdict(md, m);
+    if let Some(t) = &m.trend {
+        super::trend::markdown(md, t, m.max_rows);
+    }
 
     md.push_str("### Findings by license\n\n");
     if !ov.licenses.is_empty() {

@@ -9,6 +9,7 @@ mod guidance;
 mod html;
 mod markdown;
 mod text;
+mod trend;
 mod xlsx;
 
 use std::path::Path;

@@ -1,11 +1,14 @@
 //! Monthly runs (SPEC 7): `--previous OUT_DIR` writes changes.parquet, each finding key
 //! `new`, `recurring` (since the run it first appeared in) or `resolved`, carried along a
-//! chain of runs.
+//! chain of runs; over a chain of months from `generate --months`, it equals the
+//! generator's truth of each month's changes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::{generate, manifest, read, s};
+use crate::common::{
+    finding_keys_with_severity, generate, manifest, read, run_expect, s, truth_keys,
+};
 
 fn run(data: &Path, out: &Path, extra: &[&str]) {
     crate::common::run_pipeline_with(&data.join("export"), Some(&data.join("counts")), out, extra);
@@ -140,4 +143,89 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
     let first: Vec<Option<f64>> = (0..per_run).map(|i| pct.get(i)).collect();
     let last: Vec<Option<f64>> = (3 * per_run..4 * per_run).map(|i| pct.get(i)).collect();
     assert_eq!(first, last, "the same counts give the same variance in every run");
+}
+
+/// (rule, license, label, status) → rows, of changes.parquet (a missing label as empty).
+fn change_rows(out: &Path) -> BTreeMap<(String, String, String, String), usize> {
+    let df = read(&out.join("changes.parquet"));
+    let mut m = BTreeMap::new();
+    for i in 0..df.height() {
+        let key = (
+            s(&df, "rule_id", i).unwrap(),
+            s(&df, "license", i).unwrap(),
+            s(&df, "package_label", i).unwrap_or_default(),
+            s(&df, "status", i).unwrap(),
+        );
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The same of a month's changes_truth.csv.
+fn changes_truth(month: &Path) -> BTreeMap<(String, String, String, String), usize> {
+    let text = std::fs::read_to_string(month.join("changes_truth.csv")).expect("changes_truth");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("rule_id,license,package_label,status"));
+    let mut m = BTreeMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 4, "{line}");
+        let key = (f[0].to_owned(), f[1].to_owned(), f[2].to_owned(), f[3].to_owned());
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn monthly_generated_chain_changes_equal_the_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("chain");
+    let d = data.to_str().unwrap();
+    run_expect(
+        &[
+            "generate",
+            "--quiet",
+            "--out",
+            d,
+            "--licenses",
+            "6",
+            "--packages",
+            "4000",
+            "--seed",
+            "5",
+            "--months",
+            "3",
+            "--changed-licenses",
+            "2",
+        ],
+        0,
+    );
+    let month = |m: usize| data.join(format!("month-{m:02}"));
+    let out = |m: usize| tmp.path().join(format!("out-{m}"));
+    run(&month(1), &out(1), &[]);
+    assert_eq!(finding_keys_with_severity(&out(1)), truth_keys(&month(1)));
+    for m in 2..=3 {
+        run(&month(m), &out(m), &["--previous", out(m - 1).to_str().unwrap()]);
+        assert_eq!(finding_keys_with_severity(&out(m)), truth_keys(&month(m)), "month {m}");
+        let want = changes_truth(&month(m));
+        for status in ["new", "recurring", "resolved"] {
+            assert!(want.keys().any(|k| k.3 == status), "month {m} has {status} findings");
+        }
+        assert_eq!(change_rows(&out(m)), want, "month {m}: changes.parquet = changes_truth.csv");
+    }
+    // what recurs in month 3 and was there in month 1 was first seen in month 1's run
+    let (st3, first3) = changes(&out(3));
+    let (st2, _) = changes(&out(2));
+    let since_1 = (run_id(&out(1)), finished(&out(1)));
+    let both: Vec<&String> =
+        st3["recurring"].iter().filter(|k| st2["recurring"].contains(k)).collect();
+    assert!(!both.is_empty());
+    assert!(both.iter().all(|k| first3[*k] == since_1), "carried along the chain");
+
+    // month 3 again, compared with its own result: nothing new, nothing resolved
+    let all = keys(&out(3)).len();
+    run(&month(3), &out(3), &["--previous", out(3).to_str().unwrap()]);
+    let (st, _) = changes(&out(3));
+    assert!(!st.contains_key("new") && !st.contains_key("resolved"), "{:?}", st.keys());
+    assert_eq!(st["recurring"].len(), all);
 }
