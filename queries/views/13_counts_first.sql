@@ -26,9 +26,8 @@ flagged AS (
   UNION ALL
   SELECT * FROM ranked
 )
-SELECT f.license, f.label, f.quantity, f.unit, f.quantity_type, f.base_unit, f.quantity_base,
-       f.location, f.counted_at, f.counted_at_end, f.counted_date, f.counted_by, f.source_file,
-       f.record, f.n_rows, f.is_first,
+SELECT f.license, f.label, f.quantity, f.unit, f.quantity_type, f.quantity_base, f.location,
+       f.source_file, f.record, f.n_rows, f.is_first,
        COALESCE(f.counted_at_end, s.session_at) AS t,
        COALESCE(f.counted_date, s.session_date) AS t_date
 FROM flagged f
