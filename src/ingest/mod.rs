@@ -791,30 +791,7 @@ fn ingest_json(
     parallel: bool,
     out: &mut Parts<'_, '_>,
 ) -> ReadResult {
-    let Sink { tz, progress, .. } = *sink;
-    let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
-    let name = src.path.to_string_lossy().to_ascii_lowercase();
-    let gzip = is_gzip(&src.path);
-    let base = name.strip_suffix(".gz").unwrap_or(&name);
-    let lines = base.ends_with(".jsonl") || base.ends_with(".ndjson");
-    // A compressed file is streamed through the decoder (a map of it would be of no use).
-    let len = if gzip { 0 } else { file.metadata().map_or(0, |m| m.len()) };
-    // SAFETY: the map is only read, and lives as long as the chunks cut from it. The one
-    // hazard of a map, another process truncating the file while it is read, faults
-    // (SIGBUS): `out_dir::install_sigbus_message` turns that into a message and exit 2, and
-    // a file that changed without shrinking is caught by comparing its size and time below.
-    let map = (len >= MAP_BYTES).then(|| unsafe { memmap2::Mmap::map(&file) }.ok()).flatten();
-    let stamp_before = map.as_ref().and_then(|_| file_stamp(&src.path));
-    let hasher = sha2::Sha256::default();
-    let mut splitter = match map {
-        Some(map) => {
-            let _ = map.advise(memmap2::Advice::Sequential);
-            json::Splitter::mapped(ExportReader::Plain(file), map, lines, hasher)
-        }
-        // Hashed as stored by the reader, not as decompressed by the splitter.
-        None if gzip => json::Splitter::new(ExportReader::gzip(file), lines, hasher).without_hash(),
-        None => json::Splitter::new(ExportReader::Plain(file), lines, hasher),
-    };
+    let (mut splitter, stamp_before) = open_export(src)?;
     let mut rejects = RejectRows::new();
     let (mut rows_in, mut accepted) = (0u64, 0u64);
     let mut last_bytes = 0;
@@ -823,7 +800,7 @@ fn ingest_json(
             splitter.next_chunk().map_err(|e| input_error(&src.path, e.offset, e.reason))?;
         // Progress counts the file as stored, as its total does.
         let done = splitter.get_ref().stored_bytes().unwrap_or(splitter.bytes_read);
-        progress.inc(done - last_bytes);
+        sink.progress.inc(done - last_bytes);
         last_bytes = done;
         let Some(chunk) = chunk else { break };
         if splitter.single_object() {
@@ -839,56 +816,7 @@ fn ingest_json(
                 ),
             }));
         }
-        let decode_task = |recs: &[(usize, usize)], idx: &[u64], rows: &mut Rows| -> TaskOutput {
-            let mut rej = RejectRows::new();
-            let mut ok = 0u64;
-            for (&(a, b), &i) in recs.iter().zip(idx) {
-                let bytes = &chunk.buf[a..b];
-                let origin =
-                    Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
-                match metrc::decode(kind, bytes, &origin, tz, rows) {
-                    Outcome::Accepted => ok += 1,
-                    Outcome::Rejected { column, reason } => {
-                        rej.push(
-                            &src.rel,
-                            i as i64,
-                            &column,
-                            &reason,
-                            &String::from_utf8_lossy(bytes),
-                        );
-                    }
-                    Outcome::Syntax { offset, reason } => {
-                        return (rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
-                    }
-                }
-            }
-            (rej, None, ok)
-        };
-        // One file on one thread decodes straight into the job's pending rows; a large file
-        // decodes blocks of records in parallel, each into rows of its own.
-        let results: Vec<TaskOutput> = if parallel {
-            let tasks: Vec<(Rows, TaskOutput)> = chunk
-                .records
-                .par_chunks(TASK)
-                .zip(chunk.index.par_chunks(TASK))
-                .map(|(recs, idx)| {
-                    let mut rows = Rows::new(kind);
-                    let r = decode_task(recs, idx, &mut rows);
-                    (rows, r)
-                })
-                .collect();
-            let pending = out.pending(kind);
-            tasks
-                .into_iter()
-                .map(|(rows, r)| {
-                    pending.append(rows);
-                    r
-                })
-                .collect()
-        } else {
-            vec![decode_task(&chunk.records, &chunk.index, out.pending(kind))]
-        };
-        for (rej, fatal, ok) in results {
+        for (rej, fatal, ok) in decode_chunk(&chunk, src, kind, sink.tz, parallel, out) {
             if let Some((offset, reason)) = fatal {
                 return Err(input_error(&src.path, offset, format!("not valid JSON: {reason}")));
             }
@@ -932,8 +860,111 @@ fn ingest_json(
     )))
 }
 
+/// A splitter over the export file `src`: mapped when it is large, else read (and
+/// decompressed when it is gzip); for a mapped file, its stamp when it was opened.
+fn open_export(src: &Source) -> Result<(json::Splitter<ExportReader>, Option<FileStamp>)> {
+    let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
+    let name = src.path.to_string_lossy().to_ascii_lowercase();
+    let gzip = is_gzip(&src.path);
+    let base = name.strip_suffix(".gz").unwrap_or(&name);
+    let lines = base.ends_with(".jsonl") || base.ends_with(".ndjson");
+    // A compressed file is streamed through the decoder (a map of it would be of no use).
+    let len = if gzip { 0 } else { file.metadata().map_or(0, |m| m.len()) };
+    // SAFETY: the map is only read, and lives as long as the chunks cut from it. The one
+    // hazard of a map, another process truncating the file while it is read, faults
+    // (SIGBUS): `out_dir::install_sigbus_message` turns that into a message and exit 2, and
+    // a file that changed without shrinking is caught by comparing its size and time after.
+    let map = (len >= MAP_BYTES).then(|| unsafe { memmap2::Mmap::map(&file) }.ok()).flatten();
+    let stamp_before = map.as_ref().and_then(|_| file_stamp(&src.path));
+    let hasher = sha2::Sha256::default();
+    let splitter = match map {
+        Some(map) => {
+            let _ = map.advise(memmap2::Advice::Sequential);
+            json::Splitter::mapped(ExportReader::Plain(file), map, lines, hasher)
+        }
+        // Hashed as stored by the reader, not as decompressed by the splitter.
+        None if gzip => json::Splitter::new(ExportReader::gzip(file), lines, hasher).without_hash(),
+        None => json::Splitter::new(ExportReader::Plain(file), lines, hasher),
+    };
+    Ok((splitter, stamp_before))
+}
+
+/// Decode the records of `chunk` into the job's pending rows. One file on one thread
+/// decodes straight into them; a large file (`parallel`) decodes blocks of records in
+/// parallel, each into rows of its own, appended in order.
+fn decode_chunk(
+    chunk: &json::Chunk,
+    src: &Source,
+    kind: Kind,
+    tz: Tz,
+    parallel: bool,
+    out: &mut Parts<'_, '_>,
+) -> Vec<TaskOutput> {
+    if !parallel {
+        return vec![decode_records(
+            chunk,
+            &chunk.records,
+            &chunk.index,
+            src,
+            kind,
+            tz,
+            out.pending(kind),
+        )];
+    }
+    let tasks: Vec<(Rows, TaskOutput)> = chunk
+        .records
+        .par_chunks(TASK)
+        .zip(chunk.index.par_chunks(TASK))
+        .map(|(recs, idx)| {
+            let mut rows = Rows::new(kind);
+            let r = decode_records(chunk, recs, idx, src, kind, tz, &mut rows);
+            (rows, r)
+        })
+        .collect();
+    let pending = out.pending(kind);
+    tasks
+        .into_iter()
+        .map(|(rows, r)| {
+            pending.append(rows);
+            r
+        })
+        .collect()
+}
+
+/// Decode the records `recs` (byte ranges of `chunk`, record numbers `idx`) into `rows`;
+/// stops at the first record that is not JSON.
+fn decode_records(
+    chunk: &json::Chunk,
+    recs: &[(usize, usize)],
+    idx: &[u64],
+    src: &Source,
+    kind: Kind,
+    tz: Tz,
+    rows: &mut Rows,
+) -> TaskOutput {
+    let mut rej = RejectRows::new();
+    let mut ok = 0u64;
+    for (&(a, b), &i) in recs.iter().zip(idx) {
+        let bytes = &chunk.buf[a..b];
+        let origin = Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
+        match metrc::decode(kind, bytes, &origin, tz, rows) {
+            Outcome::Accepted => ok += 1,
+            Outcome::Rejected { column, reason } => {
+                rej.push(&src.rel, i as i64, &column, &reason, &String::from_utf8_lossy(bytes));
+            }
+            Outcome::Syntax { offset, reason } => {
+                return (rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
+            }
+        }
+    }
+    (rej, None, ok)
+}
+
 /// Size and modification time of a file, to tell whether it changed while it was read.
-fn file_stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+type FileStamp = (u64, std::time::SystemTime);
+
+/// The [`FileStamp`] of `path`.
+fn file_stamp(path: &Path) -> Option<FileStamp> {
     let m = fs::metadata(path).ok()?;
     Some((m.len(), m.modified().ok()?))
 }

@@ -138,8 +138,34 @@ mod tests {
         String,
     );
 
+    /// Findings of every family, then `notes` adjustments without a note.
     fn rows(notes: usize) -> Vec<Row> {
-        let mut v: Vec<Row> = vec![
+        let mut v = count_rows();
+        v.extend(lag_rows());
+        v.extend(lineage_rows());
+        v.extend(record_rows());
+        for i in 0..notes {
+            v.push((
+                "record.adjustment_without_note",
+                "record",
+                "low",
+                L1,
+                Some("1A4FF01000000220000000A1"),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                format!("adjustment without note; record {i}"),
+            ));
+        }
+        v
+    }
+
+    /// The count family: a significant discrepancy, a mismatch, a label missing on each side.
+    fn count_rows() -> Vec<Row> {
+        vec![
             (
                 "count.significant_discrepancy",
                 "count",
@@ -196,6 +222,12 @@ mod tests {
                 Some("ea"),
                 "not counted; record 0".into(),
             ),
+        ]
+    }
+
+    /// The lag family: late entries of two severities, one recorded early.
+    fn lag_rows() -> Vec<Row> {
+        vec![
             (
                 "lag.late_entry",
                 "lag",
@@ -238,6 +270,12 @@ mod tests {
                 None,
                 "recorded 2 h early; record 5".into(),
             ),
+        ]
+    }
+
+    /// The lineage family: an orphan source and an untested sale.
+    fn lineage_rows() -> Vec<Row> {
+        vec![
             (
                 "lineage.orphan_source",
                 "lineage",
@@ -266,38 +304,25 @@ mod tests {
                 None,
                 "sold while NotSubmitted; record 8".into(),
             ),
-            (
-                "record.duplicate_package",
-                "record",
-                "high",
-                L1,
-                Some("1A4FF01000000220000000A1"),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                "label seen twice | pages 1 and 2 *bold* [x](y); record 9".into(),
-            ),
-        ];
-        for i in 0..notes {
-            v.push((
-                "record.adjustment_without_note",
-                "record",
-                "low",
-                L1,
-                Some("1A4FF01000000220000000A1"),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                format!("adjustment without note; record {i}"),
-            ));
-        }
-        v
+        ]
+    }
+
+    /// The record family: a duplicate package.
+    fn record_rows() -> Vec<Row> {
+        vec![(
+            "record.duplicate_package",
+            "record",
+            "high",
+            L1,
+            Some("1A4FF01000000220000000A1"),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "label seen twice | pages 1 and 2 *bold* [x](y); record 9".into(),
+        )]
     }
 
     fn fixture(dir: &Path, notes: usize) -> Vec<Row> {
