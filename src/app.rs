@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::checks::{self, Severity};
-use crate::cli::{Cli, Command, FailOn, Global, RulesFormat};
+use crate::checks;
+use crate::cli::{Cli, Command, Global, RulesFormat};
 use crate::config::Profile;
 use crate::error::{Error, PolarsContext, Result};
 use crate::ingest::{self, IngestOptions};
@@ -17,6 +17,7 @@ use crate::manifest::{self, Manifest};
 use crate::out_dir;
 use crate::schema;
 use crate::store;
+use crate::vocab::Severity;
 
 /// Talks to the user on stderr; silent with `--quiet`. Data goes to stdout.
 pub struct Printer {
@@ -105,18 +106,11 @@ impl Settings {
             profile.timezone = tz.clone();
         }
         let tz = profile.tz().map_err(Error::Usage)?;
-        let fail_on = global.fail_on.map(|f| match f {
-            FailOn::Info => Severity::Info,
-            FailOn::Low => Severity::Low,
-            FailOn::Medium => Severity::Medium,
-            FailOn::High => Severity::High,
-            FailOn::Critical => Severity::Critical,
-        });
         Ok(Settings {
             profile,
             profile_path: global.profile.clone(),
             tz,
-            fail_on,
+            fail_on: global.fail_on,
             printer: Printer { quiet: global.quiet },
             batch_bytes: global.batch_mb.map_or(checks::BATCH_BYTES, |mb| mb << 20),
             counted_at: global.counted_at.clone(),

@@ -18,6 +18,7 @@ pub mod report;
 pub mod sample;
 pub mod schema;
 pub mod store;
+pub mod vocab;
 pub mod workers;
 
 pub use error::{Error, Result};

@@ -19,48 +19,7 @@ use crate::config::Profile;
 use crate::error::{Error, PolarsContext, Result};
 use crate::manifest::{self, RuleEntry};
 use crate::schema;
-
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// For information.
-    Info,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
-
-impl Severity {
-    /// All, least serious first.
-    pub const ALL: [Severity; 5] =
-        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-    /// Parse `info` … `critical`.
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// The name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// 0 (info) … 4 (critical).
-    pub fn rank(self) -> u8 {
-        self as u8
-    }
-}
+use crate::vocab::{Severity, family, rule};
 
 /// How a rule is computed.
 #[derive(Debug, Clone)]
@@ -127,8 +86,8 @@ pub fn registry(user_rules: Option<&Path>, profile: &Profile) -> Result<Vec<Rule
         })
         .collect();
     rules.push(Rule {
-        id: "lineage.cycle".into(),
-        family: "lineage".into(),
+        id: rule::LINEAGE_CYCLE.into(),
+        family: family::LINEAGE.into(),
         severity: Severity::Critical,
         citation: "§15047.2(c)".into(),
         description: "a package is its own ancestor (one finding per package in the cycle)".into(),
@@ -139,7 +98,7 @@ pub fn registry(user_rules: Option<&Path>, profile: &Profile) -> Result<Vec<Rule
         if !seen.insert(r.id.clone()) {
             let path = match &r.kind {
                 RuleKind::Sql(s) => s.path.clone(),
-                RuleKind::Cycle => "lineage.cycle".into(),
+                RuleKind::Cycle => rule::LINEAGE_CYCLE.into(),
             };
             return Err(Error::Rule {
                 path,
@@ -196,7 +155,7 @@ fn finding_dtype(name: &str) -> DataType {
 fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Result<LazyFrame> {
     let path = match &rule.kind {
         RuleKind::Sql(s) => s.path.clone(),
-        RuleKind::Cycle => "lineage.cycle".into(),
+        RuleKind::Cycle => rule::LINEAGE_CYCLE.into(),
     };
     for required in ["license", "detail"] {
         if schema.get(required).is_none() {
@@ -396,8 +355,7 @@ fn check_severities(rule: &Rule, found: &DataFrame) -> Result<()> {
     let Ok(sev) = found.column("severity").and_then(|c| c.str().cloned()) else {
         return Ok(());
     };
-    let Some(bad) = sev.iter().flatten().find(|s| !Severity::ALL.iter().any(|v| v.as_str() == *s))
-    else {
+    let Some(bad) = sev.iter().flatten().find(|s| Severity::from_name(s).is_none()) else {
         return Ok(());
     };
     let path = match &rule.kind {
@@ -620,7 +578,7 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
         &["license", "rule_id", "family", "findings", "worst_severity"],
     );
     let per_qty = summary_rows(
-        totals.with_column(lit("count").alias("family")),
+        totals.with_column(lit(family::COUNT).alias("family")),
         "quantity",
         &[
             "license",
@@ -635,7 +593,7 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
         ],
     );
     let per_license = summary_rows(
-        coverage.with_column(lit("count").alias("family")),
+        coverage.with_column(lit(family::COUNT).alias("family")),
         "coverage",
         &["license", "family", "count_status", "count_rows", "count_rows_rejected"],
     );

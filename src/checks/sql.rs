@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::vocab::Severity;
 
 /// A rule file as read.
 #[derive(Debug, Clone)]
@@ -102,7 +103,7 @@ pub fn parse(path: &Path, text: &str) -> Result<SqlRule> {
     {
         return Err(bad(format!("rule id `{}` must be letters, digits, `.`, `_` or `-`", rule.id)));
     }
-    if super::Severity::parse(&rule.severity).is_none() {
+    if Severity::parse(&rule.severity).is_none() {
         return Err(bad(format!(
             "header needs `-- severity: info|low|medium|high|critical`, got `{}`",
             rule.severity

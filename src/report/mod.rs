@@ -424,10 +424,7 @@ mod tests {
     }
 
     fn severity_counts(rows: &[Row]) -> Vec<(&'static str, usize)> {
-        ["critical", "high", "medium", "low", "info"]
-            .iter()
-            .map(|s| (*s, rows.iter().filter(|r| r.2 == *s).count()))
-            .collect()
+        data::SEVERITIES.iter().map(|s| (*s, rows.iter().filter(|r| r.2 == *s).count())).collect()
     }
 
     #[test]
@@ -539,7 +536,7 @@ mod tests {
         assert!(head.iter().any(|h| h == "Occurred (America/Los_Angeles)"), "{head:?}");
         // worst first, as in the report
         let sev: Vec<&str> = findings[1..].iter().map(|r| r[0].as_str()).collect();
-        let rank = |s: &str| data::sev_index(s);
+        let rank = |s: &str| data::severity_slot(s);
         assert!(sev.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{sev:?}");
         for (s, n) in severity_counts(&rows) {
             assert_eq!(sev.iter().filter(|x| **x == s).count(), n, "{s}");
