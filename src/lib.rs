@@ -14,6 +14,7 @@ pub mod generate;
 pub mod ingest;
 pub mod manifest;
 pub mod out_dir;
+pub mod printer;
 pub mod report;
 pub mod sample;
 pub mod schema;

@@ -93,7 +93,7 @@ pub fn registry(user_rules: Option<&Path>, profile: &Profile) -> Result<Vec<Rule
         description: "a package is its own ancestor (one finding per package in the cycle)".into(),
         kind: RuleKind::Cycle,
     });
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for r in &rules {
         if !seen.insert(r.id.clone()) {
             let path = match &r.kind {
@@ -164,7 +164,7 @@ fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Re
                 reason: format!(
                     "the query returns no `{required}` column (it returned: {}); a rule returns \
                      license, detail and any of {}",
-                    schema.iter_names().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                    schema.iter_names().map(PlSmallStr::as_str).collect::<Vec<_>>().join(", "),
                     OPTIONAL.join(", ")
                 ),
             });
@@ -275,10 +275,8 @@ pub fn validate(rules: &[Rule], profile: &Profile) -> Result<()> {
 /// With `TAGTRAIL_TIMING` set, print how long a step took (for profiling; see README).
 pub(crate) fn timing(what: &str, since: std::time::Instant) {
     if std::env::var_os("TAGTRAIL_TIMING").is_some() {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("timing: {what}: {:.3} s", since.elapsed().as_secs_f64());
-        }
+        let secs = since.elapsed().as_secs_f64();
+        crate::printer::stderr_line(&format!("timing: {what}: {secs:.3} s"));
     }
 }
 
@@ -342,11 +340,11 @@ fn check_batch(
     for (f, rule) in frames.into_iter().zip(rules) {
         let f = f?;
         check_severities(rule, &f)?;
-        found.push(detach(f)?);
+        found.push(detach(&f)?);
     }
     let totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
     let coverage = views.get("count_coverage").collect().ctx(|| "count coverage".into())?;
-    Ok((found, detach(totals)?, detach(coverage)?))
+    Ok((found, detach(&totals)?, detach(&coverage)?))
 }
 
 /// A rule may return its own `severity` per finding: each must be one of the five names
@@ -457,6 +455,7 @@ pub fn run_all(
 /// it occurred in µs since 1970 (UTC).
 pub fn finding_key(f: &KeyParts<'_>) -> String {
     use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
     let mut parts: Vec<String> = [f.rule_id, f.license]
         .into_iter()
         .chain([f.package_label, f.related_label, f.reference].map(|p| p.unwrap_or("")))
@@ -469,7 +468,10 @@ pub fn finding_key(f: &KeyParts<'_>) -> String {
         parts.push(f.occurred_at_us.map(|t| t.to_string()).unwrap_or_default());
     }
     let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    digest[..16].iter().fold(String::with_capacity(32), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// What a finding's key is made of (see [`finding_key`]).
@@ -516,7 +518,7 @@ pub(crate) fn finding_keys(findings: &DataFrame) -> Result<Column> {
 /// gathers share string buffers, so a few hundred findings would otherwise keep every
 /// batch's packages and positions alive until the end (4 M packages: 3.6 GB instead of
 /// the largest batch's 1.2 GB).
-fn detach(df: DataFrame) -> Result<DataFrame> {
+fn detach(df: &DataFrame) -> Result<DataFrame> {
     let height = df.height();
     let cols = df
         .columns()
@@ -668,14 +670,14 @@ mod tests {
         let labels: Vec<Option<String>> = (0..n)
             .map(|i| (i % 7 != 0).then(|| format!("1A4FF01000000220000{i:05}-long-enough")))
             .collect();
-        let df = df!("label" => labels, "n" => (0..n as i64).collect::<Vec<_>>()).unwrap();
+        let df = df!("label" => labels, "n" => (0..i64::from(n)).collect::<Vec<_>>()).unwrap();
         let few = df.lazy().filter(col("n").lt(lit(8))).collect().unwrap();
         let buffer_bytes = |df: &DataFrame| -> usize {
             let ca = df.column("label").unwrap().str().unwrap().clone();
-            ca.downcast_iter().map(|a| a.total_buffer_len()).sum()
+            ca.downcast_iter().map(polars_arrow::array::Utf8ViewArray::total_buffer_len).sum()
         };
         assert!(buffer_bytes(&few) > 100_000, "the filter shares the source's buffers");
-        let out = detach(few.clone()).unwrap();
+        let out = detach(&few).unwrap();
         assert!(buffer_bytes(&out) < 1_000, "{} bytes kept", buffer_bytes(&out));
         assert!(out.equals_missing(&few));
         assert_eq!(out.column("label").unwrap().null_count(), 2); // rows 0 and 7

@@ -1098,8 +1098,8 @@ fn sheet_license(
     sink: &Sink<'_>,
     notes: &mut Vec<String>,
 ) -> Result<Option<String>> {
-    let nulls = rows.column(schema::col::LICENSE).map_or(0, |c| c.null_count())
-        + unknown.column(schema::col::LICENSE).map_or(0, |c| c.null_count());
+    let nulls = rows.column(schema::col::LICENSE).map_or(0, Column::null_count)
+        + unknown.column(schema::col::LICENSE).map_or(0, Column::null_count);
     if nulls == 0 {
         return Ok(None);
     }

@@ -527,6 +527,8 @@ const POW10: [f64; 23] = [
 /// bytes at a time (SSE2), then eight, then one.
 #[inline]
 fn find_special(b: &[u8], mut i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
     // Sixteen bytes at a time with SSE2 (every x86-64 has it): a value of up to 16 bytes
     // is scanned in one step, where the eight-byte loop below took up to three, each
     // ending on a branch the CPU mispredicts (a sixth of `string_body` in perf annotate).
@@ -552,8 +554,6 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
             i += 16;
         }
     }
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = b.get(i..i + 8) {
         let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
         let q = x ^ (LO * u64::from(b'"'));
@@ -750,7 +750,7 @@ mod tests {
             ("{\"Label\": \"a\tb\"}", 12),
             (r#"{"Label" 1}"#, 9),
             (r#"{"Label": 1 "x": 2}"#, 12),
-            (r#"{Label: 1}"#, 1),
+            (r"{Label: 1}", 1),
             (r#"{"Label": 1} x"#, 13),
             (r#"{"Label": [1,]}"#, 13),
             (r#"{"Label": tru}"#, 10),

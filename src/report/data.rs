@@ -565,11 +565,8 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
 }
 
 /// finding_key → first sighting of every finding that recurs since the previous run.
-fn recurring_since(
-    out_dir: &Path,
-    compared: bool,
-) -> Result<std::collections::HashMap<String, i64>> {
-    let mut m = std::collections::HashMap::new();
+fn recurring_since(out_dir: &Path, compared: bool) -> Result<HashMap<String, i64>> {
+    let mut m = HashMap::new();
     let lf = if compared { scan_optional(&out_dir.join(out::CHANGES))? } else { None };
     let Some(lf) = lf else { return Ok(m) };
     let df = collect(

@@ -104,7 +104,7 @@ mod tests {
             .iter()
             .filter(|(n, _)| *n != schema::col::LICENSE)
             .map(|(n, t)| {
-                let dtype = crate::store::schema_of(&[(n, t)]).get(n).unwrap().clone();
+                let dtype = store::schema_of(&[(n, t)]).get(n).unwrap().clone();
                 if df.schema().contains(n) {
                     col(*n).cast(dtype)
                 } else {
@@ -521,7 +521,7 @@ mod tests {
         use calamine::{Reader, Xlsx};
         let mut book: Xlsx<_> = calamine::open_workbook(dir.join(out::FINDINGS_XLSX)).unwrap();
         let range = book.worksheet_range(name).unwrap();
-        range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+        range.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect()
     }
 
     #[test]

@@ -138,8 +138,8 @@ pub(crate) fn critical_rules(ov: &Overview) -> Vec<(u64, &str, &str)> {
 /// The sentence shown under a capped table.
 pub(crate) fn cap_note(shown: usize, total: u64, file: &str) -> Option<String> {
     (total > shown as u64).then(|| {
-        let also = if file == crate::schema::out::FINDINGS {
-            format!(" (and the Findings sheet of {}, to filter)", crate::schema::out::FINDINGS_XLSX)
+        let also = if file == out::FINDINGS {
+            format!(" (and the Findings sheet of {}, to filter)", out::FINDINGS_XLSX)
         } else {
             String::new()
         };
@@ -314,7 +314,10 @@ pub(crate) fn recurring_note(f: &Finding) -> Option<String> {
 
 /// The columns of a family's finding table.
 pub(crate) fn columns(family: &str) -> &'static [Col] {
-    use Col::*;
+    use Col::{
+        Chain, Citation, Counted, Detail, Item, Label, Lag, License, Location, Occurred, Recorded,
+        Reference, Related, Rule, Severity, Source, System, Unit, Variance,
+    };
     match family {
         vocab::family::COUNT => &[
             Severity, Rule, License, Label, Item, Location, System, Counted, Variance, Unit,

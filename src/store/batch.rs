@@ -173,12 +173,12 @@ fn inline_view(bytes: &[u8]) -> View {
     let (lo, hi) = match n {
         0 => (0u64, 0u32),
         1..=3 => {
-            let (a, b, c) = (bytes[0] as u64, bytes[n / 2] as u64, bytes[n - 1] as u64);
+            let (a, b, c) = (u64::from(bytes[0]), u64::from(bytes[n / 2]), u64::from(bytes[n - 1]));
             (a | b << (8 * (n / 2)) | c << (8 * (n - 1)), 0)
         }
         4..=7 => {
-            let rest = (u32_at(n - 4) as u64) >> (8 * (8 - n));
-            (u32_at(0) as u64 | rest << 32, 0)
+            let rest = u64::from(u32_at(n - 4)) >> (8 * (8 - n));
+            (u64::from(u32_at(0)) | rest << 32, 0)
         }
         _ => {
             let lo = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
@@ -514,7 +514,7 @@ mod tests {
         let got: Vec<Option<&str>> = col.str().unwrap().iter().collect();
         assert_eq!(got, values);
         assert_eq!(col.null_count(), 3);
-        let no_nulls: Vec<Option<&str>> = values.iter().copied().filter(Option::is_some).collect();
+        let no_nulls: Vec<Option<&str>> = values.iter().flatten().copied().map(Some).collect();
         for (x, y) in [(&values, &no_nulls), (&no_nulls, &values), (&no_nulls, &no_nulls)] {
             let mut a = build(x);
             a.append(build(y));
@@ -608,7 +608,7 @@ mod tests {
         for (x, y) in [(with, without), (without, with), (without, without), (with, with)] {
             let mut a = build(x);
             a.append(build(y));
-            let got: Vec<Option<i64>> = a.take().iter().map(|v| v.copied()).collect();
+            let got: Vec<Option<i64>> = a.take().iter().map(Option::<&i64>::copied).collect();
             let want: Vec<Option<i64>> = x.iter().chain(y).copied().collect();
             assert_eq!(got, want);
         }

@@ -55,7 +55,7 @@ pub(super) fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> Pola
         version: Version::V1,
         data_page_size: None,
     };
-    let schema_ref = std::sync::Arc::new(schema.clone());
+    let schema_ref = Arc::new(schema.clone());
     let mut writer = FileWriter::try_new(w, schema, options)?;
     for batch in df.iter_chunks(CompatLevel::newest(), false) {
         let rows = batch.len();
@@ -109,7 +109,7 @@ fn row_group_pages(
     encodings: Vec<Vec<polars_parquet::write::Encoding>>,
     fields: &[polars_parquet::write::ParquetType],
     options: polars_parquet::write::WriteOptions,
-) -> polars_parquet::write::RowGroupIterColumns<'static, PolarsError> {
+) -> RowGroupIterColumns<'static, PolarsError> {
     use polars_parquet::parquet::error::ParquetError;
     use polars_parquet::write::{
         CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
@@ -205,7 +205,7 @@ fn dictionary_of(array: &dyn polars_arrow::array::Array) -> Option<ArrayRef> {
     let values: Utf8ViewArray = values.into();
     let dtype =
         ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(ArrowDataType::Utf8View), false);
-    DictionaryArray::<u32>::try_new(dtype, keys, values.boxed()).ok().map(|d| d.boxed())
+    DictionaryArray::<u32>::try_new(dtype, keys, values.boxed()).ok().map(DictionaryArray::boxed)
 }
 
 /// Whether the first 1,024 values of a string column (at least 256 of them) are over half
@@ -234,7 +234,7 @@ mod tests {
         };
         // Labels of sales: a few rows each, still over half distinct.
         let three_in_five: Vec<String> = (0..1000)
-            .map(|i| format!("R{}", i - (i % 5 == 1) as usize - (i % 5 == 3) as usize))
+            .map(|i| format!("R{}", i - usize::from(i % 5 == 1) - usize::from(i % 5 == 3)))
             .collect();
         assert!(mostly_distinct(&col(three_in_five)));
         assert!(mostly_distinct(&with_repeats(1000, 1)));

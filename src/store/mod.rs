@@ -86,6 +86,7 @@ mod tests {
     /// and the encodings are the ones [`lake_encoding`](super::encoding::lake_encoding) documents.
     #[test]
     fn lake_parts_round_trip_with_their_encodings() {
+        use polars_parquet::parquet::compression::Compression;
         use polars_parquet::write::Encoding;
         let mut b = TableBatch::new(schema::PACKAGES);
         let width = schema::layout(schema::PACKAGES).len();
@@ -137,7 +138,6 @@ mod tests {
             let mut cols = rg.columns_under_root_iter(name).unwrap();
             cols.next().unwrap().compression()
         };
-        use polars_parquet::parquet::compression::Compression;
         assert_eq!(compression("label"), Compression::Lz4Raw);
         assert_eq!(compression("unit"), Compression::Lz4Raw);
         assert_eq!(compression("packaged_date"), Compression::Lz4Raw);

@@ -121,7 +121,7 @@ pub fn partition_value(folder: &str) -> Option<String> {
 /// Every partition folder of the lake (`license=<L>`) with the bytes of its parts over all
 /// tables, sorted by name.
 pub fn lake_partitions(lake: &Path) -> Result<Vec<(String, u64)>> {
-    let mut sizes: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut sizes: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for table in schema::TABLES {
         for f in table_files(lake, table)? {
             let Some(dir) = f.parent().and_then(Path::file_name) else { continue };
