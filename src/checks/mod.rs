@@ -281,9 +281,9 @@ pub(crate) fn timing(what: &str, since: std::time::Instant) {
 }
 
 /// Default for [`run_all`]'s `batch_bytes`: licenses are checked together up to this many
-/// bytes of lake Parquet (about 10× as much memory once read and joined). At 1 M packages,
-/// 32 MB checked in 3.9–4.3 s and 0.77–0.88 GB, 48 MB in 4.0–4.3 s and 0.91–0.97 GB,
-/// 96 MB in 4.6–4.8 s and 1.5 GB, 16 MB in 4.1–4.4 s and 0.64–0.71 GB.
+/// bytes of lake Parquet (about 10× as much memory once read and joined). Smaller batches
+/// save memory but repeat each batch's fixed cost; larger ones only cost memory (measured
+/// in docs/performance.md, "Check batch size").
 pub const BATCH_BYTES: u64 = 32 << 20;
 
 /// Split the lake's partitions into batches of licenses of up to `budget` bytes each (a
@@ -516,8 +516,8 @@ pub(crate) fn finding_keys(findings: &DataFrame) -> Result<Column> {
 
 /// Copy the strings of a batch's result out of the batch's views. Polars filters and
 /// gathers share string buffers, so a few hundred findings would otherwise keep every
-/// batch's packages and positions alive until the end (4 M packages: 3.6 GB instead of
-/// the largest batch's 1.2 GB).
+/// batch's packages and positions alive until the end: memory would follow the whole lake
+/// instead of the largest batch.
 fn detach(df: &DataFrame) -> Result<DataFrame> {
     let height = df.height();
     let cols = df

@@ -685,8 +685,8 @@ mod tests {
         }
     }
 
-    /// Issue 15: a second `Data` array was dropped without a word; `{"Data": null}` was
-    /// one phantom record.
+    /// A second `Data` array is an error, not dropped without a word; `{"Data": null}` is
+    /// no record, not one phantom record.
     #[test]
     fn page_data_twice_is_an_error_and_null_data_is_empty() {
         let e = split(r#"{"Data": [{"a":1}], "Data": [{"a":2}]}"#, false).unwrap_err();

@@ -2,9 +2,10 @@
 //! (`OUT/lake/<table>/license=<L>/part-*.parquet`), bad records into `rejects.parquet`,
 //! and every input file into the manifest. Never imports `checks` or `report`.
 //!
-//! Export files are read by one job per core (a very large file alone, its record blocks
-//! decoded in parallel with rayon), so memory stays at a few blocks per job; count sheets
-//! follow, because a sheet naming no license is matched to the export by its labels.
+//! Export files are grouped into jobs run on plain worker threads, one per core
+//! ([`crate::workers`]); a very large file is a job alone whose record blocks are decoded
+//! in parallel (rayon). Memory stays at a few blocks per job. Count sheets follow, because
+//! a sheet naming no license is matched to the export by its labels.
 //! Everything is written into a new generation of OUT, published by the caller only when
 //! every file was read.
 
@@ -46,7 +47,7 @@ const LARGE_FILE: u64 = 64 << 20;
 /// Smaller files of one license and kind are read together up to this many bytes.
 const JOB_BYTES: u64 = 64 << 20;
 /// A JSON file at least this large is mapped into memory instead of read (no copy out of
-/// the page cache and no read buffers: 6 % of ingest, perf); smaller ones are read.
+/// the page cache and no read buffers); smaller ones are read.
 const MAP_BYTES: u64 = 1 << 20;
 /// Decoded rows are written as a Parquet part once they hold about this much.
 const PART_BYTES: usize = 48 << 20;
@@ -167,7 +168,7 @@ fn ingest_into(
     // every other job runs on a plain thread. Not rayon for those: writing Parquet waits on
     // Polars' own thread pool, and a rayon worker that waits on another pool steals more
     // work from its own meanwhile, so every Parquet write opened another file and peak
-    // memory grew with the number of files (4.4 GB for 1 M packages).
+    // memory grew with the number of files.
     let sink = Sink {
         tz: opts.tz,
         lake: &lake,
@@ -199,10 +200,8 @@ fn ingest_into(
     };
     let (large, small): (Vec<&Job<'_>>, Vec<&Job<'_>>) = jobs.iter().partition(|j| j.parallel);
     let mut results: Vec<(usize, ReadResult)> = large.into_iter().flat_map(run_job).collect();
-    // One job per core. (Two were better while Parquet parts went through Polars' writer,
-    // which waits on Polars' pool; `store::write_lake_part` encodes on the job's own
-    // thread, and with input mapped nothing waits on a read: one per core is 4-8 % less
-    // CPU in alternated runs and 230 MB of peak memory instead of 370 at 1 M packages.)
+    // One job per core: `store::write_lake_part` encodes on the job's own thread and
+    // mapped input never waits on a read, so a second job per core would only add memory.
     results.extend(
         crate::workers::in_order(
             &small,
@@ -689,8 +688,7 @@ struct Job<'a> {
 ///
 /// Consecutive files of one license and kind (Metrc pages: `sales.2.json`, …) make one job
 /// of up to [`JOB_BYTES`], so that a license's pages become a few Parquet parts and not one
-/// each (writing a part has a fixed cost: 1,274 parts were a fifth of ingest time for 250 k
-/// packages). A file too large to share a core fairly (a statewide export in one file) is a
+/// each (writing a part has a fixed cost). A file too large to share a core fairly (a statewide export in one file) is a
 /// job alone whose record blocks are decoded in parallel (rayon); every other job runs on
 /// one thread, so the cores work on different files and nothing waits on one reader. Jobs
 /// depend only on the file list, so a re-run writes the same parts.
@@ -771,7 +769,7 @@ impl<'s, 'a> Parts<'s, 'a> {
             // `events` holds the activities the lag rules judge, which are those of the
             // export's licenses: the receipt of a shipment by a license outside the export
             // stays in `transfer_packages` (the shipper's rows) and gets no partition of
-            // its own (a licensee's 20 MB export made 550 one-row partitions of them).
+            // its own (hundreds of one-row partitions, each a part to write and to scan).
             let only = (batch.table() == schema::EVENTS).then_some(licenses);
             write_parts(lake, batch, self.first_file, self.next_part, written, only)?;
         }

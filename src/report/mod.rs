@@ -1,5 +1,5 @@
-//! Report: turn findings, summary, rejects and the manifest into `report.html` and
-//! `report.md`, and the closing paragraph of `tagtrail run`.
+//! Report: turn findings, summary, rejects and the manifest into `report.html`,
+//! `report.md` and `findings.xlsx`, and the closing paragraph of `tagtrail run`.
 //!
 //! The report never recomputes a rule: it reads the stage outputs under `--out`, lets
 //! Polars sort, count and cap every table, and renders what it is given.

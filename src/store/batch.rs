@@ -65,8 +65,8 @@ const FIRST_SEGMENT: usize = 4 << 10;
 /// the bytes of longer values in fixed segments, and a validity mask once a null arrives.
 ///
 /// Segments never grow, so no value is copied twice as the column grows, and they become
-/// Polars' buffers as they are. One growing arena was copied on every doubling and again
-/// into Polars: with the fresh pages that cost, 8 % of ingest (perf).
+/// Polars' buffers as they are. One growing arena would be copied on every doubling and
+/// again into Polars, each time into fresh pages the kernel must zero.
 #[derive(Default)]
 pub(super) struct StrBuf {
     views: Vec<View>,
@@ -162,8 +162,8 @@ impl StrBuf {
 
 /// The view of a value of at most 12 bytes (held in the view itself), as
 /// `View::new_inline`, from whole-word loads of the value: that one copies the bytes into
-/// the view on the stack and reads them back as words, a stalled store-to-load forward
-/// that was a third of `TableBatch::push` (perf annotate).
+/// the view on the stack and reads them back as words, a store-to-load forward that stalls
+/// on the hottest line of `TableBatch::push`.
 fn inline_view(bytes: &[u8]) -> View {
     let n = bytes.len();
     debug_assert!(n <= View::MAX_INLINE_SIZE as usize);
@@ -270,7 +270,7 @@ pub struct TableBatch {
     len: usize,
     /// Rows the batch held when it was last taken: a batch filled again (the next part of
     /// a file) reserves that many at its first row instead of growing by doubling, each
-    /// step a copy into fresh pages (5 % of ingest, perf).
+    /// step a copy into fresh pages.
     hint: usize,
 }
 

@@ -101,9 +101,9 @@ pub(super) fn write_encoded<W: std::io::Write>(df: &mut DataFrame, w: W) -> Pola
 
 /// The pages of one row group, column after column, as Polars' `row_group_iter` makes them
 /// but compressed per column: LZ4 for strings and dictionary keys, none for plain
-/// fixed-width values (quantities, instants, booleans). LZ4 took 6 % of ingest CPU; on
-/// plain numbers it saves a third of their bytes at best and nothing on instants recorded
-/// to the second (`recorded_at`: 0.83-1.0 of the plain size), where on text it saves 70-80 %.
+/// fixed-width values (quantities, instants, booleans). LZ4 saves most of the bytes of text
+/// but little of plain numbers and nothing of instants recorded to the second, for CPU
+/// that ingest spends on every value.
 fn row_group_pages(
     batch: polars_arrow::record_batch::RecordBatchT<ArrayRef>,
     encodings: Vec<Vec<polars_parquet::write::Encoding>>,
@@ -145,15 +145,14 @@ fn row_group_pages(
 /// The Parquet encoding of a lake column.
 ///
 /// Polars tries a dictionary for every column but booleans: it estimates the distinct values
-/// of each (HyperLogLog) and hashes every value of those that pass. That was 12-15 % of
-/// ingest CPU, and for quantities, instants and labels it bought under 2 % of lake size
-/// (1 M packages: 316 MB with it, 320 MB without) and no speed in `check`. So:
+/// of each (HyperLogLog) and hashes every value of those that pass, a large share of ingest
+/// CPU that buys almost no lake size for quantities, instants and labels and no speed in
+/// `check` (docs/performance.md). So:
 /// - quantities (f64) and instants (timestamps) are plain;
 /// - a string column whose first 1,024 values are over half distinct (labels, receipts,
 ///   manifests; also the labels of sales and events, a few rows each) is plain: a
-///   dictionary of hundreds of thousands of values cost more to build (a hash and a compare
-///   per value, 7 % of ingest CPU at 1 M packages) than it saved (the lake grew from 319 to
-///   323 MB and `check` did not slow down);
+///   dictionary of hundreds of thousands of values costs more to build (a hash and a
+///   compare per value) than it saves;
 /// - other strings, dates and integers keep the dictionary where it pays: integers and dates
 ///   by their range (Polars decides), strings by [`dictionary_of`].
 pub(super) fn lake_encoding(c: &Column) -> polars_parquet::write::Encoding {
