@@ -1,86 +1,22 @@
 //! Runs the stages for each subcommand: builds the validated settings, wires ingest →
 //! lake → checks → report, writes outputs and the manifest, and picks the exit code.
-//! All talk to the user on stderr goes through [`Printer`].
+//! All talk to the user goes through [`Printer`].
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::checks::{self, Severity};
-use crate::cli::{Cli, Command, FailOn, Global, RulesFormat};
+use crate::checks;
+use crate::cli::{Cli, Command, Global, RulesFormat};
 use crate::config::Profile;
 use crate::error::{Error, PolarsContext, Result};
 use crate::ingest::{self, IngestOptions};
 use crate::manifest::{self, Manifest};
 use crate::out_dir;
+use crate::printer::Printer;
 use crate::schema;
 use crate::store;
-
-/// Talks to the user on stderr; silent with `--quiet`. Data goes to stdout.
-pub struct Printer {
-    quiet: bool,
-}
-
-impl Printer {
-    /// A note on stderr.
-    #[allow(clippy::print_stderr)]
-    pub fn note(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("{msg}");
-        }
-    }
-
-    /// A warning on stderr, shown even with `--quiet`: how an input was read that the user
-    /// must know to trust the result.
-    #[allow(clippy::print_stderr)]
-    pub fn warn(&self, msg: &str) {
-        eprintln!("warning: {msg}");
-    }
-
-    /// A line on stderr, shown even with `--quiet`.
-    #[allow(clippy::print_stderr)]
-    pub fn always(&self, msg: &str) {
-        eprintln!("{msg}");
-    }
-
-    /// Data on stdout.
-    #[allow(clippy::print_stdout)]
-    pub fn out(&self, msg: &str) {
-        println!("{msg}");
-    }
-
-    /// A progress bar counting `unit` (hidden when quiet or stderr is not a terminal).
-    pub fn count_bar(&self, what: &str, unit: &str) -> ProgressBar {
-        let pb = self.bar(what, false);
-        let template = format!("{{msg:>8}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed}}");
-        if let Ok(style) = ProgressStyle::with_template(&template) {
-            pb.set_style(style.progress_chars("=> "));
-        }
-        pb
-    }
-
-    /// A progress bar (hidden when quiet or stderr is not a terminal).
-    pub fn bar(&self, what: &str, bytes: bool) -> ProgressBar {
-        if self.quiet || !std::io::stderr().is_terminal() {
-            return ProgressBar::hidden();
-        }
-        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        let template = if bytes {
-            "{msg:>8} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
-        } else {
-            "{msg:>8} {spinner} {elapsed}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            pb.set_style(style.progress_chars("=> "));
-        }
-        pb.set_message(what.to_owned());
-        pb.enable_steady_tick(Duration::from_millis(120));
-        pb
-    }
-}
+use crate::vocab::Severity;
 
 /// Validated settings shared by the stages.
 struct Settings {
@@ -106,19 +42,12 @@ impl Settings {
             profile.timezone = tz.clone();
         }
         let tz = profile.tz().map_err(Error::Usage)?;
-        let fail_on = global.fail_on.map(|f| match f {
-            FailOn::Info => Severity::Info,
-            FailOn::Low => Severity::Low,
-            FailOn::Medium => Severity::Medium,
-            FailOn::High => Severity::High,
-            FailOn::Critical => Severity::Critical,
-        });
         Ok(Settings {
             profile,
             profile_path: global.profile.clone(),
             tz,
-            fail_on,
-            printer: Printer { quiet: global.quiet },
+            fail_on: global.fail_on,
+            printer: Printer::new(global.quiet),
             batch_bytes: global.batch_mb.map_or(checks::BATCH_BYTES, |mb| mb << 20),
             counted_at: global.counted_at.clone(),
             sheet: global.sheet.clone(),

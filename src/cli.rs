@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::vocab::Severity;
+
 /// Seed-to-sale compliance reconciliation: Metrc exports + physical counts → findings.
 ///
 /// Exit codes: 0 no finding at or above --fail-on; 1 findings at or above --fail-on;
@@ -28,7 +30,7 @@ pub struct Before {
     #[arg(long, hide = true)]
     profile: Option<PathBuf>,
     #[arg(long, hide = true, value_enum)]
-    fail_on: Option<FailOn>,
+    fail_on: Option<Severity>,
     #[arg(long, short, hide = true)]
     quiet: bool,
     #[arg(long, hide = true)]
@@ -106,7 +108,7 @@ impl Cli {
 pub struct Global {
     pub timezone: Option<String>,
     pub profile: Option<PathBuf>,
-    pub fail_on: Option<FailOn>,
+    pub fail_on: Option<Severity>,
     pub quiet: bool,
     pub threads: Option<usize>,
     pub batch_mb: Option<u64>,
@@ -161,7 +163,7 @@ pub struct ReadOpts {
 pub struct CheckOpts {
     /// Exit 1 when a finding has this severity or worse
     #[arg(long, value_name = "SEVERITY", value_enum)]
-    pub fail_on: Option<FailOn>,
+    pub fail_on: Option<Severity>,
     /// Check licenses in batches of about this many MB of lake Parquet; memory follows
     /// the largest batch (about 10× its size), findings do not change [default: 32]
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
@@ -194,21 +196,6 @@ pub enum RulesFormat {
     Tsv,
     /// A JSON array of objects (id, family, severity, citation, description)
     Json,
-}
-
-/// Severity threshold for the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// info and worse
-    Info,
-    /// low and worse
-    Low,
-    /// medium and worse
-    Medium,
-    /// high and worse
-    High,
-    /// critical only
-    Critical,
 }
 
 /// Subcommands.

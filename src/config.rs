@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::vocab::Severity;
 
 /// Basis of the significant-discrepancy test (4 CCR §15034).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -144,7 +145,7 @@ impl Profile {
             }
         }
         for (rule, sev) in &self.severities {
-            if crate::checks::Severity::parse(sev).is_none() {
+            if Severity::parse(sev).is_none() {
                 return Err(format!(
                     "severities.{rule} = `{sev}`: use info, low, medium, high or critical"
                 ));

@@ -165,7 +165,7 @@ impl Generation {
     /// Make this result OUT's current one, atomically, and remove the previous one.
     pub fn publish(mut self) -> Result<()> {
         let state = self.out.join(STATE);
-        let name = self.dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let name = self.dir.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
         let tmp = state.join(format!("{CURRENT}.tmp-{}", std::process::id()));
         let _ = fs::remove_file(&tmp);
         symlink(&name, &tmp).map_err(|e| Error::io("cannot create", &tmp, e))?;
@@ -319,10 +319,7 @@ pub fn install_signal_cleanup() {
                     }
                 }
             }
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("interrupted: nothing was changed in the output folder");
-            }
+            crate::printer::stderr_line("interrupted: nothing was changed in the output folder");
             std::process::exit(128 + sig);
         }
     });
@@ -345,8 +342,8 @@ pub fn install_sigbus_message() {
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = on_sigbus as *const () as usize;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        libc::sigemptyset(&raw mut action.sa_mask);
+        libc::sigaction(libc::SIGBUS, &raw const action, std::ptr::null_mut());
     }
 }
 

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use tagtrail::checks::{Severity, sql};
+use tagtrail::checks::sql;
+use tagtrail::vocab::Severity;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&n, rest)) = data.split_first() else { return };

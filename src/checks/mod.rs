@@ -19,48 +19,7 @@ use crate::config::Profile;
 use crate::error::{Error, PolarsContext, Result};
 use crate::manifest::{self, RuleEntry};
 use crate::schema;
-
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// For information.
-    Info,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
-
-impl Severity {
-    /// All, least serious first.
-    pub const ALL: [Severity; 5] =
-        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-    /// Parse `info` … `critical`.
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// The name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// 0 (info) … 4 (critical).
-    pub fn rank(self) -> u8 {
-        self as u8
-    }
-}
+use crate::vocab::{Severity, family, rule};
 
 /// How a rule is computed.
 #[derive(Debug, Clone)]
@@ -127,19 +86,19 @@ pub fn registry(user_rules: Option<&Path>, profile: &Profile) -> Result<Vec<Rule
         })
         .collect();
     rules.push(Rule {
-        id: "lineage.cycle".into(),
-        family: "lineage".into(),
+        id: rule::LINEAGE_CYCLE.into(),
+        family: family::LINEAGE.into(),
         severity: Severity::Critical,
         citation: "§15047.2(c)".into(),
         description: "a package is its own ancestor (one finding per package in the cycle)".into(),
         kind: RuleKind::Cycle,
     });
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for r in &rules {
         if !seen.insert(r.id.clone()) {
             let path = match &r.kind {
                 RuleKind::Sql(s) => s.path.clone(),
-                RuleKind::Cycle => "lineage.cycle".into(),
+                RuleKind::Cycle => rule::LINEAGE_CYCLE.into(),
             };
             return Err(Error::Rule {
                 path,
@@ -196,7 +155,7 @@ fn finding_dtype(name: &str) -> DataType {
 fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Result<LazyFrame> {
     let path = match &rule.kind {
         RuleKind::Sql(s) => s.path.clone(),
-        RuleKind::Cycle => "lineage.cycle".into(),
+        RuleKind::Cycle => rule::LINEAGE_CYCLE.into(),
     };
     for required in ["license", "detail"] {
         if schema.get(required).is_none() {
@@ -205,7 +164,7 @@ fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Re
                 reason: format!(
                     "the query returns no `{required}` column (it returned: {}); a rule returns \
                      license, detail and any of {}",
-                    schema.iter_names().map(|n| n.as_str()).collect::<Vec<_>>().join(", "),
+                    schema.iter_names().map(PlSmallStr::as_str).collect::<Vec<_>>().join(", "),
                     OPTIONAL.join(", ")
                 ),
             });
@@ -316,17 +275,15 @@ pub fn validate(rules: &[Rule], profile: &Profile) -> Result<()> {
 /// With `TAGTRAIL_TIMING` set, print how long a step took (for profiling; see README).
 pub(crate) fn timing(what: &str, since: std::time::Instant) {
     if std::env::var_os("TAGTRAIL_TIMING").is_some() {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("timing: {what}: {:.3} s", since.elapsed().as_secs_f64());
-        }
+        let secs = since.elapsed().as_secs_f64();
+        crate::printer::stderr_line(&format!("timing: {what}: {secs:.3} s"));
     }
 }
 
 /// Default for [`run_all`]'s `batch_bytes`: licenses are checked together up to this many
-/// bytes of lake Parquet (about 10× as much memory once read and joined). At 1 M packages,
-/// 32 MB checked in 3.9–4.3 s and 0.77–0.88 GB, 48 MB in 4.0–4.3 s and 0.91–0.97 GB,
-/// 96 MB in 4.6–4.8 s and 1.5 GB, 16 MB in 4.1–4.4 s and 0.64–0.71 GB.
+/// bytes of lake Parquet (about 10× as much memory once read and joined). Smaller batches
+/// save memory but repeat each batch's fixed cost; larger ones only cost memory (measured
+/// in docs/performance.md, "Check batch size").
 pub const BATCH_BYTES: u64 = 32 << 20;
 
 /// Split the lake's partitions into batches of licenses of up to `budget` bytes each (a
@@ -390,11 +347,11 @@ fn check_batch(
     for (f, rule) in frames.into_iter().zip(rules) {
         let f = f?;
         check_severities(rule, &f)?;
-        found.push(detach(f)?);
+        found.push(detach(&f)?);
     }
     let totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
     let coverage = views.get("count_coverage").collect().ctx(|| "count coverage".into())?;
-    Ok((found, detach(totals)?, detach(coverage)?))
+    Ok((found, detach(&totals)?, detach(&coverage)?))
 }
 
 /// A rule may return its own `severity` per finding: each must be one of the five names
@@ -403,8 +360,7 @@ fn check_severities(rule: &Rule, found: &DataFrame) -> Result<()> {
     let Ok(sev) = found.column("severity").and_then(|c| c.str().cloned()) else {
         return Ok(());
     };
-    let Some(bad) = sev.iter().flatten().find(|s| !Severity::ALL.iter().any(|v| v.as_str() == *s))
-    else {
+    let Some(bad) = sev.iter().flatten().find(|s| Severity::from_name(s).is_none()) else {
         return Ok(());
     };
     let path = match &rule.kind {
@@ -435,7 +391,7 @@ pub fn run_all(
     progress: &(dyn Fn(usize, usize) + Sync),
     reuse: Option<&Reused<'_>>,
 ) -> Result<CheckOutput> {
-    let dirty = reuse.map(|r| r.dirty_folders());
+    let dirty = reuse.map(Reused::dirty_folders);
     let batches: Vec<_> = batches(lake, batch_bytes, dirty.as_ref())?
         .into_iter()
         .filter(|b| b.1.as_ref().is_none_or(|set| !set.is_empty()))
@@ -585,6 +541,7 @@ impl Reused<'_> {
 /// it occurred in µs since 1970 (UTC).
 pub fn finding_key(f: &KeyParts<'_>) -> String {
     use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
     let mut parts: Vec<String> = [f.rule_id, f.license]
         .into_iter()
         .chain([f.package_label, f.related_label, f.reference].map(|p| p.unwrap_or("")))
@@ -597,7 +554,10 @@ pub fn finding_key(f: &KeyParts<'_>) -> String {
         parts.push(f.occurred_at_us.map(|t| t.to_string()).unwrap_or_default());
     }
     let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    digest[..16].iter().fold(String::with_capacity(32), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// What a finding's key is made of (see [`finding_key`]).
@@ -642,9 +602,9 @@ pub(crate) fn finding_keys(findings: &DataFrame) -> Result<Column> {
 
 /// Copy the strings of a batch's result out of the batch's views. Polars filters and
 /// gathers share string buffers, so a few hundred findings would otherwise keep every
-/// batch's packages and positions alive until the end (4 M packages: 3.6 GB instead of
-/// the largest batch's 1.2 GB).
-fn detach(df: DataFrame) -> Result<DataFrame> {
+/// batch's packages and positions alive until the end: memory would follow the whole lake
+/// instead of the largest batch.
+fn detach(df: &DataFrame) -> Result<DataFrame> {
     let height = df.height();
     let cols = df
         .columns()
@@ -706,7 +666,7 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
         &["license", "rule_id", "family", "findings", "worst_severity"],
     );
     let per_qty = summary_rows(
-        totals.with_column(lit("count").alias("family")),
+        totals.with_column(lit(family::COUNT).alias("family")),
         "quantity",
         &[
             "license",
@@ -721,7 +681,7 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
         ],
     );
     let per_license = summary_rows(
-        coverage.with_column(lit("count").alias("family")),
+        coverage.with_column(lit(family::COUNT).alias("family")),
         "coverage",
         &["license", "family", "count_status", "count_rows", "count_rows_rejected"],
     );
@@ -796,14 +756,14 @@ mod tests {
         let labels: Vec<Option<String>> = (0..n)
             .map(|i| (i % 7 != 0).then(|| format!("1A4FF01000000220000{i:05}-long-enough")))
             .collect();
-        let df = df!("label" => labels, "n" => (0..n as i64).collect::<Vec<_>>()).unwrap();
+        let df = df!("label" => labels, "n" => (0..i64::from(n)).collect::<Vec<_>>()).unwrap();
         let few = df.lazy().filter(col("n").lt(lit(8))).collect().unwrap();
         let buffer_bytes = |df: &DataFrame| -> usize {
             let ca = df.column("label").unwrap().str().unwrap().clone();
-            ca.downcast_iter().map(|a| a.total_buffer_len()).sum()
+            ca.downcast_iter().map(polars_arrow::array::Utf8ViewArray::total_buffer_len).sum()
         };
         assert!(buffer_bytes(&few) > 100_000, "the filter shares the source's buffers");
-        let out = detach(few.clone()).unwrap();
+        let out = detach(&few).unwrap();
         assert!(buffer_bytes(&out) < 1_000, "{} bytes kept", buffer_bytes(&out));
         assert!(out.equals_missing(&few));
         assert_eq!(out.column("label").unwrap().null_count(), 2); // rows 0 and 7

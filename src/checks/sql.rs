@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::vocab::Severity;
 
 /// A rule file as read.
 #[derive(Debug, Clone)]
@@ -102,7 +103,7 @@ pub fn parse(path: &Path, text: &str) -> Result<SqlRule> {
     {
         return Err(bad(format!("rule id `{}` must be letters, digits, `.`, `_` or `-`", rule.id)));
     }
-    if super::Severity::parse(&rule.severity).is_none() {
+    if Severity::parse(&rule.severity).is_none() {
         return Err(bad(format!(
             "header needs `-- severity: info|low|medium|high|critical`, got `{}`",
             rule.severity
@@ -325,8 +326,8 @@ mod tests {
         assert!(e.contains(BUILTIN[0].0) && e.contains(DEV_QUERIES_ENV), "{e}");
     }
 
-    /// Regression (issue 6, found by fuzz/sql_header): only the last `.sql` is the extension;
-    /// `a.sql.sql` was rule `a` and could not declare its own id `a.sql`.
+    /// Only the last `.sql` is the extension: `a.sql.sql` is rule `a.sql` and may declare
+    /// that id (a case `fuzz/sql_header` found).
     #[test]
     fn rule_id_is_the_file_name_without_one_sql() {
         let header = "-- severity: low\n-- citation: a\n-- description: b\nSELECT 1";

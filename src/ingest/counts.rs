@@ -1080,7 +1080,7 @@ mod tests {
     /// infinity (which made every total and variance of its license inf/NaN).
     #[test]
     fn counts_quantity_overflowing_its_base_unit_is_rejected() {
-        // Issue 15: also a finite quantity beyond MAX_COUNT_QUANTITY (many would sum to
+        // Also a finite quantity beyond MAX_COUNT_QUANTITY (many would sum to
         // infinity); the bound itself is a count.
         let csv =
             b"Tag,Qty,UOM\nA,1e308,kg\nB,1e308,g\nC,-1e306,lb\nD,1e12,g\nE,1.1e9,kg\nF,2e12\n";
@@ -1200,7 +1200,7 @@ mod tests {
         assert!(read_csv(b"Tag,Quantity (system)\nA,1\n", "f.csv", "L", chrono_tz::UTC).is_err());
     }
 
-    /// Issue 15: a workbook declaring A1:XFD1048576 (one far cell) is read by its cells:
+    /// A workbook declaring A1:XFD1048576 (one far cell) is read by its cells:
     /// rows keep their worksheet numbers and the table its shape.
     #[test]
     fn xlsx_far_cells_are_read_sparsely() {

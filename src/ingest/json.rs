@@ -143,6 +143,7 @@ impl<R: Read> Splitter<R> {
     }
 
     /// Do not hash what is read (the caller hashes the file as stored, e.g. compressed).
+    #[must_use]
     pub fn without_hash(mut self) -> Self {
         self.hasher = None;
         self
@@ -611,7 +612,7 @@ mod tests {
         assert_eq!(r, vec!["{\"Label\": \"A\", \"Item\": {\"Data\": 1}}"]);
         // Told apart from a page and an array, which ingest reads as lists.
         for (text, single) in [(r#"{"Label": "A"}"#, true), (r#"{"Data": [{"a":1}]}"#, false)] {
-            let mut s = Splitter::new(text.as_bytes(), false, Default::default());
+            let mut s = Splitter::new(text.as_bytes(), false, sha2::Sha256::default());
             let c = s.next_chunk().unwrap().unwrap();
             assert_eq!((c.records.len(), s.single_object()), (1, single), "{text}");
         }
@@ -619,7 +620,7 @@ mod tests {
 
     #[test]
     fn json_lines_skip_blank_and_keep_line_numbers() {
-        let mut s = Splitter::new(&b"{\"a\":1}\r\n\n{\"a\":2}"[..], true, Default::default());
+        let mut s = Splitter::new(&b"{\"a\":1}\r\n\n{\"a\":2}"[..], true, sha2::Sha256::default());
         let c = s.next_chunk().unwrap().unwrap();
         assert_eq!(c.index, vec![0, 2]);
         assert_eq!(&c.buf[c.records[0].0..c.records[0].1], b"{\"a\":1}");
@@ -668,8 +669,8 @@ mod tests {
             let file = std::fs::File::open(&path).unwrap();
             // SAFETY: the test's own file, not changed while mapped.
             let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
-            let mapped = all_records(Splitter::mapped(&file, map, jsonl, Default::default()));
-            let read = all_records(Splitter::new(&file, jsonl, Default::default()));
+            let mapped = all_records(Splitter::mapped(&file, map, jsonl, sha2::Sha256::default()));
+            let read = all_records(Splitter::new(&file, jsonl, sha2::Sha256::default()));
             assert_eq!(mapped, read, "{name}");
             match (name, read) {
                 ("cut.json", Err((_, why))) => assert!(why.contains("truncated"), "{why}"),
@@ -684,8 +685,8 @@ mod tests {
         }
     }
 
-    /// Issue 15: a second `Data` array was dropped without a word; `{"Data": null}` was
-    /// one phantom record.
+    /// A second `Data` array is an error, not dropped without a word; `{"Data": null}` is
+    /// no record, not one phantom record.
     #[test]
     fn page_data_twice_is_an_error_and_null_data_is_empty() {
         let e = split(r#"{"Data": [{"a":1}], "Data": [{"a":2}]}"#, false).unwrap_err();
@@ -700,7 +701,7 @@ mod tests {
             assert!(e.reason.contains("twice"), "{text}: {}", e.reason);
         }
         for text in [r#"{"Data": null}"#, r#"{"Total": 0, "Data": null }"#, r#"{"Data": []}"#] {
-            let mut s = Splitter::new(text.as_bytes(), false, Default::default());
+            let mut s = Splitter::new(text.as_bytes(), false, sha2::Sha256::default());
             assert!(s.next_chunk().unwrap().is_none(), "{text}");
             assert!(!s.single_object(), "{text}");
         }

@@ -134,14 +134,16 @@ pub fn decode(
     };
     let mut f = Fields::new(tz);
     let res = match kind {
-        Kind::Packages => parse::<PackageRec>(text).map(|r| package(&r, origin, &mut f, rows)),
+        Kind::Packages => parse::<PackageRec<'_>>(text).map(|r| package(&r, origin, &mut f, rows)),
         Kind::Adjustments => {
-            parse::<AdjustmentRec>(text).map(|r| adjustment(&r, origin, &mut f, rows))
+            parse::<AdjustmentRec<'_>>(text).map(|r| adjustment(&r, origin, &mut f, rows))
         }
-        Kind::Transfers => parse::<TransferRec>(text).map(|r| transfer(&r, origin, &mut f, rows)),
-        Kind::Sales => parse::<ReceiptRec>(text).map(|r| sale(&r, origin, &mut f, rows)),
-        Kind::History => parse::<HistoryRec>(text).map(|r| history(&r, origin, &mut f, rows)),
-        Kind::LabResults => parse::<LabRec>(text).map(|r| lab(&r, origin, &mut f, rows)),
+        Kind::Transfers => {
+            parse::<TransferRec<'_>>(text).map(|r| transfer(&r, origin, &mut f, rows))
+        }
+        Kind::Sales => parse::<ReceiptRec<'_>>(text).map(|r| sale(&r, origin, &mut f, rows)),
+        Kind::History => parse::<HistoryRec<'_>>(text).map(|r| history(&r, origin, &mut f, rows)),
+        Kind::LabResults => parse::<LabRec<'_>>(text).map(|r| lab(&r, origin, &mut f, rows)),
     };
     match res {
         Ok(()) => match f.bad {

@@ -2,9 +2,10 @@
 //! (`OUT/lake/<table>/license=<L>/part-*.parquet`), bad records into `rejects.parquet`,
 //! and every input file into the manifest. Never imports `checks` or `report`.
 //!
-//! Export files are read by one job per core (a very large file alone, its record blocks
-//! decoded in parallel with rayon), so memory stays at a few blocks per job; count sheets
-//! follow, because a sheet naming no license is matched to the export by its labels.
+//! Export files are grouped into jobs run on plain worker threads, one per core
+//! ([`crate::workers`]); a very large file is a job alone whose record blocks are decoded
+//! in parallel (rayon). Memory stays at a few blocks per job. Count sheets follow, because
+//! a sheet naming no license is matched to the export by its labels.
 //! Everything is written into a new generation of OUT, published by the caller only when
 //! every file was read.
 
@@ -47,7 +48,7 @@ const LARGE_FILE: u64 = 64 << 20;
 /// Smaller files of one license and kind are read together up to this many bytes.
 const JOB_BYTES: u64 = 64 << 20;
 /// A JSON file at least this large is mapped into memory instead of read (no copy out of
-/// the page cache and no read buffers: 6 % of ingest, perf); smaller ones are read.
+/// the page cache and no read buffers); smaller ones are read.
 const MAP_BYTES: u64 = 1 << 20;
 /// Decoded rows are written as a Parquet part once they hold about this much.
 const PART_BYTES: usize = 48 << 20;
@@ -180,7 +181,7 @@ fn ingest_into(
     // every other job runs on a plain thread. Not rayon for those: writing Parquet waits on
     // Polars' own thread pool, and a rayon worker that waits on another pool steals more
     // work from its own meanwhile, so every Parquet write opened another file and peak
-    // memory grew with the number of files (4.4 GB for 1 M packages).
+    // memory grew with the number of files.
     let sink = Sink {
         tz: opts.tz,
         lake: &lake,
@@ -221,10 +222,8 @@ fn ingest_into(
     };
     let (large, small): (Vec<&Job<'_>>, Vec<&Job<'_>>) = jobs.iter().partition(|j| j.parallel);
     let mut results: Vec<(usize, ReadResult)> = large.into_iter().flat_map(run_job).collect();
-    // One job per core. (Two were better while Parquet parts went through Polars' writer,
-    // which waits on Polars' pool; `store::write_lake_part` encodes on the job's own
-    // thread, and with input mapped nothing waits on a read: one per core is 4-8 % less
-    // CPU in alternated runs and 230 MB of peak memory instead of 370 at 1 M packages.)
+    // One job per core: `store::write_lake_part` encodes on the job's own thread and
+    // mapped input never waits on a read, so a second job per core would only add memory.
     results.extend(
         crate::workers::in_order(
             &small,
@@ -734,8 +733,7 @@ struct Job<'a> {
 ///
 /// Consecutive files of one license and kind (Metrc pages: `sales.2.json`, …) make one job
 /// of up to [`JOB_BYTES`], so that a license's pages become a few Parquet parts and not one
-/// each (writing a part has a fixed cost: 1,274 parts were a fifth of ingest time for 250 k
-/// packages). A file too large to share a core fairly (a statewide export in one file) is a
+/// each (writing a part has a fixed cost). A file too large to share a core fairly (a statewide export in one file) is a
 /// job alone whose record blocks are decoded in parallel (rayon); every other job runs on
 /// one thread, so the cores work on different files and nothing waits on one reader. Jobs
 /// depend only on the file list, so a re-run writes the same parts.
@@ -816,7 +814,7 @@ impl<'s, 'a> Parts<'s, 'a> {
             // `events` holds the activities the lag rules judge, which are those of the
             // export's licenses: the receipt of a shipment by a license outside the export
             // stays in `transfer_packages` (the shipper's rows) and gets no partition of
-            // its own (a licensee's 20 MB export made 550 one-row partitions of them).
+            // its own (hundreds of one-row partitions, each a part to write and to scan).
             let only = (batch.table() == schema::EVENTS).then_some(licenses);
             write_parts(lake, batch, self.first_file, self.next_part, written, only)?;
         }
@@ -836,30 +834,7 @@ fn ingest_json(
     parallel: bool,
     out: &mut Parts<'_, '_>,
 ) -> ReadResult {
-    let Sink { tz, progress, .. } = *sink;
-    let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
-    let name = src.path.to_string_lossy().to_ascii_lowercase();
-    let gzip = is_gzip(&src.path);
-    let base = name.strip_suffix(".gz").unwrap_or(&name);
-    let lines = base.ends_with(".jsonl") || base.ends_with(".ndjson");
-    // A compressed file is streamed through the decoder (a map of it would be of no use).
-    let len = if gzip { 0 } else { file.metadata().map_or(0, |m| m.len()) };
-    // SAFETY: the map is only read, and lives as long as the chunks cut from it. The one
-    // hazard of a map, another process truncating the file while it is read, faults
-    // (SIGBUS): `out_dir::install_sigbus_message` turns that into a message and exit 2, and
-    // a file that changed without shrinking is caught by comparing its size and time below.
-    let map = (len >= MAP_BYTES).then(|| unsafe { memmap2::Mmap::map(&file) }.ok()).flatten();
-    let stamp_before = map.as_ref().and_then(|_| file_stamp(&src.path));
-    let hasher = sha2::Sha256::default();
-    let mut splitter = match map {
-        Some(map) => {
-            let _ = map.advise(memmap2::Advice::Sequential);
-            json::Splitter::mapped(ExportReader::Plain(file), map, lines, hasher)
-        }
-        // Hashed as stored by the reader, not as decompressed by the splitter.
-        None if gzip => json::Splitter::new(ExportReader::gzip(file), lines, hasher).without_hash(),
-        None => json::Splitter::new(ExportReader::Plain(file), lines, hasher),
-    };
+    let (mut splitter, stamp_before) = open_export(src)?;
     let mut rejects = RejectRows::new();
     let (mut rows_in, mut accepted) = (0u64, 0u64);
     let mut last_bytes = 0;
@@ -868,7 +843,7 @@ fn ingest_json(
             splitter.next_chunk().map_err(|e| input_error(&src.path, e.offset, e.reason))?;
         // Progress counts the file as stored, as its total does.
         let done = splitter.get_ref().stored_bytes().unwrap_or(splitter.bytes_read);
-        progress.inc(done - last_bytes);
+        sink.progress.inc(done - last_bytes);
         last_bytes = done;
         let Some(chunk) = chunk else { break };
         if splitter.single_object() {
@@ -884,56 +859,7 @@ fn ingest_json(
                 ),
             }));
         }
-        let decode_task = |recs: &[(usize, usize)], idx: &[u64], rows: &mut Rows| -> TaskOutput {
-            let mut rej = RejectRows::new();
-            let mut ok = 0u64;
-            for (&(a, b), &i) in recs.iter().zip(idx) {
-                let bytes = &chunk.buf[a..b];
-                let origin =
-                    Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
-                match metrc::decode(kind, bytes, &origin, tz, rows) {
-                    Outcome::Accepted => ok += 1,
-                    Outcome::Rejected { column, reason } => {
-                        rej.push(
-                            &src.rel,
-                            i as i64,
-                            &column,
-                            &reason,
-                            &String::from_utf8_lossy(bytes),
-                        );
-                    }
-                    Outcome::Syntax { offset, reason } => {
-                        return (rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
-                    }
-                }
-            }
-            (rej, None, ok)
-        };
-        // One file on one thread decodes straight into the job's pending rows; a large file
-        // decodes blocks of records in parallel, each into rows of its own.
-        let results: Vec<TaskOutput> = if parallel {
-            let tasks: Vec<(Rows, TaskOutput)> = chunk
-                .records
-                .par_chunks(TASK)
-                .zip(chunk.index.par_chunks(TASK))
-                .map(|(recs, idx)| {
-                    let mut rows = Rows::new(kind);
-                    let r = decode_task(recs, idx, &mut rows);
-                    (rows, r)
-                })
-                .collect();
-            let pending = out.pending(kind);
-            tasks
-                .into_iter()
-                .map(|(rows, r)| {
-                    pending.append(rows);
-                    r
-                })
-                .collect()
-        } else {
-            vec![decode_task(&chunk.records, &chunk.index, out.pending(kind))]
-        };
-        for (rej, fatal, ok) in results {
+        for (rej, fatal, ok) in decode_chunk(&chunk, src, kind, sink.tz, parallel, out) {
             if let Some((offset, reason)) = fatal {
                 return Err(input_error(&src.path, offset, format!("not valid JSON: {reason}")));
             }
@@ -978,8 +904,111 @@ fn ingest_json(
     )))
 }
 
+/// A splitter over the export file `src`: mapped when it is large, else read (and
+/// decompressed when it is gzip); for a mapped file, its stamp when it was opened.
+fn open_export(src: &Source) -> Result<(json::Splitter<ExportReader>, Option<FileStamp>)> {
+    let file = fs::File::open(&src.path).map_err(|e| Error::io("cannot open", &src.path, e))?;
+    let name = src.path.to_string_lossy().to_ascii_lowercase();
+    let gzip = is_gzip(&src.path);
+    let base = name.strip_suffix(".gz").unwrap_or(&name);
+    let lines = base.ends_with(".jsonl") || base.ends_with(".ndjson");
+    // A compressed file is streamed through the decoder (a map of it would be of no use).
+    let len = if gzip { 0 } else { file.metadata().map_or(0, |m| m.len()) };
+    // SAFETY: the map is only read, and lives as long as the chunks cut from it. The one
+    // hazard of a map, another process truncating the file while it is read, faults
+    // (SIGBUS): `out_dir::install_sigbus_message` turns that into a message and exit 2, and
+    // a file that changed without shrinking is caught by comparing its size and time after.
+    let map = (len >= MAP_BYTES).then(|| unsafe { memmap2::Mmap::map(&file) }.ok()).flatten();
+    let stamp_before = map.as_ref().and_then(|_| file_stamp(&src.path));
+    let hasher = sha2::Sha256::default();
+    let splitter = match map {
+        Some(map) => {
+            let _ = map.advise(memmap2::Advice::Sequential);
+            json::Splitter::mapped(ExportReader::Plain(file), map, lines, hasher)
+        }
+        // Hashed as stored by the reader, not as decompressed by the splitter.
+        None if gzip => json::Splitter::new(ExportReader::gzip(file), lines, hasher).without_hash(),
+        None => json::Splitter::new(ExportReader::Plain(file), lines, hasher),
+    };
+    Ok((splitter, stamp_before))
+}
+
+/// Decode the records of `chunk` into the job's pending rows. One file on one thread
+/// decodes straight into them; a large file (`parallel`) decodes blocks of records in
+/// parallel, each into rows of its own, appended in order.
+fn decode_chunk(
+    chunk: &json::Chunk,
+    src: &Source,
+    kind: Kind,
+    tz: Tz,
+    parallel: bool,
+    out: &mut Parts<'_, '_>,
+) -> Vec<TaskOutput> {
+    if !parallel {
+        return vec![decode_records(
+            chunk,
+            &chunk.records,
+            &chunk.index,
+            src,
+            kind,
+            tz,
+            out.pending(kind),
+        )];
+    }
+    let tasks: Vec<(Rows, TaskOutput)> = chunk
+        .records
+        .par_chunks(TASK)
+        .zip(chunk.index.par_chunks(TASK))
+        .map(|(recs, idx)| {
+            let mut rows = Rows::new(kind);
+            let r = decode_records(chunk, recs, idx, src, kind, tz, &mut rows);
+            (rows, r)
+        })
+        .collect();
+    let pending = out.pending(kind);
+    tasks
+        .into_iter()
+        .map(|(rows, r)| {
+            pending.append(rows);
+            r
+        })
+        .collect()
+}
+
+/// Decode the records `recs` (byte ranges of `chunk`, record numbers `idx`) into `rows`;
+/// stops at the first record that is not JSON.
+fn decode_records(
+    chunk: &json::Chunk,
+    recs: &[(usize, usize)],
+    idx: &[u64],
+    src: &Source,
+    kind: Kind,
+    tz: Tz,
+    rows: &mut Rows,
+) -> TaskOutput {
+    let mut rej = RejectRows::new();
+    let mut ok = 0u64;
+    for (&(a, b), &i) in recs.iter().zip(idx) {
+        let bytes = &chunk.buf[a..b];
+        let origin = Origin { license: &src.license, source_file: &src.rel, record: i as i64 };
+        match metrc::decode(kind, bytes, &origin, tz, rows) {
+            Outcome::Accepted => ok += 1,
+            Outcome::Rejected { column, reason } => {
+                rej.push(&src.rel, i as i64, &column, &reason, &String::from_utf8_lossy(bytes));
+            }
+            Outcome::Syntax { offset, reason } => {
+                return (rej, Some((chunk.base + (a + offset) as u64, reason)), ok);
+            }
+        }
+    }
+    (rej, None, ok)
+}
+
 /// Size and modification time of a file, to tell whether it changed while it was read.
-fn file_stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+type FileStamp = (u64, std::time::SystemTime);
+
+/// The [`FileStamp`] of `path`.
+fn file_stamp(path: &Path) -> Option<FileStamp> {
     let m = fs::metadata(path).ok()?;
     Some((m.len(), m.modified().ok()?))
 }
@@ -1124,8 +1153,8 @@ fn sheet_license(
     sink: &Sink<'_>,
     notes: &mut Vec<String>,
 ) -> Result<Option<String>> {
-    let nulls = rows.column(schema::col::LICENSE).map_or(0, |c| c.null_count())
-        + unknown.column(schema::col::LICENSE).map_or(0, |c| c.null_count());
+    let nulls = rows.column(schema::col::LICENSE).map_or(0, Column::null_count)
+        + unknown.column(schema::col::LICENSE).map_or(0, Column::null_count);
     if nulls == 0 {
         return Ok(None);
     }

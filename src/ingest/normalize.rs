@@ -64,7 +64,7 @@ pub fn parse_timestamp(raw: &str, tz: Tz) -> Result<Option<Stamp>, &'static str>
     if p.day == 0 || p.day > days_in_month(p.year, p.month) {
         return Err("day out of range");
     }
-    let days = days_from_civil(p.year as i64, p.month, p.day);
+    let days = days_from_civil(i64::from(p.year), p.month, p.day);
     let day_start = days * SECS_PER_DAY;
     // Years 1..=9999 keep `days` well inside i32 (about ±3.7 million).
     let local_date = days as i32;
@@ -87,16 +87,16 @@ pub fn parse_timestamp(raw: &str, tz: Tz) -> Result<Option<Stamp>, &'static str>
     if sec > 59 {
         return Err("second out of range");
     }
-    let local = day_start + (h * 3600 + mi * 60 + sec) as i64;
+    let local = day_start + i64::from(h * 3600 + mi * 60 + sec);
     let (utc, local_date) = match p.offset {
         None => (local_to_utc(tz, local)?, local_date),
         Some(off) => {
-            let utc = local - off as i64;
+            let utc = local - i64::from(off);
             let tz_off = utc_offset(tz, utc)?;
-            (utc, (utc + tz_off as i64).div_euclid(SECS_PER_DAY) as i32)
+            (utc, (utc + i64::from(tz_off)).div_euclid(SECS_PER_DAY) as i32)
         }
     };
-    let at = utc * US_PER_SEC + us as i64;
+    let at = utc * US_PER_SEC + i64::from(us);
     Ok(Some(Stamp { start_us: at, end_us: at, date_only: false, local_date }))
 }
 
@@ -212,7 +212,7 @@ fn parse_clock(s: &[u8], i: usize, min_h: usize) -> Result<(Clock, usize), &'sta
             let start = i;
             while i < s.len() && s[i].is_ascii_digit() {
                 if i - start < 6 {
-                    us = us * 10 + (s[i] - b'0') as u32;
+                    us = us * 10 + u32::from(s[i] - b'0');
                 }
                 i += 1;
             }
@@ -259,7 +259,7 @@ fn digits(s: &[u8], i: usize, n: usize) -> Result<u32, &'static str> {
         if !c.is_ascii_digit() {
             return Err(UNPARSEABLE);
         }
-        v = v * 10 + (c - b'0') as u32;
+        v = v * 10 + u32::from(c - b'0');
     }
     Ok(v)
 }
@@ -269,7 +269,7 @@ fn var_digits(s: &[u8], i: usize, max: usize) -> Result<(u32, usize), &'static s
     let mut j = i;
     let mut v = 0u32;
     while j < s.len() && j - i < max && s[j].is_ascii_digit() {
-        v = v * 10 + (s[j] - b'0') as u32;
+        v = v * 10 + u32::from(s[j] - b'0');
         j += 1;
     }
     if j == i { Err(UNPARSEABLE) } else { Ok((v, j)) }
@@ -297,8 +297,8 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
@@ -364,7 +364,7 @@ fn local_to_utc(tz: Tz, local: i64) -> Result<i64, &'static str> {
         Some(off) => off,
         None => local_offset(tz, local)?,
     };
-    Ok(local - off as i64)
+    Ok(local - i64::from(off))
 }
 
 /// The offset to subtract from `local` to get UTC, per the DST rules above.
@@ -582,7 +582,7 @@ mod tests {
         assert_eq!(days_from_civil(2025, 10, 3), 20_364);
         assert_eq!(days_from_civil(1, 1, 2), -719_161);
         assert_eq!(days_from_civil(9999, 12, 31), 2_932_896);
-        assert_eq!(days_from_civil(2000, 2, 29), day(2000, 2, 29) as i64);
+        assert_eq!(days_from_civil(2000, 2, 29), i64::from(day(2000, 2, 29)));
     }
 
     #[test]
@@ -840,7 +840,7 @@ mod tests {
         for tz in zones {
             let mut local = from;
             while local < to {
-                let exact = local - local_offset(tz, local).unwrap() as i64;
+                let exact = local - i64::from(local_offset(tz, local).unwrap());
                 assert_eq!(local_to_utc(tz, local), Ok(exact), "{tz} {local}");
                 let utc = local + 7;
                 let want =
@@ -864,7 +864,7 @@ mod tests {
         assert_eq!(start.naive_local(), gap_day.and_hms_opt(1, 0, 0).unwrap());
         assert_eq!(s.end_us - s.start_us + 1, 23 * HOUR_US);
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-        assert_eq!(s.local_date as i64, (gap_day - epoch).num_days());
+        assert_eq!(i64::from(s.local_date), (gap_day - epoch).num_days());
         // The day before ends where the gap day starts.
         let prev = ts_in(&gap_day.pred_opt().unwrap().format("%Y-%m-%d").to_string(), tz);
         assert_eq!(prev.end_us + 1, s.start_us);
@@ -883,7 +883,7 @@ mod tests {
                 assert_eq!(got.start_us, secs * US_PER_SEC);
                 let want = dt.with_timezone(&tz).date_naive();
                 let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-                assert_eq!(got.local_date as i64, (want - epoch).num_days(), "{raw} {tz}");
+                assert_eq!(i64::from(got.local_date), (want - epoch).num_days(), "{raw} {tz}");
             }
         }
     }

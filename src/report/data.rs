@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::error::{Error, PolarsContext, Result};
 use crate::schema::{self, out};
 use crate::store;
+use crate::vocab::{Severity, family, rule};
 
 /// Column names read by the report; a test checks each against [`crate::schema`].
 pub(crate) mod c {
@@ -51,20 +52,18 @@ pub(crate) mod c {
     pub const LOCATION: &str = "location";
 }
 
-/// Severities, worst first.
-pub(crate) const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+/// Severity names, worst first: the slots of [`SevCounts`].
+pub(crate) const SEVERITIES: [&str; 5] = Severity::names_worst_first();
 /// Slot of [`SevCounts`] for a severity outside [`SEVERITIES`] (a user rule's typo).
 pub(crate) const OTHER: usize = 5;
 /// Findings per severity, in [`SEVERITIES`] order, then [`OTHER`].
 pub(crate) type SevCounts = [u64; 6];
 
-/// Rank of a severity: 0 for critical … 4 for info, 5 for anything else.
-pub(crate) fn sev_index(s: &str) -> usize {
-    SEVERITIES.iter().position(|x| *x == s).unwrap_or(OTHER)
+/// The slot of a severity in [`SevCounts`]: 0 for critical … 4 for info, [`OTHER`] for
+/// anything else.
+pub(crate) fn severity_slot(s: &str) -> usize {
+    Severity::from_name(s).map_or(OTHER, Severity::worst_first_index)
 }
-
-/// Rule id of the per-license significance finding.
-pub(crate) const SIGNIFICANT_RULE: &str = "count.significant_discrepancy";
 
 /// What the manifest says about the run.
 #[derive(Debug, Default)]
@@ -206,7 +205,7 @@ impl License {
     /// Significant per the summary, or per a significance finding when there is no summary.
     pub fn significant(&self) -> bool {
         self.quantities.iter().any(|q| q.significant)
-            || self.rules.iter().any(|r| r.rule_id == SIGNIFICANT_RULE)
+            || self.rules.iter().any(|r| r.rule_id == rule::COUNT_SIGNIFICANT_DISCREPANCY)
     }
     /// Families present, in report order (the four known ones first).
     pub fn families(&self) -> Vec<&str> {
@@ -471,7 +470,7 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
         let license = lic[i].clone().unwrap_or_default();
         let family = fam[i].clone().unwrap_or_default();
         let rule_id = rule[i].clone().unwrap_or_default();
-        let slot = sev_index(sev[i].as_deref().unwrap_or(""));
+        let slot = severity_slot(sev[i].as_deref().unwrap_or(""));
         let count = u64::try_from(n[i].unwrap_or(0)).unwrap_or(0);
         let citation = cit[i].clone().unwrap_or_default();
         for map in [by_license.entry(license).or_default(), &mut overall] {
@@ -580,11 +579,8 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
 }
 
 /// finding_key → first sighting of every finding that recurs since the previous run.
-fn recurring_since(
-    out_dir: &Path,
-    compared: bool,
-) -> Result<std::collections::HashMap<String, i64>> {
-    let mut m = std::collections::HashMap::new();
+fn recurring_since(out_dir: &Path, compared: bool) -> Result<HashMap<String, i64>> {
+    let mut m = HashMap::new();
     let lf = if compared { scan_optional(&out_dir.join(out::CHANGES))? } else { None };
     let Some(lf) = lf else { return Ok(m) };
     let df = collect(
@@ -915,14 +911,14 @@ fn variance_bars(findings: &LazyFrame, packages: Option<&LazyFrame>) -> Result<V
         .clone()
         .filter(
             col(c::FAMILY)
-                .eq(lit("count"))
-                .and(col(c::RULE_ID).neq(lit(SIGNIFICANT_RULE)))
+                .eq(lit(family::COUNT))
+                .and(col(c::RULE_ID).neq(lit(rule::COUNT_SIGNIFICANT_DISCREPANCY)))
                 .and(col(c::PACKAGE_LABEL).is_not_null()),
         )
         // A label counted but not in the system adds all it holds to the totals (it has no
         // variance of its own): charted as that overage, so the bars add up to the totals.
         .with_column(
-            when(col(c::RULE_ID).eq(lit("count.missing_in_system")))
+            when(col(c::RULE_ID).eq(lit(rule::COUNT_MISSING_IN_SYSTEM)))
                 .then(col(c::VARIANCE).fill_null(col(c::COUNTED_QUANTITY)))
                 .otherwise(col(c::VARIANCE))
                 .alias(c::VARIANCE),
@@ -1022,7 +1018,10 @@ fn lag_histogram(findings: &LazyFrame) -> Result<LagHistogram> {
         findings
             .clone()
             .filter(
-                col(c::FAMILY).eq(lit("lag")).and(lag.clone().is_not_null()).and(lag.is_not_nan()),
+                col(c::FAMILY)
+                    .eq(lit(family::LAG))
+                    .and(lag.clone().is_not_null())
+                    .and(lag.is_not_nan()),
             )
             .select([bin])
             .group_by([col("bin")])
@@ -1405,9 +1404,10 @@ mod tests {
 
     #[test]
     fn report_severity_order_is_worst_first() {
-        assert_eq!(sev_index("critical"), 0);
-        assert_eq!(sev_index("info"), 4);
-        assert_eq!(sev_index("bogus"), OTHER);
+        assert_eq!(severity_slot("critical"), 0);
+        assert_eq!(severity_slot("info"), 4);
+        assert_eq!(severity_slot("bogus"), OTHER);
+        assert_eq!(severity_slot("Critical"), OTHER, "as findings.parquet holds it");
         assert_eq!(worst(&[0, 0, 3, 1, 0, 0]), 2);
         assert_eq!(
             family_order(["zeta", "record", "count"].into_iter()),

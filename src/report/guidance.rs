@@ -1,6 +1,8 @@
 //! What each finding family and rule means for a licensee: the regulation that applies and
 //! what must be done, in plain language (SPEC sections 1 and 3). Text only, no data.
 
+use crate::vocab::{family, rule};
+
 /// One finding family as the report presents it.
 pub(crate) struct Family {
     /// Family id as written in `findings.parquet`.
@@ -20,7 +22,7 @@ pub(crate) struct Family {
 /// The four families of SPEC section 3, in report order.
 pub(crate) const FAMILIES: [Family; 4] = [
     Family {
-        id: "count",
+        id: family::COUNT,
         title: "Inventory discrepancies",
         checks: "Each physical count row is compared with the system quantity of its package as \
                  of the moment it was counted; packages the system expects on the premises but \
@@ -38,7 +40,7 @@ pub(crate) const FAMILIES: [Family; 4] = [
                 24 hours of discovery.",
     },
     Family {
-        id: "lag",
+        id: family::LAG,
         title: "Data-entry lag",
         checks: "Time from an activity (history entry, sale, transfer receipt) to the moment it \
                  was recorded in the system.",
@@ -52,7 +54,7 @@ pub(crate) const FAMILIES: [Family; 4] = [
         short: "§15049(b): record activity within 24 hours of occurrence.",
     },
     Family {
-        id: "lineage",
+        id: family::LINEAGE,
         title: "Lineage and custody",
         checks: "Whether every package traces to source packages of the same license, whether \
                  production batches are flagged and numbered correctly, whether sold product \
@@ -71,7 +73,7 @@ pub(crate) const FAMILIES: [Family; 4] = [
                 product must not be sold — quarantine and stop sale until resolved.",
     },
     Family {
-        id: "record",
+        id: family::RECORD,
         title: "Record quality",
         checks: "Completeness and uniqueness of the system records themselves.",
         regulation: "4 CCR §15049(d): every package adjustment must carry a note explaining why. \
@@ -90,7 +92,7 @@ pub(crate) fn family(id: &str) -> Option<&'static Family> {
 /// What a finding of `rule_id` asks of the licensee (built-in rules only).
 pub(crate) fn rule_action(rule_id: &str) -> Option<&'static str> {
     Some(match rule_id {
-        "count.missing_in_system" => {
+        rule::COUNT_MISSING_IN_SYSTEM => {
             "Counted product has no package in the system at this license: identify it and \
              record it (or correct the tag) before it is moved or sold."
         }
@@ -102,11 +104,11 @@ pub(crate) fn rule_action(rule_id: &str) -> Option<&'static str> {
             "Counted quantity differs from the system: recount, then adjust the package with a \
              reason and note (§15049(d))."
         }
-        "count.unit_incompatible" => {
+        rule::COUNT_UNIT_INCOMPATIBLE => {
             "Counted in a unit of another quantity type: recount in the package's unit."
         }
         "count.duplicate_count" => "The tag was counted twice: correct the count sheet.",
-        "count.significant_discrepancy" => {
+        rule::COUNT_SIGNIFICANT_DISCREPANCY => {
             "Significant discrepancy: report it to the Department within 24 hours of discovery \
              (§15034) and document the investigation."
         }
@@ -121,7 +123,7 @@ pub(crate) fn rule_action(rule_id: &str) -> Option<&'static str> {
             "A source label is not a package of this license: correct the source or document \
              the origin; hold the package until resolved."
         }
-        "lineage.cycle" => {
+        rule::LINEAGE_CYCLE => {
             "The package is its own ancestor: correct the source labels and hold the packages \
              of the cycle."
         }

@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 
 use super::data::{
     Bars, CountStatus, FamilyData, Finding, LAG_BIN_HOURS, LAG_BINS, LagHistogram, License, Model,
-    OTHER, SEVERITIES, SevCounts, sev_index, worst,
+    OTHER, SEVERITIES, SevCounts, worst,
 };
 use super::guidance;
 use super::text::{Col, cap_note, clip, columns, int, num, pct, plural, signed};
 use crate::schema::out;
+use crate::vocab::Severity;
 
 /// Escape text for HTML content and attribute values: `& < > " '`. A `:` followed by `//`
 /// is written as a character reference too, so that no address from the input appears in
@@ -168,7 +169,7 @@ fn family_title(family: &str) -> String {
 
 /// A severity badge; the class comes from the fixed list, never from the data.
 fn badge(sev: &str) -> String {
-    let class = SEVERITIES.get(sev_index(sev)).copied().unwrap_or("other");
+    let class = Severity::from_name(sev).map_or("other", Severity::as_str);
     format!("<span class=\"sev sev-{class}\">{}</span>", esc(sev))
 }
 

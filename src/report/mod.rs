@@ -1,5 +1,5 @@
-//! Report: turn findings, summary, rejects and the manifest into `report.html` and
-//! `report.md`, and the closing paragraph of `tagtrail run`.
+//! Report: turn findings, summary, rejects and the manifest into `report.html`,
+//! `report.md` and `findings.xlsx`, and the closing paragraph of `tagtrail run`.
 //!
 //! The report never recomputes a rule: it reads the stage outputs under `--out`, lets
 //! Polars sort, count and cap every table, and renders what it is given.
@@ -105,7 +105,7 @@ mod tests {
             .iter()
             .filter(|(n, _)| *n != schema::col::LICENSE)
             .map(|(n, t)| {
-                let dtype = crate::store::schema_of(&[(n, t)]).get(n).unwrap().clone();
+                let dtype = store::schema_of(&[(n, t)]).get(n).unwrap().clone();
                 if df.schema().contains(n) {
                     col(*n).cast(dtype)
                 } else {
@@ -139,8 +139,34 @@ mod tests {
         String,
     );
 
+    /// Findings of every family, then `notes` adjustments without a note.
     fn rows(notes: usize) -> Vec<Row> {
-        let mut v: Vec<Row> = vec![
+        let mut v = count_rows();
+        v.extend(lag_rows());
+        v.extend(lineage_rows());
+        v.extend(record_rows());
+        for i in 0..notes {
+            v.push((
+                "record.adjustment_without_note",
+                "record",
+                "low",
+                L1,
+                Some("1A4FF01000000220000000A1"),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                format!("adjustment without note; record {i}"),
+            ));
+        }
+        v
+    }
+
+    /// The count family: a significant discrepancy, a mismatch, a label missing on each side.
+    fn count_rows() -> Vec<Row> {
+        vec![
             (
                 "count.significant_discrepancy",
                 "count",
@@ -197,6 +223,12 @@ mod tests {
                 Some("ea"),
                 "not counted; record 0".into(),
             ),
+        ]
+    }
+
+    /// The lag family: late entries of two severities, one recorded early.
+    fn lag_rows() -> Vec<Row> {
+        vec![
             (
                 "lag.late_entry",
                 "lag",
@@ -239,6 +271,12 @@ mod tests {
                 None,
                 "recorded 2 h early; record 5".into(),
             ),
+        ]
+    }
+
+    /// The lineage family: an orphan source and an untested sale.
+    fn lineage_rows() -> Vec<Row> {
+        vec![
             (
                 "lineage.orphan_source",
                 "lineage",
@@ -267,38 +305,25 @@ mod tests {
                 None,
                 "sold while NotSubmitted; record 8".into(),
             ),
-            (
-                "record.duplicate_package",
-                "record",
-                "high",
-                L1,
-                Some("1A4FF01000000220000000A1"),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                "label seen twice | pages 1 and 2 *bold* [x](y); record 9".into(),
-            ),
-        ];
-        for i in 0..notes {
-            v.push((
-                "record.adjustment_without_note",
-                "record",
-                "low",
-                L1,
-                Some("1A4FF01000000220000000A1"),
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                format!("adjustment without note; record {i}"),
-            ));
-        }
-        v
+        ]
+    }
+
+    /// The record family: a duplicate package.
+    fn record_rows() -> Vec<Row> {
+        vec![(
+            "record.duplicate_package",
+            "record",
+            "high",
+            L1,
+            Some("1A4FF01000000220000000A1"),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "label seen twice | pages 1 and 2 *bold* [x](y); record 9".into(),
+        )]
     }
 
     fn fixture(dir: &Path, notes: usize) -> Vec<Row> {
@@ -400,10 +425,7 @@ mod tests {
     }
 
     fn severity_counts(rows: &[Row]) -> Vec<(&'static str, usize)> {
-        ["critical", "high", "medium", "low", "info"]
-            .iter()
-            .map(|s| (*s, rows.iter().filter(|r| r.2 == *s).count()))
-            .collect()
+        data::SEVERITIES.iter().map(|s| (*s, rows.iter().filter(|r| r.2 == *s).count())).collect()
     }
 
     #[test]
@@ -500,7 +522,7 @@ mod tests {
         use calamine::{Reader, Xlsx};
         let mut book: Xlsx<_> = calamine::open_workbook(dir.join(out::FINDINGS_XLSX)).unwrap();
         let range = book.worksheet_range(name).unwrap();
-        range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+        range.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect()
     }
 
     #[test]
@@ -515,7 +537,7 @@ mod tests {
         assert!(head.iter().any(|h| h == "Occurred (America/Los_Angeles)"), "{head:?}");
         // worst first, as in the report
         let sev: Vec<&str> = findings[1..].iter().map(|r| r[0].as_str()).collect();
-        let rank = |s: &str| data::sev_index(s);
+        let rank = |s: &str| data::severity_slot(s);
         assert!(sev.windows(2).all(|w| rank(w[0]) <= rank(w[1])), "{sev:?}");
         for (s, n) in severity_counts(&rows) {
             assert_eq!(sev.iter().filter(|x| **x == s).count(), n, "{s}");

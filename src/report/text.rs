@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::data::{CountStatus, Finding, Overview, SEVERITIES};
 use crate::schema::out;
+use crate::vocab::{self, Severity};
 
 /// A character shown as `<U+XXXX>` instead of itself: C0 controls other than tab and line
 /// ends (NUL…), DEL and C1 controls, line and paragraph separators, and the bidirectional
@@ -137,8 +138,8 @@ pub(crate) fn critical_rules(ov: &Overview) -> Vec<(u64, &str, &str)> {
 /// The sentence shown under a capped table.
 pub(crate) fn cap_note(shown: usize, total: u64, file: &str) -> Option<String> {
     (total > shown as u64).then(|| {
-        let also = if file == crate::schema::out::FINDINGS {
-            format!(" (and the Findings sheet of {}, to filter)", crate::schema::out::FINDINGS_XLSX)
+        let also = if file == out::FINDINGS {
+            format!(" (and the Findings sheet of {}, to filter)", out::FINDINGS_XLSX)
         } else {
             String::new()
         };
@@ -267,7 +268,7 @@ impl Col {
             Col::Location => opt(&f.location),
             Col::System => opt_num(f.system_quantity),
             // counted in a unit of another quantity type: not in the row's unit
-            Col::Counted if f.rule_id == UNIT_INCOMPATIBLE => {
+            Col::Counted if f.rule_id == vocab::rule::COUNT_UNIT_INCOMPATIBLE => {
                 f.counted_quantity.map(|q| format!("{} (counted unit)", num(q))).unwrap_or_default()
             }
             Col::Counted => opt_num(f.counted_quantity),
@@ -306,27 +307,29 @@ pub(crate) fn unit_abbr(unit: &str) -> &str {
 /// "recurring since 2026-08-03" for a critical finding that was already there in the
 /// previous run (compared with `--previous`): the first thing an auditor asks about.
 pub(crate) fn recurring_note(f: &Finding) -> Option<String> {
-    let t = f.recurring_since.filter(|_| f.severity == "critical")?;
+    let t = f.recurring_since.filter(|_| f.severity == Severity::Critical.as_str())?;
     let day = chrono::DateTime::from_timestamp_micros(t)?.format("%Y-%m-%d");
     Some(format!("recurring since {day}"))
 }
 
-/// The rule whose counted quantity is in the count's own unit, not the row's `unit`.
-const UNIT_INCOMPATIBLE: &str = "count.unit_incompatible";
-
 /// The columns of a family's finding table.
 pub(crate) fn columns(family: &str) -> &'static [Col] {
-    use Col::*;
+    use Col::{
+        Chain, Citation, Counted, Detail, Item, Label, Lag, License, Location, Occurred, Recorded,
+        Reference, Related, Rule, Severity, Source, System, Unit, Variance,
+    };
     match family {
-        "count" => &[
+        vocab::family::COUNT => &[
             Severity, Rule, License, Label, Item, Location, System, Counted, Variance, Unit,
             Detail, Citation, Source,
         ],
-        "lag" => &[
+        vocab::family::LAG => &[
             Severity, Rule, License, Label, Reference, Occurred, Recorded, Lag, Detail, Citation,
             Source,
         ],
-        "lineage" => &[Severity, Rule, License, Chain, Item, Reference, Detail, Citation, Source],
+        vocab::family::LINEAGE => {
+            &[Severity, Rule, License, Chain, Item, Reference, Detail, Citation, Source]
+        }
         _ => &[Severity, Rule, License, Label, Related, Reference, Detail, Citation, Source],
     }
 }

@@ -243,7 +243,7 @@ fn evidence_sheet_without_count_time_needs_counted_at() {
 #[test]
 fn evidence_old_excel_workbook_is_exit_2_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    let counts = counts_with(dir.path(), "", |t| t.to_owned());
+    let counts = counts_with(dir.path(), "", ToOwned::to_owned);
     fs::write(counts.join("november.xls"), b"\xd0\xcf\x11\xe0").unwrap();
     let o = run(Some(&counts), &dir.path().join("out"), &["--quiet"], 2);
     assert!(stderr(&o).contains("november.xls"), "{}", stderr(&o));

@@ -87,7 +87,10 @@ fn unread(out: &Path) -> Vec<(String, String)> {
 fn gzip(path: &Path) -> PathBuf {
     let text = fs::read(path).unwrap();
     let gz = PathBuf::from(format!("{}.gz", path.display()));
-    let mut e = flate2::write::GzEncoder::new(fs::File::create(&gz).unwrap(), Default::default());
+    let mut e = flate2::write::GzEncoder::new(
+        fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
     e.write_all(&text).unwrap();
     e.finish().unwrap();
     fs::remove_file(path).unwrap();

@@ -744,7 +744,9 @@ fn ingest_reads_xlsx_count_sheets() {
     let out = tmp.path().join("out");
     run(&out, 0);
 
-    let c = read_table(&out, "counts").sort(["record"], Default::default()).unwrap();
+    let c = read_table(&out, "counts")
+        .sort(["record"], polars::prelude::SortMultipleOptions::default())
+        .unwrap();
     assert_eq!(c.height(), 3);
     let rec: Vec<i64> = c.column("record").unwrap().i64().unwrap().into_no_null_iter().collect();
     assert_eq!(rec, [2, 3, 6], "worksheet rows; the blank row 5 is skipped");

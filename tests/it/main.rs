@@ -8,6 +8,7 @@ mod common;
 mod determinism;
 mod evidence;
 mod export_shapes;
+mod function_length;
 mod hostile;
 mod incremental;
 mod ingest;

@@ -117,7 +117,7 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
         use calamine::{Reader, Xlsx};
         let mut book: Xlsx<_> = calamine::open_workbook(o.join("findings.xlsx")).unwrap();
         let range = book.worksheet_range("Findings").unwrap();
-        range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+        range.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect()
     };
     let rows = sheet(&out("d"));
     let col = rows[0].iter().position(|h| h == "Change since the previous run").expect("column");

@@ -96,7 +96,7 @@ fn outcome(export: &Path, counts: &Path, out: &Path) -> Result<Outcome, String> 
     let cols: Vec<&str> = lake
         .get_column_names()
         .into_iter()
-        .map(|c| c.as_str())
+        .map(PlSmallStr::as_str)
         .filter(|c| !matches!(*c, "source_file" | "record"))
         .collect();
     let counts = rows_of(&lake, &cols);
@@ -385,7 +385,7 @@ fn realworld_generate_adds_folders_and_keeps_default_output() {
     let sheets = std::fs::read_dir(plain.join("counts")).unwrap().count();
     for style in SheetStyle::ALL {
         let d = styled.join("counts-realworld").join(style.name());
-        let n = std::fs::read_dir(&d).map(|r| r.count()).unwrap_or(0);
+        let n = std::fs::read_dir(&d).map(Iterator::count).unwrap_or(0);
         assert_eq!(n, sheets, "{}: one file per sheet", d.display());
     }
     // Generating again without the option removes the stale restyled sheets.

@@ -136,6 +136,7 @@ fn report_hostile_values_are_escaped_and_partitions_stay_inside_out() {
 }
 
 /// Debian's Chromium, when installed (`.ci/run` installs it where apt can).
+#[allow(clippy::print_stderr, reason = "a skipped test says so in the test output")]
 fn chromium() -> Option<std::path::PathBuf> {
     let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()

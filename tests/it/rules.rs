@@ -306,6 +306,7 @@ fn rules_fixture_folders_are_well_formed() {
 /// `TAGTRAIL_BIN=… target/release/deps/it-<hash> rules_print_pinned --ignored --nocapture`
 #[test]
 #[ignore = "a tool for writing fixtures"]
+#[allow(clippy::print_stdout, reason = "the draft expectations are its output")]
 fn rules_print_pinned_expectations() {
     for name in cases() {
         let dir = fixture("rules").join(&name);

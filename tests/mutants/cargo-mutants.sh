@@ -27,7 +27,10 @@ done
     src/ingest/normalize.rs
     src/ingest/counts.rs
     src/checks/lineage.rs
-    src/store.rs
+    src/store/batch.rs
+    src/store/encoding.rs
+    src/store/scan.rs
+    src/store/write.rs
     src/config.rs
 )
 
