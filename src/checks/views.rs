@@ -287,13 +287,19 @@ impl Views {
 
 /// The latest copy of each package in the lake at `lake`, by the one definition the rules
 /// use (the `packages` view): for the report's item, category and location columns.
-pub fn latest_packages(lake: &Path) -> Result<LazyFrame> {
+/// With `labels` (a frame with a `label` column), only those labels: the view ranks the
+/// copies of each label, so the copies of other labels cannot change the result.
+pub fn latest_packages(lake: &Path, labels: Option<LazyFrame>) -> Result<LazyFrame> {
     let file = builtin_views()?
         .into_iter()
         .find(|v| v.name == "packages")
         .expect("queries/views defines packages");
     let mut ctx = SQLContext::new();
-    ctx.register("packages_all", store::scan_table(lake, schema::PACKAGES)?);
+    let mut all = store::scan_table(lake, schema::PACKAGES)?;
+    if let Some(labels) = labels {
+        all = all.join(labels, [col("label")], [col("label")], JoinArgs::new(JoinType::Semi));
+    }
+    ctx.register("packages_all", all);
     let sql = bind(&file.body, &HashMap::new(), &file.path)?;
     ctx.execute(&sql).map_err(|e| Error::Rule {
         path: file.path.clone(),

@@ -393,7 +393,7 @@ pub(crate) fn load(out_dir: &Path, max_rows: usize) -> Result<Model> {
         families.push(FamilyData { family: family.to_owned(), total, rules, rows });
     }
 
-    let packages = lake_packages(out_dir)?;
+    let packages = lake_packages(out_dir, &findings)?;
     attach_packages(&mut families, packages.as_ref())?;
     let tz: Option<chrono_tz::Tz> = overview.run.timezone.parse().ok();
     let since = recurring_since(out_dir, overview.changes.is_some())?;
@@ -889,19 +889,29 @@ fn attach_packages(families: &mut [FamilyData], packages: Option<&LazyFrame>) ->
 /// The latest copy of each package of the lake (the rules' `packages` view: one definition
 /// of "the latest copy", so the report shows the copy the rules judged), or `None` when the
 /// lake has no packages.
-fn lake_packages(out_dir: &Path) -> Result<Option<LazyFrame>> {
+/// Only the labels of `findings` are read: the report shows no other package.
+fn lake_packages(out_dir: &Path, findings: &LazyFrame) -> Result<Option<LazyFrame>> {
     let lake = out_dir.join(out::LAKE);
     if store::partition_files(&lake, schema::PACKAGES)?.is_empty() {
         return Ok(None);
     }
-    let packages = crate::checks::views::latest_packages(&lake)?;
-    Ok(Some(packages.select([
-        col(c::LICENSE),
-        col(c::LABEL),
-        col(c::ITEM_NAME),
-        col(c::CATEGORY),
-        col(c::LOCATION),
-    ])))
+    let labels = findings
+        .clone()
+        .select([col(c::PACKAGE_LABEL).alias(c::LABEL)])
+        .filter(col(c::LABEL).is_not_null())
+        .unique(None, UniqueKeepStrategy::Any);
+    let packages = crate::checks::views::latest_packages(&lake, Some(labels))?;
+    let packages = collect(
+        packages.select([
+            col(c::LICENSE),
+            col(c::LABEL),
+            col(c::ITEM_NAME),
+            col(c::CATEGORY),
+            col(c::LOCATION),
+        ]),
+        "reading packages of the lake",
+    )?;
+    Ok(Some(packages.lazy()))
 }
 
 /// Net shortage and overage of the package-level count findings, by category (or by
