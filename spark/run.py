@@ -188,7 +188,17 @@ def register_parameters(spark, profile):
         "basis": sig["basis"],
         # CAST(timestamp AS DOUBLE) counts seconds in Spark.
         "ts_units_per_hour": 3600.0,
+        # The thresholds less a microsecond, as intervals (tagtrail's views.rs, sql_interval).
+        "late_bound": interval_bound(float(lag["late_hours"])),
+        "early_bound": interval_bound(float(lag["early_hours"])),
     }
+
+
+def interval_bound(hours):
+    import datetime as dt
+    import math
+
+    return dt.timedelta(microseconds=max(math.floor(hours * 3_600_000_000.0) - 1, 0))
 
 
 def register_unit_factors(spark):

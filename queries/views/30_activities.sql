@@ -11,6 +11,10 @@ WITH lagged AS (
          (CAST(e.occurred_at AS DOUBLE) - CAST(e.recorded_at_end AS DOUBLE))
            / :ts_units_per_hour AS early_hours
   FROM events e
+  -- A cheap superset first (the bounds are the thresholds less a microsecond, as
+  -- intervals): the hours are computed only for the few activities that can pass.
+  WHERE e.recorded_at > e.occurred_at_end + :late_bound
+     OR e.occurred_at > e.recorded_at_end + :early_bound
 ),
 past AS (
   SELECT *,

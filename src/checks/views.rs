@@ -212,7 +212,22 @@ fn profile_params(profile: &Profile) -> HashMap<String, String> {
         ("threshold".into(), sql_double(Some(profile.significance.threshold_pct() / 100.0))),
         ("basis".into(), sql_string(basis)),
         ("ts_units_per_hour".into(), sql_double(Some(TS_UNITS_PER_HOUR))),
+        ("late_bound".into(), sql_interval(profile.lag.late_hours)),
+        ("early_bound".into(), sql_interval(profile.lag.early_hours)),
     ])
+}
+
+/// `hours` less a microsecond (not below zero) as an interval: a bound every time
+/// difference of more than `hours` exceeds, whatever the rounding of hours as a double.
+fn sql_interval(hours: f64) -> String {
+    format!("INTERVAL '{} microseconds'", interval_bound_us(hours))
+}
+
+/// See [`sql_interval`] (`spark/run.py` binds the same number).
+fn interval_bound_us(hours: f64) -> i64 {
+    #[allow(clippy::cast_possible_truncation, reason = "profile hours are small and checked")]
+    let us = (hours * TS_UNITS_PER_HOUR).floor() as i64;
+    (us - 1).max(0)
 }
 
 /// Every table and view a rule may read, by name.
