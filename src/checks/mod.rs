@@ -466,8 +466,8 @@ pub fn run_all(
     Ok(CheckOutput { findings, summary })
 }
 
-/// The columns of the count totals and coverage the summary reads (previous runs give
-/// these, from their summary).
+/// The columns of the count totals and coverage the summary reads (a run with `--previous`
+/// takes these of unchanged licenses from the previous summary).
 const TOTALS_KEPT: [&str; 8] = [
     "license",
     "quantity_type",
@@ -665,25 +665,14 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
         "rule",
         &["license", "rule_id", "family", "findings", "worst_severity"],
     );
-    let per_qty = summary_rows(
-        totals.with_column(lit(family::COUNT).alias("family")),
-        "quantity",
-        &[
-            "license",
-            "family",
-            "quantity_type",
-            "unit",
-            "system_total",
-            "counted_total",
-            "variance",
-            "variance_pct",
-            "significant",
-        ],
-    );
+    let qty_cols: Vec<&str> = TOTALS_KEPT.iter().copied().chain(["family"]).collect();
+    let per_qty =
+        summary_rows(totals.with_column(lit(family::COUNT).alias("family")), "quantity", &qty_cols);
+    let coverage_cols: Vec<&str> = COVERAGE_KEPT.iter().copied().chain(["family"]).collect();
     let per_license = summary_rows(
         coverage.with_column(lit(family::COUNT).alias("family")),
         "coverage",
-        &["license", "family", "count_status", "count_rows", "count_rows_rejected"],
+        &coverage_cols,
     );
     concat([per_rule, per_qty, per_license], UnionArgs::default())
         .ctx(|| "summary".into())?
