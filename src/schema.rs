@@ -329,6 +329,8 @@ pub const REJECTS_COLUMNS: &[(&str, &str)] = &[
 /// `quantity` (one row per license × quantity type with counts; `significant` is null when
 /// not determined) or `coverage` (one row per license: `count_status` checked |
 /// not_determined | not_checked, with its count rows and how many were rejected).
+/// `basis_total` (quantity rows) is what the significance threshold is a fraction of: the
+/// system total, or the average monthly sales with that basis.
 pub const SUMMARY_COLUMNS: &[(&str, &str)] = &[
     ("license", "str"),
     ("kind", "str"),
@@ -346,6 +348,7 @@ pub const SUMMARY_COLUMNS: &[(&str, &str)] = &[
     ("count_status", "str"),
     ("count_rows", "i64"),
     ("count_rows_rejected", "i64"),
+    ("basis_total", "f64"),
 ];
 
 /// Columns of a table in [`LAYOUT`].

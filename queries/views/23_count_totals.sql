@@ -1,6 +1,6 @@
 -- view: count_totals
 -- materialize: yes
--- description: per license × quantity type: system and counted totals, variance, variance %, the basis and whether the variance is significant (NULL when not determined)
+-- description: per license × quantity type: system and counted totals, variance, variance % (NULL when the system total is 0), the basis and whether the variance is significant (NULL when not determined)
 -- Sums are exact and independent of the order rows arrive in, so a license gets the same
 -- verdict whatever the batch, thread count or engine: whole parts are summed as doubles
 -- (integers, exact below 2^53) and fractions as integer billionths.
@@ -18,7 +18,8 @@ WITH sums AS (
 judged AS (
   SELECT s.license, s.quantity_type, s.system_total, s.counted_total,
          s.counted_total - s.system_total AS variance,
-         (s.counted_total - s.system_total) / s.system_total * 100.0 AS variance_pct,
+         CASE WHEN s.system_total <> 0.0
+              THEN (s.counted_total - s.system_total) / s.system_total * 100.0 END AS variance_pct,
          CASE WHEN :basis = 'average_monthly_sales' THEN m.basis_total
               ELSE s.system_total END AS basis_total,
          CASE WHEN :basis = 'average_monthly_sales'

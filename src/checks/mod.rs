@@ -468,7 +468,7 @@ pub fn run_all(
 
 /// The columns of the count totals and coverage the summary reads (a run with `--previous`
 /// takes these of unchanged licenses from the previous summary).
-const TOTALS_KEPT: [&str; 8] = [
+const TOTALS_KEPT: [&str; 9] = [
     "license",
     "quantity_type",
     "unit",
@@ -477,6 +477,7 @@ const TOTALS_KEPT: [&str; 8] = [
     "variance",
     "variance_pct",
     "significant",
+    "basis_total",
 ];
 const COVERAGE_KEPT: [&str; 4] = ["license", "count_status", "count_rows", "count_rows_rejected"];
 

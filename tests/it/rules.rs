@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::common::{fixture, read, run_pipeline, s};
+use crate::common::{f, fixture, read, run_pipeline_with, s};
 
 /// Every rule id of SPEC section 3.
 pub const SPEC_RULES: [&str; 19] = [
@@ -34,9 +34,31 @@ pub const SPEC_RULES: [&str; 19] = [
 ];
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Case {
     description: String,
     expect: BTreeMap<String, Vec<Want>>,
+    /// Rows of `summary.parquet` (kind `quantity`) the case pins.
+    #[serde(default)]
+    summary: Vec<TotalsWant>,
+}
+
+/// One license × quantity type row of the summary: its totals and verdict. Totals are
+/// compared to 1e-12 (relative): the sums are exact, so a scale or rounding change in
+/// them shows here even when it is far below every tolerance.
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct TotalsWant {
+    license: String,
+    quantity_type: String,
+    unit: Option<String>,
+    system_total: Option<f64>,
+    counted_total: Option<f64>,
+    variance: Option<f64>,
+    variance_pct: Option<f64>,
+    basis_total: Option<f64>,
+    /// `significant`, `not significant` or `not determined`.
+    verdict: Option<String>,
 }
 
 /// One expected finding: `"LICENSE/label"` (or `"LICENSE"` for license-level findings), or an
@@ -61,6 +83,10 @@ struct Pinned {
     lag_hours: Option<f64>,
     /// The related package label (a cycle's next package, a child's source).
     related: Option<String>,
+    /// The base unit (`g`, `ea`, `ml`).
+    unit: Option<String>,
+    /// The input file the finding points at (which copy of a record was judged).
+    source_file: Option<String>,
 }
 
 impl Want {
@@ -82,6 +108,8 @@ struct Found {
     variance: Option<f64>,
     lag_hours: Option<f64>,
     related: Option<String>,
+    unit: Option<String>,
+    source_file: Option<String>,
 }
 
 impl Found {
@@ -94,10 +122,16 @@ impl Found {
         {
             bad.push(format!("severity {} (want {sev})", self.severity));
         }
-        if let Some(rel) = &want.related
-            && Some(rel) != self.related.as_ref()
-        {
-            bad.push(format!("related {:?} (want {rel})", self.related));
+        for (name, want, have) in [
+            ("related", &want.related, &self.related),
+            ("unit", &want.unit, &self.unit),
+            ("source_file", &want.source_file, &self.source_file),
+        ] {
+            if let Some(w) = want
+                && Some(w) != have.as_ref()
+            {
+                bad.push(format!("{name} {have:?} (want {w})"));
+            }
         }
         for (name, want, have) in [
             ("system", want.system, self.system),
@@ -131,6 +165,8 @@ fn findings(out: &Path) -> Vec<Found> {
                 variance: num("variance", i),
                 lag_hours: num("lag_hours", i),
                 related: s(&df, "related_label", i),
+                unit: s(&df, "unit", i),
+                source_file: s(&df, "source_file", i),
             }
         })
         .collect()
@@ -146,17 +182,99 @@ fn cases() -> Vec<String> {
     v
 }
 
+/// Run a case folder into `out`: its export, its `counts/` and its `profile.toml` when
+/// present.
+fn run_case(dir: &Path, out: &Path) {
+    let counts = dir.join("counts");
+    let profile = dir.join("profile.toml");
+    let profile = profile.display().to_string();
+    let extra: &[&str] =
+        if dir.join("profile.toml").is_file() { &["--profile", &profile] } else { &[] };
+    run_pipeline_with(&dir.join("export"), counts.is_dir().then_some(counts.as_path()), out, extra);
+}
+
+/// The summary's license × quantity-type rows, keyed by (license, quantity type).
+fn totals(out: &Path) -> BTreeMap<(String, String), TotalsWant> {
+    let df = read(&out.join("summary.parquet"));
+    let mut rows = BTreeMap::new();
+    for i in 0..df.height() {
+        if s(&df, "kind", i).as_deref() != Some("quantity") {
+            continue;
+        }
+        let significant = df.column("significant").unwrap().bool().unwrap().get(i);
+        let row = TotalsWant {
+            license: s(&df, "license", i).unwrap(),
+            quantity_type: s(&df, "quantity_type", i).unwrap(),
+            unit: s(&df, "unit", i),
+            system_total: f(&df, "system_total", i),
+            counted_total: f(&df, "counted_total", i),
+            variance: f(&df, "variance", i),
+            variance_pct: f(&df, "variance_pct", i),
+            basis_total: f(&df, "basis_total", i),
+            verdict: Some(
+                match significant {
+                    Some(true) => "significant",
+                    Some(false) => "not significant",
+                    None => "not determined",
+                }
+                .to_owned(),
+            ),
+        };
+        rows.insert((row.license.clone(), row.quantity_type.clone()), row);
+    }
+    rows
+}
+
+/// Problems with the pinned summary rows.
+fn totals_mismatches(out: &Path, want: &[TotalsWant]) -> Vec<String> {
+    let have = totals(out);
+    let mut bad = Vec::new();
+    for w in want {
+        let Some(h) = have.get(&(w.license.clone(), w.quantity_type.clone())) else {
+            bad.push(format!("summary: no row for {} {}", w.license, w.quantity_type));
+            continue;
+        };
+        for (name, want, have) in [("unit", &w.unit, &h.unit), ("verdict", &w.verdict, &h.verdict)]
+        {
+            if want.is_some() && want != have {
+                bad.push(format!(
+                    "summary {} {}: {name} {have:?} (want {want:?})",
+                    w.license, w.quantity_type
+                ));
+            }
+        }
+        for (name, want, have) in [
+            ("system_total", w.system_total, h.system_total),
+            ("counted_total", w.counted_total, h.counted_total),
+            ("variance", w.variance, h.variance),
+            ("variance_pct", w.variance_pct, h.variance_pct),
+            ("basis_total", w.basis_total, h.basis_total),
+        ] {
+            if let Some(x) = want
+                && !have.is_some_and(|y| (x - y).abs() <= 1e-12 * x.abs().max(1.0))
+            {
+                bad.push(format!(
+                    "summary {} {}: {name} {have:?} (want {x})",
+                    w.license, w.quantity_type
+                ));
+            }
+        }
+    }
+    bad
+}
+
 /// Run one case; the problems found, empty when it holds.
 fn check_case(name: &str) -> Vec<String> {
     let dir = fixture("rules").join(name);
     let text = std::fs::read_to_string(dir.join("case.toml")).unwrap();
     let case: Case = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}/case.toml: {e}"));
     let tmp = tempfile::tempdir().unwrap();
-    let counts = dir.join("counts");
-    let counts = counts.is_dir().then_some(counts);
-    run_pipeline(&dir.join("export"), counts.as_deref(), tmp.path());
+    run_case(&dir, tmp.path());
     let got = findings(tmp.path());
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = totals_mismatches(tmp.path(), &case.summary)
+        .into_iter()
+        .map(|p| format!("{name} ({}): {p}", case.description))
+        .collect();
     for (rule, want) in &case.expect {
         let mine: Vec<&Found> = got.iter().filter(|f| &f.rule == rule).collect();
         let mut want_keys: Vec<&str> = want.iter().map(Want::key).collect();
@@ -311,8 +429,7 @@ fn rules_print_pinned_expectations() {
     for name in cases() {
         let dir = fixture("rules").join(&name);
         let tmp = tempfile::tempdir().unwrap();
-        let counts = dir.join("counts");
-        run_pipeline(&dir.join("export"), counts.is_dir().then_some(counts.as_path()), tmp.path());
+        run_case(&dir, tmp.path());
         let mut got = findings(tmp.path());
         got.sort_by(|a, b| (&a.rule, &a.key).cmp(&(&b.rule, &b.key)));
         println!("## {name}");
@@ -329,6 +446,9 @@ fn rules_print_pinned_expectations() {
                 }
             }
             println!("{} {{ {fields} }}", f.rule);
+        }
+        for r in totals(tmp.path()).values() {
+            println!("summary {r:?}");
         }
     }
 }
