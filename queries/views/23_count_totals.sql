@@ -18,8 +18,7 @@ WITH sums AS (
 judged AS (
   SELECT s.license, s.quantity_type, s.system_total, s.counted_total,
          s.counted_total - s.system_total AS variance,
-         CASE WHEN s.system_total <> 0.0
-              THEN (s.counted_total - s.system_total) / s.system_total * 100.0 END AS variance_pct,
+         CASE WHEN s.system_total <> 0.0 THEN (s.counted_total - s.system_total) / s.system_total * 100.0 END AS variance_pct,
          CASE WHEN :basis = 'average_monthly_sales' THEN m.basis_total
               ELSE s.system_total END AS basis_total,
          CASE WHEN :basis = 'average_monthly_sales'
