@@ -149,8 +149,8 @@ pub struct ProfileOpt {
 /// How count sheets are read.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ReadOpts {
-    /// When the counts were made, for count sheets without a count-time column (local
-    /// time of --timezone unless it has an offset), e.g. 2026-10-29T17:00
+    /// When the counts were made, for count sheets without a count-time column and rows whose
+    /// count time is blank (local time of --timezone unless it has an offset), e.g. 2026-10-29T17:00
     #[arg(long, value_name = "DATETIME")]
     pub counted_at: Option<String>,
     /// Worksheet of an XLSX count sheet to read [default: the first with a count table]

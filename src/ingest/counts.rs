@@ -784,8 +784,7 @@ impl RowReader<'_, '_> {
         let license = cell(Col::License).and_then(|c| self.license_of(c));
         let label = cell(Col::Label).and_then(label_of);
         let counted = match cell(Col::CountedAt) {
-            None if h.find(Col::CountedAt).is_none() => Ok(self.opts.counted_at),
-            None => Ok(None),
+            None => Ok(self.opts.counted_at),
             Some(s) => normalize::parse_timestamp(s, self.opts.tz)
                 .map_err(|why| (name(Col::CountedAt), format!("{why}: `{s}`"))),
         };

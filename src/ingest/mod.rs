@@ -20,7 +20,7 @@ pub mod reader;
 pub mod reuse;
 pub mod sheet_text;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -1053,6 +1053,12 @@ fn ingest_sheets(
         .map(|(j, src)| read_sheet(src, first_idx + j, opts, counted_at, sink))
         .collect();
     let mut out = Vec::with_capacity(sources.len());
+    let mut times = CountTimes::default();
+    for (_, f, _) in reused {
+        if let Some(l) = &f.license {
+            times.timed.insert(l.clone(), true);
+        }
+    }
     for r in read {
         let ReadSheet { src, file_idx, sheet, sha256, bytes } = r?;
         let mut rows = sheet.rows.into_frame()?;
@@ -1062,6 +1068,8 @@ fn ingest_sheets(
             rows = fill_license(rows, l)?;
             unknown = fill_license(unknown, l)?;
         }
+        times.tally(&rows, &src.path)?;
+        times.tally(&unknown, &src.path)?;
         let accepted = rows.height() as u64;
         write_frame_parts(sink.lake, schema::COUNTS, rows, file_idx, 0, sink.written, None)?;
         write_frame_parts(
@@ -1095,6 +1103,7 @@ fn ingest_sheets(
             rejects,
         ));
     }
+    times.require()?;
     // Reused sheets take their place in the file order (their parts are linked already).
     for (j, f, _) in reused {
         let mut f = f.clone();
@@ -1103,6 +1112,55 @@ fn ingest_sheets(
         out.insert(at, (f, RejectRows::new()));
     }
     Ok(out)
+}
+
+/// Per license of the count sheets: whether any of its rows has a count time, and the
+/// sheets that hold its rows without one. A row with a blank count time is read at its
+/// license's latest count time; a license with no count time at all would be judged at no
+/// moment (every package "expected", quantities as of today), so it is an input error.
+#[derive(Default)]
+struct CountTimes {
+    timed: BTreeMap<String, bool>,
+    blank_in: BTreeMap<String, BTreeSet<PathBuf>>,
+}
+
+impl CountTimes {
+    fn tally(&mut self, rows: &DataFrame, sheet: &Path) -> Result<()> {
+        let column =
+            |name: &str| rows.column(name).map_err(|e| Error::Internal(format!("count rows: {e}")));
+        let licenses = column(schema::col::LICENSE)?;
+        let licenses = licenses.str().map_err(|e| Error::Internal(format!("count rows: {e}")))?;
+        let blank = column("counted_at")?.as_materialized_series().is_null();
+        for (license, blank) in licenses.iter().zip(blank.iter()) {
+            let Some(license) = license else { continue };
+            let has_time = blank == Some(false);
+            let timed = self.timed.entry(license.to_owned()).or_default();
+            *timed |= has_time;
+            if !has_time {
+                self.blank_in.entry(license.to_owned()).or_default().insert(sheet.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    fn require(&self) -> Result<()> {
+        let Some((license, sheets)) =
+            self.blank_in.iter().find(|(l, _)| !self.timed.get(*l).copied().unwrap_or(false))
+        else {
+            return Ok(());
+        };
+        let sheet = sheets.iter().next().cloned().unwrap_or_default();
+        Err(Error::Input {
+            path: sheet,
+            position: None,
+            reason: format!(
+                "no count row of license {license} has a count time (the count-time column \
+                 is blank), so there is no moment to compare the system with; fill it in, \
+                 or pass --counted-at with when the count was made, e.g. --counted-at \
+                 2026-10-29T17:00 (it applies to rows without a count time)"
+            ),
+        })
+    }
 }
 
 fn read_sheet<'s>(

@@ -240,6 +240,44 @@ fn evidence_sheet_without_count_time_needs_counted_at() {
     assert!(m["rerun"].as_str().unwrap().contains("--counted-at 2026-10-29T17:00"));
 }
 
+/// A count-time column left blank on every row of a license gives no moment to judge the
+/// count at: exit 2 naming the sheet and the license, not findings against today's
+/// quantities. `--counted-at` fills the blank cells.
+#[test]
+fn evidence_blank_count_times_need_counted_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = counts_with(dir.path(), "C11-0000001-LIC.csv", |t| {
+        t.lines()
+            .enumerate()
+            .map(|(i, l)| match (i, l.rsplit_once(',')) {
+                (1.., Some((a, _))) => format!("{a},"),
+                _ => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let out = dir.path().join("out");
+    let o = run(Some(&counts), &out, &["--quiet"], 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("C11-0000001-LIC.csv")
+            && err.contains("license C11-0000001-LIC")
+            && err.contains("--counted-at"),
+        "{err}"
+    );
+    assert!(!out.join("findings.parquet").exists());
+    run(Some(&counts), &out, &["--quiet", "--counted-at", "2026-10-29T17:00"], 0);
+    let c = crate::common::read_table(&out, "counts")
+        .lazy()
+        .filter(col("license").eq(lit("C11-0000001-LIC")))
+        .select([col("counted_at").min().alias("lo"), col("counted_at").max().alias("hi")])
+        .collect()
+        .unwrap();
+    let at = crate::common::utc_us("2026-10-30T00:00:00Z"); // 17:00 PDT
+    assert_eq!(crate::common::ts(&c, "lo", 0), Some(at));
+    assert_eq!(crate::common::ts(&c, "hi", 0), Some(at));
+}
+
 #[test]
 fn evidence_old_excel_workbook_is_exit_2_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
