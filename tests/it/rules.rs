@@ -409,6 +409,19 @@ fn rules_traps() {
     assert_cases(|n| n.starts_with("trap."));
 }
 
+/// Every case, stopping at the first that fails: the SQL mutation runner's stage
+/// (`tests/mutants/run.py`), where a killed mutant then costs only the cases run until one
+/// fails. The family tests above run the same cases and report every problem.
+#[test]
+#[ignore = "the mutation runner's fail-fast stage; the family tests run the same cases"]
+fn rules_any_case_fails_fast() {
+    let failed = cases().par_iter().find_map_any(|n| {
+        let problems = check_case(n);
+        (!problems.is_empty()).then(|| problems.join("\n"))
+    });
+    assert!(failed.is_none(), "{}", failed.unwrap_or_default());
+}
+
 #[test]
 fn rules_fixture_folders_are_well_formed() {
     for name in cases() {

@@ -39,7 +39,11 @@ EQUIVALENT = HERE / "equivalent.txt"
 REPORT = HERE / "last-run.txt"
 
 # Test stages, cheapest first; a mutant is killed by the first stage that fails.
-STAGES = [["rules::"], ["truth::"]]
+STAGES = [
+    ["rules::rules_any_case_fails_fast", "rules::rules_listed_severities_match_spec",
+     "--include-ignored"],
+    ["truth::"],
+]
 STAGE_TIMEOUT_S = 300
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
 
@@ -380,6 +384,8 @@ def run_tests(args, qdir):
                                capture_output=True, text=True, timeout=STAGE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             return stage[0], "timeout"
+        if "running 0 tests" in p.stdout:
+            sys.exit(f"stage {stage} ran no test: was a test renamed?")
         if p.returncode != 0:
             invalid = "Some(2)" in p.stdout and "stderr:" in p.stdout and "rule" in p.stdout
             return stage[0], "invalid SQL (exit 2)" if invalid else "test failed"
