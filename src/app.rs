@@ -144,6 +144,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                     schema::out::FINDINGS,
                     schema::out::SUMMARY,
                     schema::out::MANIFEST,
+                    schema::out::CHANGES,
+                    schema::out::TREND,
                 ],
             )?;
             do_report(&settings, generation.dir(), &out)?;

@@ -88,6 +88,7 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
     // Back to 24 h: they are new again (first seen in d); the rest still date from run a.
     run(&data, &out("d"), &["--previous", out("c").to_str().unwrap()]);
     let (st, first) = changes(&out("d"));
+    let st_d = st.clone();
     let mut new = st.get("new").cloned().unwrap_or_default();
     new.sort();
     assert_eq!(new, want);
@@ -143,6 +144,17 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
     let first: Vec<Option<f64>> = (0..per_run).map(|i| pct.get(i)).collect();
     let last: Vec<Option<f64>> = (3 * per_run..4 * per_run).map(|i| pct.get(i)).collect();
     assert_eq!(first, last, "the same counts give the same variance in every run");
+
+    // `tagtrail report` again on that OUT keeps the change and the trend it reports on.
+    let md_before = std::fs::read_to_string(out("d").join("report.md")).unwrap();
+    crate::common::run_expect(&["report", "--quiet", "--out", out("d").to_str().unwrap()], 0);
+    assert_eq!(changes(&out("d")).0, st_d, "changes.parquet kept");
+    assert_eq!(read(&out("d").join("trend.parquet")).height(), 4 * per_run, "trend kept");
+    let md_after = std::fs::read_to_string(out("d").join("report.md")).unwrap();
+    let change_line =
+        |md: &str| md.lines().find(|l| l.contains("Since the run of")).map(str::to_owned);
+    assert_eq!(change_line(&md_after), change_line(&md_before));
+    assert!(change_line(&md_after).is_some());
 }
 
 /// (rule, license, label, status) → rows, of changes.parquet (a missing label as empty).
