@@ -37,9 +37,18 @@ impl Printer {
         eprintln!("{msg}");
     }
 
-    /// Data on stdout.
+    /// Data on stdout. A reader that stops early (`tagtrail rules | head -3`) closes the
+    /// pipe: that ends the program quietly with success, as for other Unix tools, rather
+    /// than as a crash.
     pub fn out(&self, msg: &str) {
-        println!("{msg}");
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = writeln!(stdout, "{msg}").and_then(|()| stdout.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("warning: cannot write to standard output: {e}");
+        }
     }
 
     /// A progress bar counting `unit` (hidden when quiet or stderr is not a terminal).

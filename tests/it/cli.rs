@@ -338,3 +338,21 @@ fn cli_help_of_each_subcommand_lists_its_own_options() {
     let counts = help("ingest");
     assert!(counts.contains("CSV") && counts.contains("XLSX") && counts.contains("Quantity"));
 }
+
+/// A reader that stops early closes the pipe: `tagtrail rules | head -1` ends with success
+/// and no "internal error" (it was a panic, exit 3).
+#[test]
+fn cli_closed_stdout_is_not_a_crash() {
+    use std::process::Stdio;
+    let mut child = crate::common::tagtrail()
+        .args(["rules", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the first line
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("internal error"), "{err}");
+}

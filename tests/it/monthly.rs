@@ -147,7 +147,7 @@ fn monthly_previous_gives_new_recurring_and_resolved_along_a_chain() {
 
     // `tagtrail report` again on that OUT keeps the change and the trend it reports on.
     let md_before = std::fs::read_to_string(out("d").join("report.md")).unwrap();
-    crate::common::run_expect(&["report", "--quiet", "--out", out("d").to_str().unwrap()], 0);
+    run_expect(&["report", "--quiet", "--out", out("d").to_str().unwrap()], 0);
     assert_eq!(changes(&out("d")).0, st_d, "changes.parquet kept");
     assert_eq!(read(&out("d").join("trend.parquet")).height(), 4 * per_run, "trend kept");
     let md_after = std::fs::read_to_string(out("d").join("report.md")).unwrap();
