@@ -327,7 +327,7 @@ pub enum Command {
         /// json (arrays and Metrc pages) or jsonl
         #[arg(long, default_value = "json", value_parser = ["json", "jsonl"])]
         format: String,
-        /// Also write counts-realworld/<STYLE>/: the count sheets restyled as operators keep
+        /// Also write counts-realworld/STYLE/: the count sheets restyled as operators keep
         /// them (`realworld` = every style: encodings, delimiters, title rows, Metrc grid
         /// names, units in cells, XLSX...), each folder a complete --counts input
         ///
