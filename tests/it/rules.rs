@@ -41,6 +41,20 @@ struct Case {
     /// Rows of `summary.parquet` (kind `quantity`) the case pins.
     #[serde(default)]
     summary: Vec<TotalsWant>,
+    /// Count coverage rows of `summary.parquet` (kind `coverage`) the case pins.
+    #[serde(default)]
+    coverage: Vec<CoverageWant>,
+}
+
+/// One license's count coverage: `checked`, `not_determined` or `not_checked`, with its
+/// count rows and how many were rejected.
+#[derive(serde::Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct CoverageWant {
+    license: String,
+    count_status: String,
+    count_rows: i64,
+    count_rows_rejected: i64,
 }
 
 /// One license × quantity type row of the summary: its totals and verdict. Totals are
@@ -225,6 +239,28 @@ fn totals(out: &Path) -> BTreeMap<(String, String), TotalsWant> {
     rows
 }
 
+/// Problems with the pinned coverage rows.
+fn coverage_mismatches(out: &Path, want: &[CoverageWant]) -> Vec<String> {
+    let df = read(&out.join("summary.parquet"));
+    let int = |c: &str, i: usize| df.column(c).unwrap().i64().unwrap().get(i).unwrap_or(-1);
+    let have: Vec<CoverageWant> = (0..df.height())
+        .filter(|&i| s(&df, "kind", i).as_deref() == Some("coverage"))
+        .map(|i| CoverageWant {
+            license: s(&df, "license", i).unwrap(),
+            count_status: s(&df, "count_status", i).unwrap_or_default(),
+            count_rows: int("count_rows", i),
+            count_rows_rejected: int("count_rows_rejected", i),
+        })
+        .collect();
+    want.iter()
+        .filter(|w| !have.contains(w))
+        .map(|w| {
+            let got = have.iter().find(|h| h.license == w.license);
+            format!("coverage: want {w:?}, got {got:?}")
+        })
+        .collect()
+}
+
 /// Problems with the pinned summary rows.
 fn totals_mismatches(out: &Path, want: &[TotalsWant]) -> Vec<String> {
     let have = totals(out);
@@ -273,6 +309,7 @@ fn check_case(name: &str) -> Vec<String> {
     let got = findings(tmp.path());
     let mut problems: Vec<String> = totals_mismatches(tmp.path(), &case.summary)
         .into_iter()
+        .chain(coverage_mismatches(tmp.path(), &case.coverage))
         .map(|p| format!("{name} ({}): {p}", case.description))
         .collect();
     for (rule, want) in &case.expect {
