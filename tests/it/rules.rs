@@ -218,7 +218,7 @@ fn totals(out: &Path) -> BTreeMap<(String, String), TotalsWant> {
         let significant = df.column("significant").unwrap().bool().unwrap().get(i);
         let row = TotalsWant {
             license: s(&df, "license", i).unwrap(),
-            quantity_type: s(&df, "quantity_type", i).unwrap(),
+            quantity_type: s(&df, "quantity_type", i).unwrap_or_default(),
             unit: s(&df, "unit", i),
             system_total: f(&df, "system_total", i),
             counted_total: f(&df, "counted_total", i),
@@ -264,7 +264,12 @@ fn coverage_mismatches(out: &Path, want: &[CoverageWant]) -> Vec<String> {
 /// Problems with the pinned summary rows.
 fn totals_mismatches(out: &Path, want: &[TotalsWant]) -> Vec<String> {
     let have = totals(out);
-    let mut bad = Vec::new();
+    // A total of unknown quantity type adds quantities no unit can name.
+    let mut bad: Vec<String> = have
+        .keys()
+        .filter(|(_, qt)| qt.is_empty())
+        .map(|(l, _)| format!("summary: a quantity row without a quantity type for {l}"))
+        .collect();
     for w in want {
         let Some(h) = have.get(&(w.license.clone(), w.quantity_type.clone())) else {
             bad.push(format!("summary: no row for {} {}", w.license, w.quantity_type));
