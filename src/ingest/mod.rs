@@ -10,6 +10,7 @@
 //! every file was read.
 
 pub mod counts;
+pub mod duties;
 pub mod gzip;
 pub mod json;
 pub mod metrc;
@@ -70,6 +71,10 @@ pub struct IngestOptions {
     pub sheet: Option<String>,
     /// The previous result (`--previous`): unchanged export files are not decoded again.
     pub previous: Option<PathBuf>,
+    /// The licensee's list of authorised users (`--users`, SPEC 2.2b).
+    pub users: Option<PathBuf>,
+    /// The licensee's documented losses of access (`--outages`, SPEC 2.2b).
+    pub outages: Option<PathBuf>,
 }
 
 /// What ingest did.
@@ -272,6 +277,15 @@ fn ingest_into(
     for (input, rej) in sheets {
         inputs.push(input);
         rejects.0.append(rej.0);
+    }
+    let duty_files = [(duties::Duty::Users, &opts.users), (duties::Duty::Outages, &opts.outages)];
+    for (k, (duty, path)) in duty_files.into_iter().enumerate() {
+        if let Some(path) = path {
+            let idx = sources.len() + count_sources.len() + k;
+            let (input, rej) = ingest_duty_file(opts, duty, path, idx, &sink, &mut notes)?;
+            inputs.push(input);
+            rejects.0.append(rej.0);
+        }
     }
     let mut df = rejects.0.into_frame()?;
     if let Some(r) = reuse.as_mut() {
@@ -1103,6 +1117,62 @@ fn ingest_sheets(
         out.insert(at, (f, RejectRows::new()));
     }
     Ok(out)
+}
+
+/// Read a users or outages file (SPEC 2.2b) into its table: rows of licenses of the export
+/// only (the others are named in a note), bad rows to rejects.
+fn ingest_duty_file(
+    opts: &IngestOptions,
+    duty: duties::Duty,
+    path: &Path,
+    file_idx: usize,
+    sink: &Sink<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(InputFile, RejectRows)> {
+    let bytes = fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let rel = file_name(path);
+    let dopts = duties::DutyOptions {
+        tz: opts.tz,
+        licenses: sink.licenses,
+        worksheet: opts.sheet.as_deref(),
+    };
+    let file =
+        duties::read(duty, &bytes, xlsx, &rel, &dopts).map_err(|(line, reason)| Error::Input {
+            path: path.to_path_buf(),
+            position: Some(line.map_or_else(|| "header".to_owned(), |l| format!("line {l}"))),
+            reason,
+        })?;
+    if !file.other_licenses.is_empty() {
+        let names: Vec<&str> = file.other_licenses.iter().map(String::as_str).collect();
+        notes.push(format!(
+            "--{} {rel}: rows of {} not in the export were left out ({})",
+            duty.name(),
+            if names.len() == 1 { "a license" } else { "licenses" },
+            names.join(", ")
+        ));
+    }
+    let df = file.rows.into_frame()?;
+    let accepted = df.height() as u64;
+    write_frame_parts(sink.lake, duty.name(), df, file_idx, 0, sink.written, Some(sink.licenses))?;
+    let mut rejects = RejectRows::new();
+    for r in &file.rejects {
+        rejects.push(&rel, r.line, &r.column, &r.reason, &r.raw);
+    }
+    let input = InputFile {
+        path: rel,
+        root: duty.name().into(),
+        kind: duty.name().into(),
+        license: None,
+        sha256: manifest::sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+        rows_in: file.rows_in,
+        rows_accepted: accepted,
+        rows_rejected: file.rejects.len() as u64,
+        read_as: Some(file.read_as),
+        part: Some(reuse::prefix(file_idx)),
+    };
+    Ok((input, rejects))
 }
 
 fn read_sheet<'s>(

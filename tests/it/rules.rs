@@ -8,10 +8,10 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::common::{fixture, read, run_pipeline, s};
+use crate::common::{fixture, read, run_pipeline_with, s};
 
 /// Every rule id of SPEC section 3.
-pub const SPEC_RULES: [&str; 19] = [
+pub const SPEC_RULES: [&str; 24] = [
     "count.missing_in_system",
     "count.missing_on_premises",
     "count.quantity_mismatch",
@@ -31,12 +31,40 @@ pub const SPEC_RULES: [&str; 19] = [
     "transfer.accepted_quantity_mismatch",
     "record.adjustment_without_note",
     "record.duplicate_package",
+    "count.reconciliation_overdue",
+    "record.unauthorized_user",
+    "lag.late_after_outage",
+    "transfer.during_outage",
+    "record.outage_undocumented",
 ];
 
 #[derive(serde::Deserialize)]
 struct Case {
     description: String,
+    /// Options of the run besides the inputs (`--as-of …`); `users.csv` and `outages.csv`
+    /// beside `case.toml` are given as `--users` and `--outages`.
+    #[serde(default)]
+    args: Vec<String>,
     expect: BTreeMap<String, Vec<Want>>,
+}
+
+/// Run a case's pipeline into `out`.
+fn run_case(dir: &Path, args: &[String], out: &Path) {
+    let counts = dir.join("counts");
+    let mut extra: Vec<String> = args.to_vec();
+    for (flag, file) in [("--users", "users.csv"), ("--outages", "outages.csv")] {
+        if dir.join(file).is_file() {
+            extra.push(flag.to_owned());
+            extra.push(dir.join(file).display().to_string());
+        }
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    run_pipeline_with(
+        &dir.join("export"),
+        counts.is_dir().then_some(counts.as_path()),
+        out,
+        &extra,
+    );
 }
 
 /// One expected finding: `"LICENSE/label"` (or `"LICENSE"` for license-level findings), or an
@@ -61,6 +89,8 @@ struct Pinned {
     lag_hours: Option<f64>,
     /// The related package label (a cycle's next package, a child's source).
     related: Option<String>,
+    /// The reference (a manifest, a user name, the dates of a count gap).
+    reference: Option<String>,
 }
 
 impl Want {
@@ -82,6 +112,7 @@ struct Found {
     variance: Option<f64>,
     lag_hours: Option<f64>,
     related: Option<String>,
+    reference: Option<String>,
 }
 
 impl Found {
@@ -98,6 +129,11 @@ impl Found {
             && Some(rel) != self.related.as_ref()
         {
             bad.push(format!("related {:?} (want {rel})", self.related));
+        }
+        if let Some(r) = &want.reference
+            && Some(r) != self.reference.as_ref()
+        {
+            bad.push(format!("reference {:?} (want {r})", self.reference));
         }
         for (name, want, have) in [
             ("system", want.system, self.system),
@@ -131,6 +167,7 @@ fn findings(out: &Path) -> Vec<Found> {
                 variance: num("variance", i),
                 lag_hours: num("lag_hours", i),
                 related: s(&df, "related_label", i),
+                reference: s(&df, "reference", i),
             }
         })
         .collect()
@@ -152,9 +189,7 @@ fn check_case(name: &str) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("case.toml")).unwrap();
     let case: Case = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}/case.toml: {e}"));
     let tmp = tempfile::tempdir().unwrap();
-    let counts = dir.join("counts");
-    let counts = counts.is_dir().then_some(counts);
-    run_pipeline(&dir.join("export"), counts.as_deref(), tmp.path());
+    run_case(&dir, &case.args, tmp.path());
     let got = findings(tmp.path());
     let mut problems = Vec::new();
     for (rule, want) in &case.expect {
@@ -227,7 +262,7 @@ fn rules_every_spec_rule_has_a_firing_case_and_a_quiet_twin() {
 
 /// The default severity of every SPEC rule, as SPEC section 3 gives it (`lag.late_entry`'s
 /// rows say `high` beyond 72 h themselves; its default is still `medium`).
-const SPEC_SEVERITIES: [(&str, &str); 19] = [
+const SPEC_SEVERITIES: [(&str, &str); 24] = [
     ("count.missing_in_system", "high"),
     ("count.missing_on_premises", "high"),
     ("count.quantity_mismatch", "medium"),
@@ -247,6 +282,11 @@ const SPEC_SEVERITIES: [(&str, &str); 19] = [
     ("transfer.accepted_quantity_mismatch", "high"),
     ("record.adjustment_without_note", "low"),
     ("record.duplicate_package", "high"),
+    ("count.reconciliation_overdue", "high"),
+    ("record.unauthorized_user", "high"),
+    ("lag.late_after_outage", "medium"),
+    ("transfer.during_outage", "high"),
+    ("record.outage_undocumented", "low"),
 ];
 
 /// `tagtrail rules` (and so the manifest and report) lists SPEC's default severities; a
@@ -311,13 +351,17 @@ fn rules_print_pinned_expectations() {
     for name in cases() {
         let dir = fixture("rules").join(&name);
         let tmp = tempfile::tempdir().unwrap();
-        let counts = dir.join("counts");
-        run_pipeline(&dir.join("export"), counts.is_dir().then_some(counts.as_path()), tmp.path());
+        let text = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+        let case: Case = toml::from_str(&text).unwrap();
+        run_case(&dir, &case.args, tmp.path());
         let mut got = findings(tmp.path());
         got.sort_by(|a, b| (&a.rule, &a.key).cmp(&(&b.rule, &b.key)));
         println!("## {name}");
         for f in got {
             let mut fields = format!("key = \"{}\", severity = \"{}\"", f.key, f.severity);
+            if let Some(r) = &f.reference {
+                fields.push_str(&format!(", reference = {r:?}"));
+            }
             for (n, v) in [
                 ("system", f.system),
                 ("counted", f.counted),
