@@ -274,18 +274,10 @@ fn ingest_into(
     let reused_sheets = reuse.as_ref().map(|r| r.sheets.clone()).unwrap_or_default();
     let sheets =
         ingest_sheets(opts, count_sources, sources.len(), &sink, &mut notes, &reused_sheets)?;
-    for (input, rej) in sheets {
+    let duties = ingest_duty_files(opts, sources.len() + count_sources.len(), &sink, &mut notes)?;
+    for (input, rej) in sheets.into_iter().chain(duties) {
         inputs.push(input);
         rejects.0.append(rej.0);
-    }
-    let duty_files = [(duties::Duty::Users, &opts.users), (duties::Duty::Outages, &opts.outages)];
-    for (k, (duty, path)) in duty_files.into_iter().enumerate() {
-        if let Some(path) = path {
-            let idx = sources.len() + count_sources.len() + k;
-            let (input, rej) = ingest_duty_file(opts, duty, path, idx, &sink, &mut notes)?;
-            inputs.push(input);
-            rejects.0.append(rej.0);
-        }
     }
     let mut df = rejects.0.into_frame()?;
     if let Some(r) = reuse.as_mut() {
@@ -1115,6 +1107,24 @@ fn ingest_sheets(
         f.part = Some(reuse::prefix(first_idx + j));
         let at = out.iter().position(|(o, _)| o.path > f.path).unwrap_or(out.len());
         out.insert(at, (f, RejectRows::new()));
+    }
+    Ok(out)
+}
+
+/// The users and outages files given (`--users`, `--outages`), their parts numbered after
+/// every export file and count sheet.
+fn ingest_duty_files(
+    opts: &IngestOptions,
+    first_idx: usize,
+    sink: &Sink<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(InputFile, RejectRows)>> {
+    let files = [(duties::Duty::Users, &opts.users), (duties::Duty::Outages, &opts.outages)];
+    let mut out = Vec::new();
+    for (k, (duty, path)) in files.into_iter().enumerate() {
+        if let Some(path) = path {
+            out.push(ingest_duty_file(opts, duty, path, first_idx + k, sink, notes)?);
+        }
     }
     Ok(out)
 }
