@@ -171,3 +171,58 @@ fn duties_inverted_or_overlapping_outages_stop_the_run_naming_the_row() {
         assert!(!out.join("findings.parquet").exists(), "{name}: no partial output");
     }
 }
+
+/// With `--previous`, the counts of the earlier runs of the chain are known counts too: a
+/// gap between last month's count and this month's is found, and carried along the chain
+/// by the summary's `known_count` rows.
+#[test]
+fn duties_previous_counts_join_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = crate::common::fixture("rules").join("count.reconciliation_overdue.quiet");
+    let export = case.join("export");
+    let sheet = |dir: &str, date: &str| -> PathBuf {
+        let d = tmp.path().join(dir);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(
+            d.join("C11-0000001-LIC.csv"),
+            format!(
+                "Label,Quantity,UnitOfMeasure,Location,CountedAt,CountedBy\n\
+                 1A4FF0100000022000000001,100,g,Vault A,{date}T17:00:00,Maria Reyes\n"
+            ),
+        )
+        .unwrap();
+        d
+    };
+    let run_month = |counts: &Path, out: &Path, previous: Option<&Path>| {
+        let mut extra = vec!["--as-of", "2026-03-15"];
+        if let Some(p) = previous {
+            extra.extend(["--previous", p.to_str().unwrap()]);
+        }
+        crate::common::run_pipeline_with(&export, Some(counts), out, &extra);
+    };
+    let (m1, m2, m3) = (tmp.path().join("m1"), tmp.path().join("m2"), tmp.path().join("m3"));
+    run_month(&sheet("c1", "2026-01-05"), &m1, None);
+    run_month(&sheet("c2", "2026-02-20"), &m2, Some(&m1));
+    run_month(&sheet("c3", "2026-03-10"), &m3, Some(&m2));
+    let refs = |out: &Path| -> Vec<String> {
+        let f = read(&out.join("findings.parquet"));
+        let mut v: Vec<String> = (0..f.height())
+            .filter(|&i| s(&f, "rule_id", i).as_deref() == Some("count.reconciliation_overdue"))
+            .filter_map(|i| s(&f, "reference", i))
+            .collect();
+        v.sort();
+        v
+    };
+    // month 1 alone: its count is more than 30 days before the as-of time
+    assert_eq!(refs(&m1), ["since 2026-01-05"]);
+    // month 2 knows month 1's count: the 46-day gap; its own count is recent enough
+    assert_eq!(refs(&m2), ["2026-01-05 to 2026-02-20"]);
+    // month 3 still knows month 1's count through month 2's summary
+    assert_eq!(refs(&m3), ["2026-01-05 to 2026-02-20"]);
+    let known = read(&m3.join("summary.parquet"))
+        .lazy()
+        .filter(col("kind").eq(lit("known_count")))
+        .collect()
+        .unwrap();
+    assert_eq!(known.height(), 3, "{known}");
+}
