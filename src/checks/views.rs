@@ -405,6 +405,9 @@ fn parameter_tables(profile: &Profile) -> Result<Vec<(String, LazyFrame)>> {
     ])
 }
 
+/// A known count: license, local date (day number), count time (µs), file, record, origin.
+type KnownRow = (String, i64, i64, Option<String>, Option<i64>, &'static str);
+
 /// `known_counts_all`: every count of a license the run knows of, one per local count
 /// date (its latest count time and that row's file and line): this run's count rows, read
 /// or rejected (a rejected row was still counted), and the earlier runs' (`--previous`).
@@ -446,7 +449,7 @@ fn known_counts(
     };
     let (lic, file) = (s("license")?, s("source_file")?);
     let (date, at, rec) = (i("counted_date")?, i("counted_at")?, i("record")?);
-    let mut rows: Vec<(String, i64, i64, Option<String>, Option<i64>, &str)> = Vec::new();
+    let mut rows: Vec<KnownRow> = Vec::new();
     for k in 0..df.height() {
         let (Some(l), Some(d), Some(t)) = (
             lic.str().ctx(|| "license".into())?.get(k),

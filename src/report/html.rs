@@ -1106,34 +1106,6 @@ fn rules_section(h: &mut String, m: &Model, no: usize) {
     h.push_str("</section>\n");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_chart_steps_are_round() {
-        assert_eq!(nice_step(1), 1);
-        assert_eq!(nice_step(4), 1);
-        assert_eq!(nice_step(7), 2);
-        assert_eq!(nice_step(19), 5);
-        assert_eq!(nice_step(37), 10);
-        assert_eq!(nice_step(120_000), 50_000);
-    }
-
-    #[test]
-    fn report_escape_covers_markup_and_addresses() {
-        assert_eq!(
-            esc("<script>alert('1')</script>"),
-            "&lt;script&gt;alert(&#39;1&#39;)&lt;/script&gt;"
-        );
-        assert_eq!(esc("a & \"b\""), "a &amp; &quot;b&quot;");
-        assert_eq!(esc("see https://x.example/a"), "see https&#58;//x.example/a");
-        assert_eq!(esc("12:30 ok:"), "12:30 ok:");
-        assert_eq!(esc("é:/"), "é:/");
-        assert_eq!(esc_breakable("a.b_c/<d>"), "a.<wbr>b_<wbr>c/<wbr>&lt;d&gt;");
-    }
-}
-
 /// "Reconciliation duties" (§15050, §15051): per license, the latest known count and the
 /// days to the as-of time, whether users and outages were checked, what outages excused.
 fn duties_html(h: &mut String, m: &Model) {
@@ -1160,4 +1132,32 @@ fn duties_html(h: &mut String, m: &Model) {
     }
     h.push_str("</tbody>\n</table>\n");
     cap(h, shown, rows.len() as u64, out::SUMMARY);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_chart_steps_are_round() {
+        assert_eq!(nice_step(1), 1);
+        assert_eq!(nice_step(4), 1);
+        assert_eq!(nice_step(7), 2);
+        assert_eq!(nice_step(19), 5);
+        assert_eq!(nice_step(37), 10);
+        assert_eq!(nice_step(120_000), 50_000);
+    }
+
+    #[test]
+    fn report_escape_covers_markup_and_addresses() {
+        assert_eq!(
+            esc("<script>alert('1')</script>"),
+            "&lt;script&gt;alert(&#39;1&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(esc("a & \"b\""), "a &amp; &quot;b&quot;");
+        assert_eq!(esc("see https://x.example/a"), "see https&#58;//x.example/a");
+        assert_eq!(esc("12:30 ok:"), "12:30 ok:");
+        assert_eq!(esc("é:/"), "é:/");
+        assert_eq!(esc_breakable("a.b_c/<d>"), "a.<wbr>b_<wbr>c/<wbr>&lt;d&gt;");
+    }
 }

@@ -649,6 +649,20 @@ fn rules(md: &mut String, m: &Model, no: usize) {
     }
 }
 
+/// "Reconciliation duties" (§15050, §15051): per license, the latest known count and the
+/// days to the as-of time, whether users and outages were checked, what outages excused.
+fn duties(md: &mut String, m: &Model) {
+    let rows = super::text::duty_rows(&m.overview);
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str("### Reconciliation duties\n\n");
+    let head: Vec<(&str, bool)> = super::text::DUTY_HEADERS.iter().map(|h| (*h, false)).collect();
+    let shown = rows.len().min(m.max_rows);
+    table(md, &head, rows[..shown].iter().map(|r| r.iter().map(|c| cell(c)).collect()));
+    cap(md, shown, rows.len() as u64, out::SUMMARY);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,18 +676,4 @@ mod tests {
         assert_eq!(cell("a\\|"), "a\\\\\\|");
         assert_eq!(cell("go https://x"), "go https\\://x");
     }
-}
-
-/// "Reconciliation duties" (§15050, §15051): per license, the latest known count and the
-/// days to the as-of time, whether users and outages were checked, what outages excused.
-fn duties(md: &mut String, m: &Model) {
-    let rows = super::text::duty_rows(&m.overview);
-    if rows.is_empty() {
-        return;
-    }
-    md.push_str("### Reconciliation duties\n\n");
-    let head: Vec<(&str, bool)> = super::text::DUTY_HEADERS.iter().map(|h| (*h, false)).collect();
-    let shown = rows.len().min(m.max_rows);
-    table(md, &head, rows[..shown].iter().map(|r| r.iter().map(|c| cell(c)).collect()));
-    cap(md, shown, rows.len() as u64, out::SUMMARY);
 }

@@ -259,10 +259,9 @@ fn duties_sheet(
         }
     }
     filter(ws, rows.len(), cols.len())?;
-    let mut r = row_num(rows.len() + 2);
-    for sentence in super::text::duty_verdicts(&model.overview) {
-        ws.write_string_with_format(r, 0, &sentence, &f.note)?;
-        r += 1;
+    let first = rows.len() + 2;
+    for (i, sentence) in super::text::duty_verdicts(&model.overview).iter().enumerate() {
+        ws.write_string_with_format(row_num(first + i), 0, sentence, &f.note)?;
     }
     Ok(())
 }
