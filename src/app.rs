@@ -206,6 +206,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             sheet_style,
             months,
             changed_licenses,
+            duties,
             ..
         } => {
             // clap has checked the value against the same names
@@ -223,6 +224,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 sheet_styles,
                 months,
                 changed_licenses,
+                duties,
             };
             let stats = crate::generate::run(&opts).map_err(|e| generate_error(&e, &out))?;
             let place = if stats.months > 1 {

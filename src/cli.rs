@@ -380,6 +380,12 @@ pub enum Command {
         /// [default: one in ten, at least one]
         #[arg(long, value_name = "K")]
         changed_licenses: Option<usize>,
+        /// Also plant the reconciliation duties (an overdue license, a user removed
+        /// mid-period, outages with activity inside and outside the 3-day grace, a transfer
+        /// during an outage, an outage without a cause) and write users.csv and outages.csv
+        /// for --users and --outages
+        #[arg(long)]
+        duties: bool,
         #[command(flatten)]
         zone: ZoneOpt,
         #[command(flatten)]
