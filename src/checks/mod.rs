@@ -232,6 +232,13 @@ fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Re
     Ok(lf.select(exprs))
 }
 
+/// Whether `rule` is one of the reconciliation duties whose input file was not given.
+fn lacks_input(rule: &str, profile: &Profile) -> bool {
+    let d = &profile.duties;
+    (rule == rule::RECORD_UNAUTHORIZED_USER && !d.users_given)
+        || (rule::OUTAGE_RULES.contains(&rule) && !d.outages_given)
+}
+
 /// Parse, plan and validate every rule against the views (no data is read).
 fn plan(rules: &[Rule], views: &views::Views, profile: &Profile) -> Result<Vec<LazyFrame>> {
     let mut ctx = SQLContext::new();
@@ -252,7 +259,10 @@ fn plan(rules: &[Rule], views: &views::Views, profile: &Profile) -> Result<Vec<L
                     path: r.path.clone(),
                     reason: format!("Failed to plan query:\n{query}\n\nERROR: {e}"),
                 })?;
-                conform(rule, lf, &schema, profile)?
+                let lf = conform(rule, lf, &schema, profile)?;
+                // Without the file a rule needs, its table is empty and so is its result:
+                // nothing of the lake is read for it (no cost when the option is absent).
+                if lacks_input(&rule.id, profile) { lf.limit(0) } else { lf }
             }
             RuleKind::Cycle => {
                 let df = lineage::cycles(views.get("packages"), views.get("package_sources"))?;
