@@ -40,6 +40,8 @@ TABLES = {
     "counts": "counts",
     "count_rejects": "count_rejects",
     "events": "events",
+    "users": "users",
+    "outages": "outages",
 }
 
 # findings.parquet (SPEC section 4) without run_id, and the types a rule's columns become.
@@ -104,6 +106,8 @@ def load_profile(path):
         for section, values in given.items():
             if isinstance(values, dict):
                 profile.setdefault(section, {}).update(values)
+            elif section == "timezone":
+                profile["timezone"] = values
     sig = profile["significance"]
     if "threshold_pct" not in sig:
         sig["threshold_pct"] = 5.0 if sig["basis"] == "net_difference" else 3.0
@@ -192,6 +196,43 @@ def register_parameters(spark, profile):
         "late_bound": interval_bound(float(lag["late_hours"])),
         "early_bound": interval_bound(float(lag["early_hours"])),
     }
+
+
+def register_duties(spark, timezone):
+    """`duty_settings` and `known_counts_all` (tagtrail's views.rs `known_counts`): one row
+    per license and local count date with its latest count row, and `due_end`, the end of
+    the 30th local day after it. Spark runs without --as-of and --previous."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone)
+    spark.createDataFrame(
+        [(None, False, False)], "as_of timestamp, users_given boolean, outages_given boolean"
+    ).createOrReplaceTempView("duty_settings")
+    rows = spark.sql("""
+        SELECT license, counted_date, counted_at_end AS counted_at, source_file, record
+        FROM (
+          SELECT u.*, ROW_NUMBER() OVER (PARTITION BY license, counted_date
+                                         ORDER BY counted_at_end DESC, source_file DESC, record DESC) AS rn
+          FROM (SELECT license, counted_date, counted_at_end, source_file, record FROM counts
+                UNION ALL
+                SELECT license, counted_date, counted_at_end, source_file, record FROM count_rejects) AS u
+          WHERE counted_date IS NOT NULL AND counted_at_end IS NOT NULL
+        ) AS r
+        WHERE rn = 1
+    """).collect()
+    epoch = dt.date(1970, 1, 1)
+    out = []
+    for r in rows:
+        next_day = dt.datetime.combine(r["counted_date"] + dt.timedelta(days=31), dt.time(), tz)
+        due_end = (next_day - dt.timedelta(microseconds=1)).astimezone(dt.timezone.utc)
+        out.append((r["license"], r["counted_date"], r["counted_at"], (r["counted_date"] - epoch).days,
+                    due_end, r["source_file"], r["record"], "this run"))
+    spark.createDataFrame(
+        out,
+        "license string, counted_date date, counted_at timestamp, day long, due_end timestamp, "
+        "source_file string, record long, origin string",
+    ).createOrReplaceTempView("known_counts_all")
 
 
 def interval_bound(hours):
@@ -425,6 +466,7 @@ def main():
     try:
         register_lake(spark, lake)
         params = register_parameters(spark, profile)
+        register_duties(spark, profile.get("timezone") or "America/Los_Angeles")
         run_views(spark, Path(args.queries), params)
         frames = run_rules(spark, Path(args.queries), profile)
         n = write_findings(frames, args.findings, args.run_id)

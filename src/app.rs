@@ -30,6 +30,9 @@ struct Settings {
     sheet: Option<String>,
     wait: bool,
     previous: Option<PathBuf>,
+    users: Option<PathBuf>,
+    outages: Option<PathBuf>,
+    as_of: Option<String>,
 }
 
 impl Settings {
@@ -53,11 +56,14 @@ impl Settings {
             sheet: global.sheet.clone(),
             wait: global.wait,
             previous: global.previous.clone(),
+            users: global.users.clone(),
+            outages: global.outages.clone(),
+            as_of: global.as_of.clone(),
         })
     }
 
     fn options_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut o = serde_json::json!({
             "timezone": self.profile.timezone,
             "profile": self.profile_path.as_ref().map(|p| p.display().to_string()),
             "threshold_pct": self.profile.significance.threshold_pct(),
@@ -67,7 +73,37 @@ impl Settings {
             "severities": self.profile.severities,
             "counted_at": self.counted_at,
             "sheet": self.sheet,
-        })
+        });
+        // only when given, so that earlier runs' options compare equal
+        if let (Some(a), Some(map)) = (&self.as_of, o.as_object_mut()) {
+            map.insert("as_of".into(), a.clone().into());
+        }
+        o
+    }
+
+    /// The profile for the check stage: with the run's evidence for the reconciliation
+    /// duties (`--as-of`, which of `--users`/`--outages` the lake holds, the counts of the
+    /// previous runs).
+    fn check_profile(&self, m: &Manifest) -> Result<Profile> {
+        let mut p = self.profile.clone();
+        p.duties.as_of_us = match self.as_of.as_deref() {
+            None => None,
+            Some(raw) => match ingest::normalize::parse_timestamp(raw, self.tz) {
+                Ok(Some(st)) => Some(st.end_us),
+                Ok(None) | Err(_) => {
+                    return Err(Error::Usage(format!(
+                        "--as-of `{raw}` is not a date-time (e.g. 2026-11-30T23:59, 2026-11-30 \
+                         or 2026-11-30T23:59:00-08:00)"
+                    )));
+                }
+            },
+        };
+        p.duties.users_given = m.inputs.iter().any(|i| i.root == schema::USERS);
+        p.duties.outages_given = m.inputs.iter().any(|i| i.root == schema::OUTAGES);
+        if let Some(prev) = &self.previous {
+            p.duties.previous_counts = checks::changes::previous_counts(prev)?;
+        }
+        Ok(p)
     }
 }
 
@@ -172,6 +208,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             sheet_style,
             months,
             changed_licenses,
+            duties,
             ..
         } => {
             // clap has checked the value against the same names
@@ -189,6 +226,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 sheet_styles,
                 months,
                 changed_licenses,
+                duties,
             };
             let stats = crate::generate::run(&opts).map_err(|e| generate_error(&e, &out))?;
             let place = if stats.months > 1 {
@@ -351,6 +389,8 @@ fn do_ingest(
         counted_at: s.counted_at.clone(),
         sheet: s.sheet.clone(),
         previous: s.previous.clone(),
+        users: s.users.clone(),
+        outages: s.outages.clone(),
     };
     let summary = ingest::run(&opts, &bar);
     bar.finish_and_clear();
@@ -386,6 +426,10 @@ fn do_ingest(
         out.join(schema::out::LAKE).display()
     ));
     note_unread(s, &summary.unread);
+    // the users and outages files bear on every license: no license keeps its findings
+    if s.users.is_some() || s.outages.is_some() {
+        return Ok(None);
+    }
     Ok(summary.reuse.map(|r| {
         s.printer.note(&format!(
             "ingest: {} of {} export files unchanged since the previous run, not decoded again",
@@ -437,6 +481,11 @@ fn rerun_line(export: &Path, counts: Option<&Path>, out: &Path, s: &Settings) ->
     }
     if let Some(w) = &s.sheet {
         line.push_str(&format!(" --sheet {}", quote(w)));
+    }
+    for (flag, file) in [("--users", &s.users), ("--outages", &s.outages)] {
+        if let Some(f) = file {
+            line.push_str(&format!(" {flag} {}", path(f)));
+        }
     }
     if let Some(p) = &s.profile_path {
         line.push_str(&format!(" --profile {}", path(p)));
@@ -512,10 +561,11 @@ fn do_check(
         (Some(previous), Some(dirty)) if same => Some(checks::Reused { previous, dirty }),
         _ => None,
     };
+    let profile = s.check_profile(&m)?;
     let output = checks::run_all(
         &lake,
         rules,
-        &s.profile,
+        &profile,
         &m.run_id,
         s.batch_bytes,
         &progress,

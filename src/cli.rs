@@ -60,13 +60,22 @@ impl Cli {
             wait: b.wait,
             sheet: b.sheet.clone(),
             previous: None,
+            users: None,
+            outages: None,
+            as_of: None,
         };
         let (common, zone, profile, read, check, write) = match &self.command {
-            Command::Run { common, zone, profile, read, check, write, previous, .. } => {
+            Command::Run {
+                common, zone, profile, read, check, write, previous, duties, ..
+            } => {
                 g.previous.clone_from(&previous.previous);
+                g.users.clone_from(&duties.users);
+                g.outages.clone_from(&duties.outages);
                 (common, Some(zone), Some(profile), Some(read), Some(check), Some(write))
             }
-            Command::Ingest { common, zone, profile, read, write, .. } => {
+            Command::Ingest { common, zone, profile, read, write, duties, .. } => {
+                g.users.clone_from(&duties.users);
+                g.outages.clone_from(&duties.outages);
                 (common, Some(zone), Some(profile), Some(read), None, Some(write))
             }
             Command::Check { common, zone, profile, check, write, previous, .. } => {
@@ -95,6 +104,7 @@ impl Cli {
         if let Some(c) = check {
             g.fail_on = c.fail_on.or(g.fail_on);
             g.batch_mb = c.batch_mb.or(g.batch_mb);
+            g.as_of = c.as_of.clone().or(g.as_of);
         }
         if let Some(w) = write {
             g.wait |= w.wait;
@@ -116,6 +126,9 @@ pub struct Global {
     pub wait: bool,
     pub sheet: Option<String>,
     pub previous: Option<PathBuf>,
+    pub users: Option<PathBuf>,
+    pub outages: Option<PathBuf>,
+    pub as_of: Option<String>,
 }
 
 /// Options every command takes.
@@ -168,6 +181,24 @@ pub struct CheckOpts {
     /// the largest batch (about 10× its size), findings do not change [default: 32]
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_mb: Option<u64>,
+    /// The moment the reconciliation is judged at (count.reconciliation_overdue), local time
+    /// of --timezone unless it has an offset [default: per license, its latest recorded
+    /// activity in the export], e.g. 2026-11-30T23:59
+    #[arg(long, value_name = "DATETIME")]
+    pub as_of: Option<String>,
+}
+
+/// The licensee's own records for the reconciliation duties (4 CCR §15050, §15051).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DutyFiles {
+    /// Authorised users (CSV or XLSX): License, UserName, AuthorizedFrom, AuthorizedTo;
+    /// checks record.unauthorized_user for the licenses it lists
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+    /// Documented losses of access to the system (CSV or XLSX): License, LostAt,
+    /// RestoredAt, Cause; checks the outage rules (§15050)
+    #[arg(long, value_name = "FILE")]
+    pub outages: Option<PathBuf>,
 }
 
 /// Comparing with an earlier run.
@@ -223,6 +254,8 @@ pub enum Command {
         #[command(flatten)]
         read: ReadOpts,
         #[command(flatten)]
+        duties: DutyFiles,
+        #[command(flatten)]
         check: CheckOpts,
         #[command(flatten)]
         previous: PreviousOpt,
@@ -251,6 +284,8 @@ pub enum Command {
         out: PathBuf,
         #[command(flatten)]
         read: ReadOpts,
+        #[command(flatten)]
+        duties: DutyFiles,
         #[command(flatten)]
         zone: ZoneOpt,
         #[command(flatten)]
@@ -345,6 +380,12 @@ pub enum Command {
         /// [default: one in ten, at least one]
         #[arg(long, value_name = "K")]
         changed_licenses: Option<usize>,
+        /// Also plant the reconciliation duties (an overdue license, a user removed
+        /// mid-period, outages with activity inside and outside the 3-day grace, a transfer
+        /// during an outage, an outage without a cause) and write users.csv and outages.csv
+        /// for --users and --outages
+        #[arg(long)]
+        duties: bool,
         #[command(flatten)]
         zone: ZoneOpt,
         #[command(flatten)]

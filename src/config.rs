@@ -99,6 +99,37 @@ pub struct Profile {
     pub lag: Lag,
     /// Severity overrides by rule id.
     pub severities: BTreeMap<String, String>,
+    /// What the check stage knows of the run besides the lake (not a profile setting).
+    #[serde(skip)]
+    pub duties: RunDuties,
+}
+
+/// The run's evidence for the reconciliation duties that is not in the lake: set by the
+/// check stage from the command line, the manifest and the previous run, and given to the
+/// views as small tables (`duty_settings`, and `known_counts` with the previous counts).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunDuties {
+    /// `--as-of`, µs UTC (None: each license's latest recorded activity).
+    pub as_of_us: Option<i64>,
+    /// `--users` was given (licenses it lists are checked).
+    pub users_given: bool,
+    /// `--outages` was given (every license is checked).
+    pub outages_given: bool,
+    /// The counts known from earlier runs of the chain (`--previous`).
+    pub previous_counts: Vec<KnownCount>,
+}
+
+/// One count of a license known from an earlier run: the latest count time of one local
+/// count date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownCount {
+    pub license: String,
+    /// µs UTC.
+    pub counted_at_us: i64,
+    /// Local date, days since 1970-01-01.
+    pub counted_date: i32,
+    /// Where the run that read it took it from (its count sheet).
+    pub source_file: Option<String>,
 }
 
 impl Default for Profile {
@@ -109,6 +140,7 @@ impl Default for Profile {
             tolerance: Tolerance::default(),
             lag: Lag::default(),
             severities: BTreeMap::new(),
+            duties: RunDuties::default(),
         }
     }
 }

@@ -16,6 +16,8 @@ pub const TABLES: &[&str] = &[
     COUNTS,
     COUNT_REJECTS,
     EVENTS,
+    USERS,
+    OUTAGES,
 ];
 
 pub const PACKAGES: &str = "packages";
@@ -30,6 +32,10 @@ pub const COUNTS: &str = "counts";
 /// Count rows that could not be read: their labels were counted, quantity unknown.
 pub const COUNT_REJECTS: &str = "count_rejects";
 pub const EVENTS: &str = "events";
+/// The licensee's list of authorised users (`--users`, SPEC 2.2b); empty without it.
+pub const USERS: &str = "users";
+/// The licensee's documented losses of access (`--outages`, SPEC 2.2b); empty without it.
+pub const OUTAGES: &str = "outages";
 
 /// File extensions (lowercase) of count sheets. Their `record` is a line, not a record
 /// index, and findings on their rows say "(line N)".
@@ -288,6 +294,40 @@ pub const LAYOUT: &[(&str, &[(&str, &str)])] = &[
             ("record", "i64"),
         ],
     ),
+    (
+        // one row per (license, user, authorised period); `user_key` is the name in lower
+        // case without spaces, as activities are matched to it; a blank bound is null
+        USERS,
+        &[
+            ("license", "str"),
+            ("user_name", "str"),
+            ("user_key", "str"),
+            ("authorized_from", "ts"),
+            ("authorized_to", "ts"),
+            ("authorized_to_end", "ts"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
+    (
+        // one row per documented loss of access: during = lost_at ≤ t < restored_at;
+        // `grace_end` is the last microsecond of the 3rd local calendar day after the local
+        // date of restoration (§15050(c)(1))
+        OUTAGES,
+        &[
+            ("license", "str"),
+            ("lost_at", "ts"),
+            ("restored_at", "ts"),
+            ("restored_date", "date"),
+            ("grace_end", "ts"),
+            // the local times as people read them (`2025-03-10 14:00`), for details
+            ("lost_local", "str"),
+            ("restored_local", "str"),
+            ("cause", "str"),
+            ("source_file", "str"),
+            ("record", "i64"),
+        ],
+    ),
 ];
 
 /// `findings.parquet` columns (SPEC section 4), in order.
@@ -326,6 +366,7 @@ pub const REJECTS_COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// `summary.parquet` columns. `kind` = `rule` (one row per license × rule that fired),
+/// `known_count` (see the duty columns below),
 /// `quantity` (one row per license × quantity type with counts; `significant` is null when
 /// not determined) or `coverage` (one row per license: `count_status` checked |
 /// not_determined | not_checked, with its count rows and how many were rejected).
@@ -349,6 +390,19 @@ pub const SUMMARY_COLUMNS: &[(&str, &str)] = &[
     ("count_rows", "i64"),
     ("count_rows_rejected", "i64"),
     ("basis_total", "f64"),
+    // reconciliation duties (SPEC 3), on `coverage` rows: the latest known count and the
+    // as-of time; `known_count` rows: one per license × local count date known to the run
+    // (this run's and, with --previous, the earlier runs'), the next run's history
+    ("counted_at", "ts"),
+    ("counted_date", "date"),
+    ("source_file", "str"),
+    ("as_of", "ts"),
+    // checked | not_checked
+    ("overdue_status", "str"),
+    ("users_status", "str"),
+    ("outages_status", "str"),
+    ("outages", "i64"),
+    ("outage_excused", "i64"),
 ];
 
 /// Columns of a table in [`LAYOUT`].

@@ -97,6 +97,14 @@ pub mod rule {
     pub const COUNT_MISSING_IN_SYSTEM: &str = "count.missing_in_system";
     /// A count in a unit of another quantity type than its package's.
     pub const COUNT_UNIT_INCOMPATIBLE: &str = "count.unit_incompatible";
+    pub const COUNT_RECONCILIATION_OVERDUE: &str = "count.reconciliation_overdue";
+    pub const RECORD_UNAUTHORIZED_USER: &str = "record.unauthorized_user";
+    pub const LAG_LATE_AFTER_OUTAGE: &str = "lag.late_after_outage";
+    pub const TRANSFER_DURING_OUTAGE: &str = "transfer.during_outage";
+    pub const RECORD_OUTAGE_UNDOCUMENTED: &str = "record.outage_undocumented";
+    /// The rules judged only with `--outages`.
+    pub const OUTAGE_RULES: [&str; 3] =
+        [LAG_LATE_AFTER_OUTAGE, TRANSFER_DURING_OUTAGE, RECORD_OUTAGE_UNDOCUMENTED];
 }
 
 #[cfg(test)]

@@ -195,3 +195,47 @@ fn trend_rows(summary: LazyFrame, run_id: &str, at: Option<i64>) -> LazyFrame {
         col("significant").cast(DataType::Boolean),
     ])
 }
+
+/// The counts known to the previous run of the chain (`--previous`): its summary's
+/// `known_count` rows, which hold its own counts and those of the runs before it; a
+/// summary written before those rows existed gives the previous lake's count rows.
+pub fn previous_counts(previous: &Path) -> Result<Vec<crate::config::KnownCount>> {
+    let Some(summary) = read(&previous.join(out::SUMMARY))? else {
+        return Err(Error::Usage(format!(
+            "--previous `{}` holds no {}: give the output folder of an earlier run",
+            previous.display(),
+            out::SUMMARY
+        )));
+    };
+    let rows = if summary.column("counted_date").is_ok() {
+        summary
+            .lazy()
+            .filter(col("kind").eq(lit("known_count")))
+            .select([col("license"), col("counted_at"), col("counted_date"), col("source_file")])
+            .collect()
+    } else {
+        let lake = previous.join(out::LAKE);
+        crate::store::scan_table(&lake, schema::COUNTS)?
+            .filter(col("counted_date").is_not_null().and(col("counted_at_end").is_not_null()))
+            .group_by([col("license"), col("counted_date")])
+            .agg([col("counted_at_end").max().alias("counted_at"), col("source_file").min()])
+            .collect()
+    }
+    .ctx(|| format!("counts of the previous run `{}`", previous.display()))?;
+    let int = |n: &str| -> Result<Vec<Option<i64>>> {
+        let c = rows.column(n).and_then(|c| c.cast(&DataType::Int64)).ctx(|| n.into())?;
+        Ok(c.i64().ctx(|| n.into())?.iter().collect())
+    };
+    let (at, date) = (int("counted_at")?, int("counted_date")?);
+    let (lic, file) = (strings(&rows, "license")?, strings(&rows, "source_file")?);
+    Ok((0..rows.height())
+        .filter_map(|k| {
+            Some(crate::config::KnownCount {
+                license: lic[k].clone()?,
+                counted_at_us: at[k]?,
+                counted_date: i32::try_from(date[k]?).ok()?,
+                source_file: file[k].clone(),
+            })
+        })
+        .collect())
+}

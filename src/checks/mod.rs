@@ -232,6 +232,13 @@ fn conform(rule: &Rule, lf: LazyFrame, schema: &Schema, profile: &Profile) -> Re
     Ok(lf.select(exprs))
 }
 
+/// Whether `rule` is one of the reconciliation duties whose input file was not given.
+fn lacks_input(rule: &str, profile: &Profile) -> bool {
+    let d = &profile.duties;
+    (rule == rule::RECORD_UNAUTHORIZED_USER && !d.users_given)
+        || (rule::OUTAGE_RULES.contains(&rule) && !d.outages_given)
+}
+
 /// Parse, plan and validate every rule against the views (no data is read).
 fn plan(rules: &[Rule], views: &views::Views, profile: &Profile) -> Result<Vec<LazyFrame>> {
     let mut ctx = SQLContext::new();
@@ -252,7 +259,10 @@ fn plan(rules: &[Rule], views: &views::Views, profile: &Profile) -> Result<Vec<L
                     path: r.path.clone(),
                     reason: format!("Failed to plan query:\n{query}\n\nERROR: {e}"),
                 })?;
-                conform(rule, lf, &schema, profile)?
+                let lf = conform(rule, lf, &schema, profile)?;
+                // Without the file a rule needs, its table is empty and so is its result:
+                // nothing of the lake is read for it (no cost when the option is absent).
+                if lacks_input(&rule.id, profile) { lf.limit(0) } else { lf }
             }
             RuleKind::Cycle => {
                 let df = lineage::cycles(views.get("packages"), views.get("package_sources"))?;
@@ -322,7 +332,7 @@ fn check_batch(
     profile: &Profile,
     what: &str,
     only: Option<&BTreeSet<String>>,
-) -> Result<(Vec<DataFrame>, DataFrame, DataFrame)> {
+) -> Result<(Vec<DataFrame>, DataFrame, DataFrame, DataFrame)> {
     let t = std::time::Instant::now();
     let views = views::Views::build_for(lake, profile, only)?;
     timing(&format!("{what}: all views"), t);
@@ -350,8 +360,18 @@ fn check_batch(
         found.push(detach(&f)?);
     }
     let totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
-    let coverage = views.get("count_coverage").collect().ctx(|| "count coverage".into())?;
-    Ok((found, detach(&totals)?, detach(&coverage)?))
+    let coverage = views
+        .get("count_coverage")
+        .join(
+            views.get("duty_coverage"),
+            [col("license")],
+            [col("license")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()
+        .ctx(|| "count coverage".into())?;
+    let known = views.get("known_counts").collect().ctx(|| "known counts".into())?;
+    Ok((found, detach(&totals)?, detach(&coverage)?, detach(&known)?))
 }
 
 /// A rule may return its own `severity` per finding: each must be one of the five names
@@ -414,20 +434,24 @@ pub fn run_all(
     let mut all = Vec::new();
     let mut totals = Vec::new();
     let mut coverage = Vec::new();
+    let mut known = Vec::new();
     for r in results {
-        let (found, batch_totals, batch_coverage) = r?;
+        let (found, batch_totals, batch_coverage, batch_known) = r?;
         all.extend(found.into_iter().map(IntoLazy::lazy));
         totals.push(batch_totals.lazy());
         coverage.push(batch_coverage.lazy());
+        known.push(batch_known.lazy().select(KNOWN_KEPT.map(col)));
     }
     if let Some(r) = reuse {
-        let (found, t, c) = r.previous_clean(lake)?;
+        let (found, t, c, k) = r.previous_clean(lake)?;
         all.push(found);
         totals = totals.into_iter().map(|t| t.select(TOTALS_KEPT.map(col))).collect();
         coverage = coverage.into_iter().map(|c| c.select(COVERAGE_KEPT.map(col))).collect();
         totals.push(t);
         coverage.push(c);
+        known.push(k);
     }
+    let known = concat(known, UnionArgs::default()).ctx(|| "known counts".into())?;
     let totals = concat(totals, UnionArgs::default()).ctx(|| "count totals".into())?;
     let coverage = concat(coverage, UnionArgs::default()).ctx(|| "count coverage".into())?;
     let findings = concat(all, UnionArgs::default())
@@ -462,7 +486,7 @@ pub fn run_all(
     let mut findings = findings;
     let keys = finding_keys(&findings)?;
     findings.with_column(keys).ctx(|| "finding keys".into())?;
-    let summary = summarize(&findings, totals, coverage)?;
+    let summary = summarize(&findings, totals, coverage, known)?;
     Ok(CheckOutput { findings, summary })
 }
 
@@ -479,7 +503,22 @@ const TOTALS_KEPT: [&str; 9] = [
     "significant",
     "basis_total",
 ];
-const COVERAGE_KEPT: [&str; 4] = ["license", "count_status", "count_rows", "count_rows_rejected"];
+const COVERAGE_KEPT: [&str; 12] = [
+    "license",
+    "count_status",
+    "count_rows",
+    "count_rows_rejected",
+    "counted_at",
+    "counted_date",
+    "as_of",
+    "overdue_status",
+    "users_status",
+    "outages_status",
+    "outages",
+    "outage_excused",
+];
+/// The columns of the `known_count` summary rows.
+const KNOWN_KEPT: [&str; 4] = ["license", "counted_at", "counted_date", "source_file"];
 
 /// A run with `--previous` whose inputs changed for some licenses only: the others'
 /// findings and summary rows are the previous run's (same inputs, rules and profile).
@@ -500,7 +539,7 @@ impl Reused<'_> {
 
     /// The previous findings, count totals and coverage of the licenses of `lake` that are
     /// not dirty.
-    fn previous_clean(&self, lake: &Path) -> Result<(LazyFrame, LazyFrame, LazyFrame)> {
+    fn previous_clean(&self, lake: &Path) -> Result<(LazyFrame, LazyFrame, LazyFrame, LazyFrame)> {
         let clean: Vec<String> = crate::store::lake_partitions(lake)?
             .into_iter()
             .filter_map(|(folder, _)| crate::store::partition_value(&folder))
@@ -528,8 +567,9 @@ impl Reused<'_> {
         let totals =
             summary.clone().filter(col("kind").eq(lit("quantity"))).select(TOTALS_KEPT.map(col));
         let coverage =
-            summary.filter(col("kind").eq(lit("coverage"))).select(COVERAGE_KEPT.map(col));
-        Ok((found, totals, coverage))
+            summary.clone().filter(col("kind").eq(lit("coverage"))).select(COVERAGE_KEPT.map(col));
+        let known = summary.filter(col("kind").eq(lit("known_count"))).select(KNOWN_KEPT.map(col));
+        Ok((found, totals, coverage, known))
     }
 }
 
@@ -638,7 +678,12 @@ fn summary_rows(lf: LazyFrame, kind: &str, given: &[&str]) -> LazyFrame {
 }
 
 /// `summary.parquet`: per license × rule, per license × quantity type, per license.
-fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Result<DataFrame> {
+fn summarize(
+    findings: &DataFrame,
+    totals: LazyFrame,
+    coverage: LazyFrame,
+    known: LazyFrame,
+) -> Result<DataFrame> {
     let rank = col("severity").replace_strict(
         lit(Series::new("k".into(), Severity::ALL.map(Severity::as_str))),
         lit(Series::new("v".into(), Severity::ALL.map(|s| i32::from(s.rank())))),
@@ -675,10 +720,21 @@ fn summarize(findings: &DataFrame, totals: LazyFrame, coverage: LazyFrame) -> Re
         "coverage",
         &coverage_cols,
     );
-    concat([per_rule, per_qty, per_license], UnionArgs::default())
+    let known = summary_rows(
+        known.with_column(lit(family::COUNT).alias("family")),
+        "known_count",
+        &["license", "counted_at", "counted_date", "source_file", "family"],
+    );
+    concat([per_rule, per_qty, per_license, known], UnionArgs::default())
         .ctx(|| "summary".into())?
         .sort_by_exprs(
-            [col("license"), col("kind"), col("rule_id"), col("quantity_type")],
+            [
+                col("license"),
+                col("kind"),
+                col("rule_id"),
+                col("quantity_type"),
+                col("counted_date"),
+            ],
             SortMultipleOptions::default().with_nulls_last(true),
         )
         .collect()

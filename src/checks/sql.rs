@@ -52,6 +52,11 @@ pub const BUILTIN: &[(&str, &str)] = builtin!(
     "transfer.accepted_quantity_mismatch.sql",
     "record.adjustment_without_note.sql",
     "record.duplicate_package.sql",
+    "count.reconciliation_overdue.sql",
+    "record.unauthorized_user.sql",
+    "lag.late_after_outage.sql",
+    "transfer.during_outage.sql",
+    "record.outage_undocumented.sql",
 );
 
 /// Parse one rule file's header.

@@ -49,6 +49,10 @@ pub const VIEW_FILES: &[(&str, &str)] = view_files!(
     "23_count_totals.sql",
     "30_activities.sql",
     "31_received_packages.sql",
+    "32_outage_activities.sql",
+    "40_known_counts.sql",
+    "41_duty_as_of.sql",
+    "42_duty_coverage.sql",
 );
 
 /// How many units `CAST(timestamp AS DOUBLE)` counts per hour in Polars (microseconds; the
@@ -262,6 +266,13 @@ impl Views {
     ) -> Result<Views> {
         let mut frames = canonical_tables(lake, only)?;
         frames.extend(parameter_tables(profile)?);
+        let counts = |name: &str| frames.iter().find(|f| f.0 == name).map(|f| f.1.clone());
+        let (Some(counts), Some(rejects)) = (counts(schema::COUNTS), counts(schema::COUNT_REJECTS))
+        else {
+            return Err(Error::Internal("counts are registered".into()));
+        };
+        let known = known_counts(counts, rejects, profile, only)?;
+        frames.push(("known_counts_all".to_owned(), known));
         let mut views = Views { frames };
         views.run_files(&builtin_views()?, profile_params(profile))?;
         Ok(views)
@@ -342,6 +353,8 @@ fn canonical_tables(
         schema::COUNTS,
         schema::COUNT_REJECTS,
         schema::EVENTS,
+        schema::USERS,
+        schema::OUTAGES,
     ] {
         frames.push((t.to_owned(), scan(t)?));
     }
@@ -372,7 +385,121 @@ fn parameter_tables(profile: &Profile) -> Result<Vec<(String, LazyFrame)>> {
     )
     .ctx(|| "settings".into())?
     .lazy();
-    Ok(vec![("tolerances".to_owned(), tolerances), ("settings".to_owned(), settings)])
+    let d = &profile.duties;
+    let duty_settings = DataFrame::new(
+        1,
+        vec![
+            Column::new("as_of".into(), [d.as_of_us])
+                .cast(&store::dtype("ts"))
+                .ctx(|| "duty_settings".into())?,
+            Column::new("users_given".into(), [d.users_given]),
+            Column::new("outages_given".into(), [d.outages_given]),
+        ],
+    )
+    .ctx(|| "duty_settings".into())?
+    .lazy();
+    Ok(vec![
+        ("tolerances".to_owned(), tolerances),
+        ("settings".to_owned(), settings),
+        ("duty_settings".to_owned(), duty_settings),
+    ])
+}
+
+/// A known count: license, local date (day number), count time (µs), file, record, origin.
+type KnownRow = (String, i64, i64, Option<String>, Option<i64>, &'static str);
+
+/// `known_counts_all`: every count of a license the run knows of, one per local count
+/// date (its latest count time and that row's file and line): this run's count rows, read
+/// or rejected (a rejected row was still counted), and the earlier runs' (`--previous`).
+/// `day` is the local date as a day number and `due_end` the last microsecond of the
+/// 30th local calendar day after it (§15051(a)): a later count or as-of time after
+/// `due_end` is more than 30 calendar days later. Built here because SQL has no time
+/// zones; the group is over the count rows only.
+fn known_counts(
+    counts: LazyFrame,
+    rejects: LazyFrame,
+    profile: &Profile,
+    only: Option<&BTreeSet<String>>,
+) -> Result<LazyFrame> {
+    let tz = profile.tz().map_err(Error::Usage)?;
+    let cols = ["license", "counted_date", "counted_at_end", "source_file", "record"].map(col);
+    let order = || {
+        ([col("counted_at_end"), col("source_file"), col("record")], SortMultipleOptions::default())
+    };
+    let latest = |c: &str| {
+        let (by, opts) = order();
+        col(c).sort_by(by, opts).last().alias(c)
+    };
+    let df = concat([counts.select(cols.clone()), rejects.select(cols)], UnionArgs::default())
+        .ctx(|| "known counts".into())?
+        .filter(col("counted_date").is_not_null().and(col("counted_at_end").is_not_null()))
+        .group_by([col("license"), col("counted_date")])
+        .agg([
+            col("counted_at_end").max().alias("counted_at"),
+            latest("source_file"),
+            latest("record"),
+        ])
+        .collect()
+        .ctx(|| "known counts".into())?;
+    let s = |n: &str| -> Result<Column> {
+        df.column(n).and_then(|c| c.cast(&DataType::String)).ctx(|| n.into())
+    };
+    let i = |n: &str| -> Result<Column> {
+        df.column(n).and_then(|c| c.cast(&DataType::Int64)).ctx(|| n.into())
+    };
+    let (lic, file) = (s("license")?, s("source_file")?);
+    let (date, at, rec) = (i("counted_date")?, i("counted_at")?, i("record")?);
+    let mut rows: Vec<KnownRow> = Vec::new();
+    for k in 0..df.height() {
+        let (Some(l), Some(d), Some(t)) = (
+            lic.str().ctx(|| "license".into())?.get(k),
+            date.i64().ctx(|| "date".into())?.get(k),
+            at.i64().ctx(|| "counted_at".into())?.get(k),
+        ) else {
+            continue;
+        };
+        let f = file.str().ctx(|| "source_file".into())?.get(k).map(str::to_owned);
+        rows.push((l.to_owned(), d, t, f, rec.i64().ctx(|| "record".into())?.get(k), "this run"));
+    }
+    let here: BTreeSet<(String, i64)> = rows.iter().map(|r| (r.0.clone(), r.1)).collect();
+    let in_batch = |l: &str| {
+        only.is_none_or(|o| o.contains(&format!("license={}", store::encode_partition(l))))
+    };
+    for p in &profile.duties.previous_counts {
+        let d = i64::from(p.counted_date);
+        if in_batch(&p.license) && !here.contains(&(p.license.clone(), d)) {
+            rows.push((
+                p.license.clone(),
+                d,
+                p.counted_at_us,
+                p.source_file.clone(),
+                None,
+                "earlier run",
+            ));
+        }
+    }
+    let due: Vec<Option<i64>> =
+        rows.iter().map(|r| crate::ingest::duties::local_day_end(r.1 + 30, tz)).collect();
+    let ts = store::dtype("ts");
+    let out = DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("license".into(), rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>()),
+            Column::new("counted_date".into(), rows.iter().map(|r| r.1 as i32).collect::<Vec<_>>())
+                .cast(&DataType::Date)
+                .ctx(|| "counted_date".into())?,
+            Column::new("counted_at".into(), rows.iter().map(|r| r.2).collect::<Vec<_>>())
+                .cast(&ts)
+                .ctx(|| "counted_at".into())?,
+            Column::new("day".into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+            Column::new("due_end".into(), due).cast(&ts).ctx(|| "due_end".into())?,
+            Column::new("source_file".into(), rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>()),
+            Column::new("record".into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()),
+            Column::new("origin".into(), rows.iter().map(|r| r.5).collect::<Vec<_>>()),
+        ],
+    )
+    .ctx(|| "known counts".into())?;
+    Ok(out.lazy())
 }
 
 /// `unit_factors`: the factor to base of every unit spelling `packages` uses (the

@@ -26,6 +26,7 @@ mod anomalies;
 mod catalog;
 mod clock;
 mod counts;
+mod duties;
 mod families;
 mod finalize;
 mod license;
@@ -69,6 +70,9 @@ pub struct GenerateOptions {
     /// Licenses whose data changes from one month to the next (`None`: one in ten, at
     /// least one).
     pub changed_licenses: Option<usize>,
+    /// Also plant the reconciliation duties and write `users.csv` and `outages.csv`
+    /// (see [`duties`]); off by default, which leaves the output as it always was.
+    pub duties: bool,
 }
 
 impl GenerateOptions {
@@ -84,6 +88,7 @@ impl GenerateOptions {
             sheet_styles: Vec::new(),
             months: 1,
             changed_licenses: None,
+            duties: false,
         }
     }
 }
@@ -115,6 +120,7 @@ pub fn run(opts: &GenerateOptions) -> Result<GenerateStats> {
     ensure!((1..=99_999).contains(&opts.licenses), "--licenses must be between 1 and 99999");
     ensure!(opts.packages >= opts.licenses, "--packages must be at least --licenses");
     months::check(opts)?;
+    ensure!(!(opts.duties && opts.months > 1), "--duties writes one data set: leave out --months");
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create `{}`", opts.out.display()))?;
     let tmp = opts.out.join(".tagtrail-generate.tmp");
@@ -141,6 +147,11 @@ pub fn run(opts: &GenerateOptions) -> Result<GenerateStats> {
     let (bytes, planted) = finish_set(&tmp, &ctx.plan.licenses, &outs, &opts.sheet_styles)?;
     stats.bytes += bytes;
     stats.planted = planted;
+    if opts.duties {
+        let (bytes, planted) = duties::plant(&ctx, &tmp)?;
+        stats.bytes += bytes;
+        stats.planted += planted;
+    }
     move_into_place(&tmp, &opts.out)?;
     Ok(stats)
 }
@@ -180,14 +191,22 @@ fn finish_set(
 /// Replaces the outputs in `out` with those in `tmp`, then removes `tmp`.
 fn move_into_place(tmp: &Path, out: &Path) -> Result<()> {
     // A `counts-realworld/` left by an earlier run describes other counts: it goes too.
-    for name in ["export", "counts", "truth.csv", "expected_rejects.csv", REALWORLD] {
+    for name in [
+        "export",
+        "counts",
+        "truth.csv",
+        "expected_rejects.csv",
+        REALWORLD,
+        "users.csv",
+        "outages.csv",
+    ] {
         let dest = out.join(name);
         if dest.is_dir() {
             fs::remove_dir_all(&dest)?;
         } else if dest.exists() {
             fs::remove_file(&dest)?;
         }
-        if name == REALWORLD && !tmp.join(name).exists() {
+        if !tmp.join(name).exists() {
             continue;
         }
         fs::rename(tmp.join(name), &dest)

@@ -314,6 +314,30 @@ pub fn read_xlsx(
     Err(format!("no worksheet holds a count table; {}", tried.join("; ")))
 }
 
+/// The worksheets of an XLSX workbook (`worksheet` only, when given) as CSV text whose
+/// line numbers are the rows, in workbook order: for the other sheets a licensee keeps
+/// (users, outages), read the way a count sheet's worksheet is.
+pub(super) fn xlsx_texts(
+    bytes: &[u8],
+    worksheet: Option<&str>,
+) -> Result<Vec<(String, String)>, HeaderError> {
+    use calamine::{Reader, Xlsx};
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable XLSX workbook: {e}"))?;
+    let names = book.sheet_names();
+    let wanted: Vec<String> = match worksheet {
+        Some(w) => names.iter().filter(|n| n.eq_ignore_ascii_case(w.trim())).cloned().collect(),
+        None => names.clone(),
+    };
+    let mut out = Vec::new();
+    for name in wanted {
+        let cells = worksheet_cells(&mut book, &name)
+            .map_err(|e| format!("unreadable worksheet `{name}`: {e}"))?;
+        out.push((name, worksheet_text(cells)?));
+    }
+    Ok(out)
+}
+
 /// The non-empty cells of a worksheet as `(row, column, value)`, read one at a time:
 /// memory and work follow the cells the file holds, never the dimension it declares (a
 /// 19 KB workbook may declare A1:XFD1048576, 17 billion cells as a dense range).

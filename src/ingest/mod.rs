@@ -10,6 +10,7 @@
 //! every file was read.
 
 pub mod counts;
+pub mod duties;
 pub mod gzip;
 pub mod json;
 pub mod metrc;
@@ -70,6 +71,10 @@ pub struct IngestOptions {
     pub sheet: Option<String>,
     /// The previous result (`--previous`): unchanged export files are not decoded again.
     pub previous: Option<PathBuf>,
+    /// The licensee's list of authorised users (`--users`, SPEC 2.2b).
+    pub users: Option<PathBuf>,
+    /// The licensee's documented losses of access (`--outages`, SPEC 2.2b).
+    pub outages: Option<PathBuf>,
 }
 
 /// What ingest did.
@@ -269,7 +274,8 @@ fn ingest_into(
     let reused_sheets = reuse.as_ref().map(|r| r.sheets.clone()).unwrap_or_default();
     let sheets =
         ingest_sheets(opts, count_sources, sources.len(), &sink, &mut notes, &reused_sheets)?;
-    for (input, rej) in sheets {
+    let duties = ingest_duty_files(opts, sources.len() + count_sources.len(), &sink, &mut notes)?;
+    for (input, rej) in sheets.into_iter().chain(duties) {
         inputs.push(input);
         rejects.0.append(rej.0);
     }
@@ -1161,6 +1167,80 @@ impl CountTimes {
             ),
         })
     }
+}
+
+/// The users and outages files given (`--users`, `--outages`), their parts numbered after
+/// every export file and count sheet.
+fn ingest_duty_files(
+    opts: &IngestOptions,
+    first_idx: usize,
+    sink: &Sink<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(InputFile, RejectRows)>> {
+    let files = [(duties::Duty::Users, &opts.users), (duties::Duty::Outages, &opts.outages)];
+    let mut out = Vec::new();
+    for (k, (duty, path)) in files.into_iter().enumerate() {
+        if let Some(path) = path {
+            out.push(ingest_duty_file(opts, duty, path, first_idx + k, sink, notes)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Read a users or outages file (SPEC 2.2b) into its table: rows of licenses of the export
+/// only (the others are named in a note), bad rows to rejects.
+fn ingest_duty_file(
+    opts: &IngestOptions,
+    duty: duties::Duty,
+    path: &Path,
+    file_idx: usize,
+    sink: &Sink<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(InputFile, RejectRows)> {
+    let bytes = fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let rel = file_name(path);
+    let dopts = duties::DutyOptions {
+        tz: opts.tz,
+        licenses: sink.licenses,
+        worksheet: opts.sheet.as_deref(),
+    };
+    let file =
+        duties::read(duty, &bytes, xlsx, &rel, &dopts).map_err(|(line, reason)| Error::Input {
+            path: path.to_path_buf(),
+            position: Some(line.map_or_else(|| "header".to_owned(), |l| format!("line {l}"))),
+            reason,
+        })?;
+    if !file.other_licenses.is_empty() {
+        let names: Vec<&str> = file.other_licenses.iter().map(String::as_str).collect();
+        notes.push(format!(
+            "--{} {rel}: rows of {} not in the export were left out ({})",
+            duty.name(),
+            if names.len() == 1 { "a license" } else { "licenses" },
+            names.join(", ")
+        ));
+    }
+    let df = file.rows.into_frame()?;
+    let accepted = df.height() as u64;
+    write_frame_parts(sink.lake, duty.name(), df, file_idx, 0, sink.written, Some(sink.licenses))?;
+    let mut rejects = RejectRows::new();
+    for r in &file.rejects {
+        rejects.push(&rel, r.line, &r.column, &r.reason, &r.raw);
+    }
+    let input = InputFile {
+        path: rel,
+        root: duty.name().into(),
+        kind: duty.name().into(),
+        license: None,
+        sha256: manifest::sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+        rows_in: file.rows_in,
+        rows_accepted: accepted,
+        rows_rejected: file.rejects.len() as u64,
+        read_as: Some(file.read_as),
+        part: Some(reuse::prefix(file_idx)),
+    };
+    Ok((input, rejects))
 }
 
 fn read_sheet<'s>(

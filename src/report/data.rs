@@ -192,6 +192,41 @@ pub(crate) struct Coverage {
     pub status: CountStatus,
     pub rows: u64,
     pub rejected: u64,
+    /// The reconciliation duties (None: a summary written before they existed).
+    pub duties: Option<Duties>,
+}
+
+/// What the reconciliation duties (SPEC 3, §15050, §15051) could be judged on at a license.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Duties {
+    /// The local date of its latest known count (this run's or, with --previous, an
+    /// earlier run's), days since 1970-01-01.
+    pub last_count_date: Option<i32>,
+    /// The moment it is judged at (--as-of, else its latest recorded activity).
+    pub as_of_us: Option<i64>,
+    /// A count is known: `count.reconciliation_overdue` was judged.
+    pub overdue_checked: bool,
+    /// The --users list names the license.
+    pub users_checked: bool,
+    /// --outages was given.
+    pub outages_checked: bool,
+    /// Documented losses of access.
+    pub outages: u64,
+    /// Late entries those outages excused (recorded within the 3-day grace).
+    pub excused: u64,
+}
+
+impl Duties {
+    /// Local calendar days from the latest count to the as-of time.
+    pub fn days_since_count(&self, tz: Option<chrono_tz::Tz>) -> Option<i64> {
+        let as_of = chrono::DateTime::from_timestamp_micros(self.as_of_us?)?;
+        let day = match tz {
+            Some(tz) => as_of.with_timezone(&tz).date_naive(),
+            None => as_of.date_naive(),
+        };
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+        Some((day - epoch).num_days() - i64::from(self.last_count_date?))
+    }
 }
 
 impl License {
@@ -518,6 +553,7 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
                 },
                 rows: 0,
                 rejected: 0,
+                duties: None,
             });
             License { license: name, counts, rules, quantities, coverage }
         })
@@ -705,6 +741,7 @@ fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>
     {
         return Ok(BTreeMap::new());
     }
+    let summary_for_duties = summary.clone();
     let df = collect(
         summary.filter(col(c::KIND).eq(lit("coverage"))).select([
             col(c::LICENSE).cast(DataType::String),
@@ -718,6 +755,7 @@ fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>
     let status = strings(&df, "count_status")?;
     let rows = ints(&df, "count_rows")?;
     let rejected = ints(&df, "count_rows_rejected")?;
+    let duties = summary_duties(summary_for_duties, &schema)?;
     Ok((0..df.height())
         .map(|i| {
             let status = match status[i].as_deref() {
@@ -728,8 +766,57 @@ fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>
             let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
             (
                 license[i].clone().unwrap_or_default(),
-                Coverage { status, rows: n(rows[i]), rejected: n(rejected[i]) },
+                Coverage {
+                    status,
+                    rows: n(rows[i]),
+                    rejected: n(rejected[i]),
+                    duties: license[i].as_ref().and_then(|l| duties.get(l).copied()),
+                },
             )
+        })
+        .collect())
+}
+
+/// The duty columns of the `coverage` rows, per license (empty for an older summary).
+fn summary_duties(summary: LazyFrame, schema: &Schema) -> Result<BTreeMap<String, Duties>> {
+    if schema.get("overdue_status").is_none() {
+        return Ok(BTreeMap::new());
+    }
+    let df = collect(
+        summary.filter(col(c::KIND).eq(lit("coverage"))).select([
+            col(c::LICENSE).cast(DataType::String),
+            col("counted_date").cast(DataType::Int64),
+            col("as_of").cast(DataType::Int64),
+            col("overdue_status").cast(DataType::String),
+            col("users_status").cast(DataType::String),
+            col("outages_status").cast(DataType::String),
+            col("outages").cast(DataType::Int64),
+            col("outage_excused").cast(DataType::Int64),
+        ]),
+        "reading summary.parquet",
+    )?;
+    let license = strings(&df, c::LICENSE)?;
+    let (date, as_of) = (ints(&df, "counted_date")?, ints(&df, "as_of")?);
+    let (o, u, g) = (
+        strings(&df, "overdue_status")?,
+        strings(&df, "users_status")?,
+        strings(&df, "outages_status")?,
+    );
+    let (outages, excused) = (ints(&df, "outages")?, ints(&df, "outage_excused")?);
+    let yes = |v: &Option<String>| v.as_deref() == Some("checked");
+    let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
+    Ok((0..df.height())
+        .filter_map(|i| {
+            let d = Duties {
+                last_count_date: date[i].and_then(|d| i32::try_from(d).ok()),
+                as_of_us: as_of[i],
+                overdue_checked: yes(&o[i]),
+                users_checked: yes(&u[i]),
+                outages_checked: yes(&g[i]),
+                outages: n(outages[i]),
+                excused: n(excused[i]),
+            };
+            Some((license[i].clone()?, d))
         })
         .collect())
 }

@@ -484,6 +484,7 @@ fn summary_section(h: &mut String, m: &Model, no: usize) {
         cap(h, shown, ov.licenses.len() as u64, out::SUMMARY);
     }
 
+    duties_html(h, m);
     h.push_str("<h3>What applies and what must be done, per license</h3>\n");
     let with_findings: Vec<&License> = ov.licenses.iter().filter(|l| l.total() > 0).collect();
     if with_findings.is_empty() {
@@ -1103,6 +1104,34 @@ fn rules_section(h: &mut String, m: &Model, no: usize) {
         w!(h, "<h3>Re-run</h3>\n<p><code class=\"wrap\">{}</code></p>\n", esc(&ov.run.rerun));
     }
     h.push_str("</section>\n");
+}
+
+/// "Reconciliation duties" (§15050, §15051): per license, the latest known count and the
+/// days to the as-of time, whether users and outages were checked, what outages excused.
+fn duties_html(h: &mut String, m: &Model) {
+    let rows = super::text::duty_rows(&m.overview);
+    if rows.is_empty() {
+        return;
+    }
+    h.push_str("<h3 id=\"duties\">Reconciliation duties</h3>\n<table>\n<thead><tr>");
+    for head in super::text::DUTY_HEADERS {
+        w!(h, "<th>{}</th>", esc(head));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    let shown = rows.len().min(m.max_rows);
+    for row in &rows[..shown] {
+        h.push_str("<tr>");
+        for (i, c) in row.iter().enumerate() {
+            if i == 0 {
+                w!(h, "<td class=\"nowrap\"><code>{}</code></td>", esc(c));
+            } else {
+                w!(h, "<td>{}</td>", esc(c));
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+    cap(h, shown, rows.len() as u64, out::SUMMARY);
 }
 
 #[cfg(test)]

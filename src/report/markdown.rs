@@ -371,6 +371,7 @@ fn summary(md: &mut String, m: &Model) {
         cap(md, shown, ov.licenses.len() as u64, out::SUMMARY);
     }
 
+    duties(md, m);
     md.push_str("### What applies and what must be done, per license\n\n");
     let with_findings: Vec<&License> = ov.licenses.iter().filter(|l| l.total() > 0).collect();
     if with_findings.is_empty() {
@@ -646,6 +647,20 @@ fn rules(md: &mut String, m: &Model, no: usize) {
     if !ov.run.rerun.is_empty() {
         w!(md, "### Re-run\n\n{}\n\n", cell(&ov.run.rerun));
     }
+}
+
+/// "Reconciliation duties" (§15050, §15051): per license, the latest known count and the
+/// days to the as-of time, whether users and outages were checked, what outages excused.
+fn duties(md: &mut String, m: &Model) {
+    let rows = super::text::duty_rows(&m.overview);
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str("### Reconciliation duties\n\n");
+    let head: Vec<(&str, bool)> = super::text::DUTY_HEADERS.iter().map(|h| (*h, false)).collect();
+    let shown = rows.len().min(m.max_rows);
+    table(md, &head, rows[..shown].iter().map(|r| r.iter().map(|c| cell(c)).collect()));
+    cap(md, shown, rows.len() as u64, out::SUMMARY);
 }
 
 #[cfg(test)]

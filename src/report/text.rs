@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::data::{CountStatus, Finding, Overview, SEVERITIES};
+use super::data::{CountStatus, Duties, Finding, Overview, SEVERITIES};
 use crate::schema::out;
 use crate::vocab::{self, Severity};
 
@@ -385,7 +385,107 @@ pub(crate) fn count_verdicts(ov: &Overview) -> Vec<String> {
             list(&unchecked)
         ));
     }
+    out.extend(duty_verdicts(ov));
     out
+}
+
+/// What the reconciliation duties could not judge (SPEC 2.4: missing evidence is said, never
+/// a clean result): licenses without a known count, without a users list, and outages.
+pub(crate) fn duty_verdicts(ov: &Overview) -> Vec<String> {
+    let with: Vec<(&str, Duties)> = ov
+        .licenses
+        .iter()
+        .filter_map(|l| l.coverage.duties.map(|d| (l.license.as_str(), d)))
+        .collect();
+    if with.is_empty() {
+        return Vec::new();
+    }
+    let list = |v: &[&str]| -> String {
+        let shown = v.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+        if v.len() > 8 { format!("{shown} and {} more", int((v.len() - 8) as u64)) } else { shown }
+    };
+    let not = |f: fn(&Duties) -> bool| -> Vec<&str> {
+        with.iter().filter(|(_, d)| !f(d)).map(|(l, _)| *l).collect()
+    };
+    let mut out = Vec::new();
+    let uncounted = not(|d| d.overdue_checked);
+    if !uncounted.is_empty() {
+        out.push(format!(
+            "30-day reconciliation (count.reconciliation_overdue, §15051(a)) not checked at {} \
+             ({}): no count known in this run or the runs before it.",
+            plural(uncounted.len() as u64, "license", "licenses"),
+            list(&uncounted)
+        ));
+    }
+    let no_users = not(|d| d.users_checked);
+    if no_users.len() == with.len() {
+        out.push(
+            "Authorised users (record.unauthorized_user, §15051(a)(2)) not checked: no --users \
+             list was given."
+                .to_owned(),
+        );
+    } else if !no_users.is_empty() {
+        out.push(format!(
+            "Authorised users (record.unauthorized_user, §15051(a)(2)) not checked at {} ({}): \
+             the --users list does not name them.",
+            plural(no_users.len() as u64, "license", "licenses"),
+            list(&no_users)
+        ));
+    }
+    if with.iter().all(|(_, d)| !d.outages_checked) {
+        out.push(
+            "Losses of access (lag.late_after_outage, transfer.during_outage, \
+             record.outage_undocumented, §15050) not checked: no --outages file was given."
+                .to_owned(),
+        );
+    }
+    out
+}
+
+/// The "Reconciliation duties" table, one row per license: its latest known count (local
+/// date), calendar days from it to the as-of time, the as-of time, users, outages.
+pub(crate) const DUTY_HEADERS: [&str; 6] = [
+    "License",
+    "Latest known count",
+    "Days to as-of",
+    "As of",
+    "Authorised users",
+    "Outages (late entries excused)",
+];
+
+/// The rows of the "Reconciliation duties" table (licenses with duty columns only).
+pub(crate) fn duty_rows(ov: &Overview) -> Vec<[String; 6]> {
+    let tz: Option<chrono_tz::Tz> = ov.run.timezone.parse().ok();
+    ov.licenses
+        .iter()
+        .filter_map(|l| l.coverage.duties.map(|d| (l, d)))
+        .map(|(l, d)| {
+            let date = d.last_count_date.and_then(|n| {
+                chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?
+                    .checked_add_signed(chrono::TimeDelta::try_days(i64::from(n))?)
+            });
+            let days = d.days_since_count(tz);
+            [
+                l.license.clone(),
+                date.map_or_else(
+                    || "not checked: no count known".to_owned(),
+                    |x| x.format("%Y-%m-%d").to_string(),
+                ),
+                match days {
+                    Some(n) if n > 30 => format!("{n} (over 30)"),
+                    Some(n) => n.to_string(),
+                    None => "—".to_owned(),
+                },
+                d.as_of_us.map_or_else(|| "—".to_owned(), |t| ts_local(t, tz)),
+                if d.users_checked { "checked" } else { "not checked" }.to_owned(),
+                if d.outages_checked {
+                    format!("{} ({})", int(d.outages), int(d.excused))
+                } else {
+                    "not checked".to_owned()
+                },
+            ]
+        })
+        .collect()
 }
 
 /// The paragraph printed at the end of `tagtrail run`.

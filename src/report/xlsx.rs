@@ -67,6 +67,11 @@ pub(crate) fn render(
         let ws = wb.add_worksheet_with_constant_memory().set_name("Run").map_err(xl)?;
         run_sheet(ws, model, &zone, &stats, &f).map_err(xl)?;
     }
+    let duties = super::text::duty_rows(&model.overview);
+    if !duties.is_empty() {
+        let ws = wb.add_worksheet_with_constant_memory().set_name("Duties").map_err(xl)?;
+        duties_sheet(ws, model, &duties, &f).map_err(xl)?;
+    }
     let bytes = wb.save_to_buffer().map_err(xl)?;
     Ok((bytes, stats))
 }
@@ -235,6 +240,30 @@ fn summary_sheet(ws: &mut Worksheet, model: &Model, f: &Formats) -> Result<(), X
         }
     }
     filter(ws, r as usize, cols.len())
+}
+
+/// "Reconciliation duties" (§15050, §15051), one row per license, then what was not
+/// checked, in words.
+fn duties_sheet(
+    ws: &mut Worksheet,
+    model: &Model,
+    rows: &[[String; 6]],
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    let widths = [20.0, 28.0, 14.0, 26.0, 18.0, 30.0];
+    let cols: Vec<(&str, f64)> = super::text::DUTY_HEADERS.iter().copied().zip(widths).collect();
+    header(ws, &cols, f)?;
+    for (i, row) in rows.iter().enumerate() {
+        for (j, c) in row.iter().enumerate() {
+            ws.write_string(row_num(i + 1), col_num(j), c)?;
+        }
+    }
+    filter(ws, rows.len(), cols.len())?;
+    let first = rows.len() + 2;
+    for (i, sentence) in super::text::duty_verdicts(&model.overview).iter().enumerate() {
+        ws.write_string_with_format(row_num(first + i), 0, sentence, &f.note)?;
+    }
+    Ok(())
 }
 
 const FINDING_COLS: [(&str, &str, f64); 16] = [

@@ -6,6 +6,7 @@ mod cli;
 mod clients;
 mod common;
 mod determinism;
+mod duties;
 mod evidence;
 mod export_shapes;
 mod function_length;

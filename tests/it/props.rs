@@ -42,6 +42,8 @@ fn ingest_dir(export: &Path, counts: Option<&Path>, out: &Path) -> IngestSummary
         counted_at: None,
         sheet: None,
         previous: None,
+        users: None,
+        outages: None,
     };
     ingest::run(&opts, &ProgressBar::hidden()).expect("ingest succeeds")
 }

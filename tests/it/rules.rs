@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::common::{f, fixture, read, run_pipeline_with, s};
 
 /// Every rule id of SPEC section 3.
-pub const SPEC_RULES: [&str; 19] = [
+pub const SPEC_RULES: [&str; 24] = [
     "count.missing_in_system",
     "count.missing_on_premises",
     "count.quantity_mismatch",
@@ -31,12 +31,21 @@ pub const SPEC_RULES: [&str; 19] = [
     "transfer.accepted_quantity_mismatch",
     "record.adjustment_without_note",
     "record.duplicate_package",
+    "count.reconciliation_overdue",
+    "record.unauthorized_user",
+    "lag.late_after_outage",
+    "transfer.during_outage",
+    "record.outage_undocumented",
 ];
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
     description: String,
+    /// Options of the run besides the inputs (`--as-of …`); `users.csv` and `outages.csv`
+    /// beside `case.toml` are given as `--users` and `--outages`.
+    #[serde(default)]
+    args: Vec<String>,
     expect: BTreeMap<String, Vec<Want>>,
     /// Rows of `summary.parquet` (kind `quantity`) the case pins.
     #[serde(default)]
@@ -75,6 +84,28 @@ struct TotalsWant {
     verdict: Option<String>,
 }
 
+/// Run a case's pipeline into `out`: its export, its `counts/`, and its `profile.toml`,
+/// `users.csv` and `outages.csv` when present.
+fn run_case(dir: &Path, args: &[String], out: &Path) {
+    let counts = dir.join("counts");
+    let mut extra: Vec<String> = args.to_vec();
+    for (flag, file) in
+        [("--profile", "profile.toml"), ("--users", "users.csv"), ("--outages", "outages.csv")]
+    {
+        if dir.join(file).is_file() {
+            extra.push(flag.to_owned());
+            extra.push(dir.join(file).display().to_string());
+        }
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    run_pipeline_with(
+        &dir.join("export"),
+        counts.is_dir().then_some(counts.as_path()),
+        out,
+        &extra,
+    );
+}
+
 /// One expected finding: `"LICENSE/label"` (or `"LICENSE"` for license-level findings), or an
 /// inline table that also pins the finding's severity and quantities, e.g.
 /// `{ key = "L/1A4…", severity = "high", lag_hours = 72.5 }`. A field left out is not checked;
@@ -101,6 +132,8 @@ struct Pinned {
     unit: Option<String>,
     /// The input file the finding points at (which copy of a record was judged).
     source_file: Option<String>,
+    /// The reference (a manifest, a user name, the dates of a count gap).
+    reference: Option<String>,
 }
 
 impl Want {
@@ -124,6 +157,7 @@ struct Found {
     related: Option<String>,
     unit: Option<String>,
     source_file: Option<String>,
+    reference: Option<String>,
 }
 
 impl Found {
@@ -146,6 +180,11 @@ impl Found {
             {
                 bad.push(format!("{name} {have:?} (want {w})"));
             }
+        }
+        if let Some(r) = &want.reference
+            && Some(r) != self.reference.as_ref()
+        {
+            bad.push(format!("reference {:?} (want {r})", self.reference));
         }
         for (name, want, have) in [
             ("system", want.system, self.system),
@@ -181,6 +220,7 @@ fn findings(out: &Path) -> Vec<Found> {
                 related: s(&df, "related_label", i),
                 unit: s(&df, "unit", i),
                 source_file: s(&df, "source_file", i),
+                reference: s(&df, "reference", i),
             }
         })
         .collect()
@@ -194,17 +234,6 @@ fn cases() -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-/// Run a case folder into `out`: its export, its `counts/` and its `profile.toml` when
-/// present.
-fn run_case(dir: &Path, out: &Path) {
-    let counts = dir.join("counts");
-    let profile = dir.join("profile.toml");
-    let profile = profile.display().to_string();
-    let extra: &[&str] =
-        if dir.join("profile.toml").is_file() { &["--profile", &profile] } else { &[] };
-    run_pipeline_with(&dir.join("export"), counts.is_dir().then_some(counts.as_path()), out, extra);
 }
 
 /// The summary's license × quantity-type rows, keyed by (license, quantity type).
@@ -310,7 +339,7 @@ fn check_case(name: &str) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("case.toml")).unwrap();
     let case: Case = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}/case.toml: {e}"));
     let tmp = tempfile::tempdir().unwrap();
-    run_case(&dir, tmp.path());
+    run_case(&dir, &case.args, tmp.path());
     let got = findings(tmp.path());
     let mut problems: Vec<String> = totals_mismatches(tmp.path(), &case.summary)
         .into_iter()
@@ -387,7 +416,7 @@ fn rules_every_spec_rule_has_a_firing_case_and_a_quiet_twin() {
 
 /// The default severity of every SPEC rule, as SPEC section 3 gives it (`lag.late_entry`'s
 /// rows say `high` beyond 72 h themselves; its default is still `medium`).
-const SPEC_SEVERITIES: [(&str, &str); 19] = [
+const SPEC_SEVERITIES: [(&str, &str); 24] = [
     ("count.missing_in_system", "high"),
     ("count.missing_on_premises", "high"),
     ("count.quantity_mismatch", "medium"),
@@ -407,6 +436,11 @@ const SPEC_SEVERITIES: [(&str, &str); 19] = [
     ("transfer.accepted_quantity_mismatch", "high"),
     ("record.adjustment_without_note", "low"),
     ("record.duplicate_package", "high"),
+    ("count.reconciliation_overdue", "high"),
+    ("record.unauthorized_user", "high"),
+    ("lag.late_after_outage", "medium"),
+    ("transfer.during_outage", "high"),
+    ("record.outage_undocumented", "low"),
 ];
 
 /// `tagtrail rules` (and so the manifest and report) lists SPEC's default severities; a
@@ -484,12 +518,17 @@ fn rules_print_pinned_expectations() {
     for name in cases() {
         let dir = fixture("rules").join(&name);
         let tmp = tempfile::tempdir().unwrap();
-        run_case(&dir, tmp.path());
+        let text = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+        let case: Case = toml::from_str(&text).unwrap();
+        run_case(&dir, &case.args, tmp.path());
         let mut got = findings(tmp.path());
         got.sort_by(|a, b| (&a.rule, &a.key).cmp(&(&b.rule, &b.key)));
         println!("## {name}");
         for f in got {
             let mut fields = format!("key = \"{}\", severity = \"{}\"", f.key, f.severity);
+            if let Some(r) = &f.reference {
+                fields.push_str(&format!(", reference = {r:?}"));
+            }
             for (n, v) in [
                 ("system", f.system),
                 ("counted", f.counted),
