@@ -212,6 +212,19 @@ fn evidence_sheet_whose_labels_no_license_holds_is_exit_2() {
     assert!(!dir.path().join("out/findings.parquet").exists());
 }
 
+/// Every count row of C11-0000001-LIC was read at 2026-10-29 17:00 PDT (`--counted-at`).
+fn assert_counted_at_5pm_oct_29(out: &Path) {
+    let c = crate::common::read_table(out, "counts")
+        .lazy()
+        .filter(col("license").eq(lit("C11-0000001-LIC")))
+        .select([col("counted_at").min().alias("lo"), col("counted_at").max().alias("hi")])
+        .collect()
+        .unwrap();
+    let at = crate::common::utc_us("2026-10-30T00:00:00Z");
+    assert_eq!(crate::common::ts(&c, "lo", 0), Some(at));
+    assert_eq!(crate::common::ts(&c, "hi", 0), Some(at));
+}
+
 #[test]
 fn evidence_sheet_without_count_time_needs_counted_at() {
     let dir = tempfile::tempdir().unwrap();
@@ -227,15 +240,7 @@ fn evidence_sheet_without_count_time_needs_counted_at() {
     assert!(err.contains("C11-0000001-LIC.csv") && err.contains("--counted-at"), "{err}");
     let out = dir.path().join("out2");
     run(Some(&counts), &out, &["--quiet", "--counted-at", "2026-10-29T17:00"], 0);
-    let c = crate::common::read_table(&out, "counts")
-        .lazy()
-        .filter(col("license").eq(lit("C11-0000001-LIC")))
-        .select([col("counted_at").min().alias("lo"), col("counted_at").max().alias("hi")])
-        .collect()
-        .unwrap();
-    let at = crate::common::utc_us("2026-10-30T00:00:00Z"); // 17:00 PDT
-    assert_eq!(crate::common::ts(&c, "lo", 0), Some(at));
-    assert_eq!(crate::common::ts(&c, "hi", 0), Some(at));
+    assert_counted_at_5pm_oct_29(&out);
     let m = crate::common::manifest(&out);
     assert!(m["rerun"].as_str().unwrap().contains("--counted-at 2026-10-29T17:00"));
 }
@@ -267,15 +272,7 @@ fn evidence_blank_count_times_need_counted_at() {
     );
     assert!(!out.join("findings.parquet").exists());
     run(Some(&counts), &out, &["--quiet", "--counted-at", "2026-10-29T17:00"], 0);
-    let c = crate::common::read_table(&out, "counts")
-        .lazy()
-        .filter(col("license").eq(lit("C11-0000001-LIC")))
-        .select([col("counted_at").min().alias("lo"), col("counted_at").max().alias("hi")])
-        .collect()
-        .unwrap();
-    let at = crate::common::utc_us("2026-10-30T00:00:00Z"); // 17:00 PDT
-    assert_eq!(crate::common::ts(&c, "lo", 0), Some(at));
-    assert_eq!(crate::common::ts(&c, "hi", 0), Some(at));
+    assert_counted_at_5pm_oct_29(&out);
 }
 
 #[test]
