@@ -77,6 +77,11 @@ pub fn run_pipeline_with(
     run_expect(&args, 0)
 }
 
+/// The rows of `OUT/summary.parquet` of one `kind` (`rule`, `quantity`, `coverage`…).
+pub fn summary_rows(out: &Path, kind: &str) -> DataFrame {
+    read(&out.join("summary.parquet")).lazy().filter(col("kind").eq(lit(kind))).collect().unwrap()
+}
+
 /// Read a Parquet file eagerly.
 pub fn read(path: &Path) -> DataFrame {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));

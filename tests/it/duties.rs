@@ -33,11 +33,7 @@ fn run(out: &Path, extra: &[&str], code: i32) -> std::process::Output {
 
 /// `license → (overdue, users, outages)` statuses of the summary's coverage rows.
 fn duty_statuses(out: &Path) -> Vec<(String, String, String, String)> {
-    let df = read(&out.join("summary.parquet"))
-        .lazy()
-        .filter(col("kind").eq(lit("coverage")))
-        .collect()
-        .unwrap();
+    let df = crate::common::summary_rows(out, "coverage");
     (0..df.height())
         .map(|i| {
             (

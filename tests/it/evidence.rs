@@ -51,11 +51,7 @@ fn counts_with(dir: &Path, sheet: &str, edit: impl Fn(&str) -> String) -> PathBu
 
 /// Coverage rows of summary.parquet: license → (status, rows, rejected).
 fn coverage(out: &Path) -> BTreeMap<String, (String, i64, i64)> {
-    let df = read(&out.join("summary.parquet"))
-        .lazy()
-        .filter(col("kind").eq(lit("coverage")))
-        .collect()
-        .unwrap();
+    let df = crate::common::summary_rows(out, "coverage");
     (0..df.height())
         .map(|i| {
             let n = |c: &str| df.column(c).unwrap().i64().unwrap().get(i).unwrap();
