@@ -1074,8 +1074,9 @@ fn ingest_sheets(
             rows = fill_license(rows, l)?;
             unknown = fill_license(unknown, l)?;
         }
+        // Only accepted rows are read at a count time; a rejected row (its time may be
+        // the unreadable cell) is kept as evidence and needs none.
         times.tally(&rows, &src.path)?;
-        times.tally(&unknown, &src.path)?;
         let accepted = rows.height() as u64;
         write_frame_parts(sink.lake, schema::COUNTS, rows, file_idx, 0, sink.written, None)?;
         write_frame_parts(

@@ -271,6 +271,34 @@ fn evidence_blank_count_times_need_counted_at() {
     assert_counted_at_5pm_oct_29(&out);
 }
 
+/// A sheet whose every count time is unreadable rejects its rows (each with its line) and
+/// leaves the license's count "not determined"; it is not the blank-time input error.
+#[test]
+fn evidence_unreadable_count_times_are_rejects_not_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = counts_with(dir.path(), "C11-0000001-LIC.csv", |t| {
+        t.lines()
+            .enumerate()
+            .map(|(i, l)| match (i, l.rsplit_once(',')) {
+                (1.., Some((a, _))) => format!("{a},yesterday"),
+                _ => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let rows = fs::read_to_string(counts.join("C11-0000001-LIC.csv")).unwrap().lines().count() - 1;
+    let out = dir.path().join("out");
+    run(Some(&counts), &out, &["--quiet"], 0);
+    let rejects = crate::common::read(&out.join("rejects.parquet"));
+    let of_sheet = (0..rejects.height())
+        .filter(|&i| s(&rejects, "source_file", i).as_deref() == Some("C11-0000001-LIC.csv"))
+        .count();
+    assert_eq!(of_sheet, rows);
+    let (status, n, rejected) = coverage(&out)["C11-0000001-LIC"].clone();
+    assert_eq!((n, rejected), (rows as i64, rows as i64));
+    assert_eq!(status, "not_determined");
+}
+
 #[test]
 fn evidence_old_excel_workbook_is_exit_2_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
