@@ -20,6 +20,7 @@ Needs pyspark (pip install pyspark) and Java 17.
 
 import argparse
 import hashlib
+import json
 import re
 import sys
 import tomllib
@@ -233,6 +234,16 @@ def register_duties(spark, timezone):
         "license string, counted_date date, counted_at timestamp, day long, due_end timestamp, "
         "source_file string, record long, origin string",
     ).createOrReplaceTempView("known_counts_all")
+
+
+def register_export_files(spark, out):
+    """`export_files` (tagtrail's app.rs `check_profile`): (license, kind) of every export
+    file the manifest lists, so a counted license whose export lacks its packages, or the
+    adjustments or sales other licenses have, is not checked for the count family."""
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    rows = sorted({(i["license"], i["kind"]) for i in manifest.get("inputs", [])
+                   if i.get("root") == "export" and i.get("license")})
+    spark.createDataFrame(rows, "license string, kind string").createOrReplaceTempView("export_files")
 
 
 def interval_bound(hours):
@@ -467,6 +478,7 @@ def main():
         register_lake(spark, lake)
         params = register_parameters(spark, profile)
         register_duties(spark, profile.get("timezone") or "America/Los_Angeles")
+        register_export_files(spark, Path(args.out))
         run_views(spark, Path(args.queries), params)
         frames = run_rules(spark, Path(args.queries), profile)
         n = write_findings(frames, args.findings, args.run_id)

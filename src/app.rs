@@ -100,6 +100,12 @@ impl Settings {
         };
         p.duties.users_given = m.inputs.iter().any(|i| i.root == schema::USERS);
         p.duties.outages_given = m.inputs.iter().any(|i| i.root == schema::OUTAGES);
+        p.duties.export_files = m
+            .inputs
+            .iter()
+            .filter(|i| i.root == "export")
+            .filter_map(|i| i.license.clone().map(|l| (l, i.kind.clone())))
+            .collect();
         if let Some(prev) = &self.previous {
             p.duties.previous_counts = checks::changes::previous_counts(prev)?;
         }

@@ -117,6 +117,9 @@ pub struct RunDuties {
     pub outages_given: bool,
     /// The counts known from earlier runs of the chain (`--previous`).
     pub previous_counts: Vec<KnownCount>,
+    /// (license, kind) of every export file read (the manifest's inputs): whether a
+    /// license's export holds the adjustments and sales its as-of quantities need.
+    pub export_files: Vec<(String, String)>,
 }
 
 /// One count of a license known from an earlier run: the latest count time of one local

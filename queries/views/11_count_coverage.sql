@@ -1,8 +1,12 @@
 -- view: count_coverage
 -- materialize: yes
--- description: per license of the export or of the counts: count rows, rejected rows, and whether the count family is checked
+-- description: per license of the export or of the counts: count rows, rejected rows, the export files its counts lack, and whether the count family is checked
 -- Over 1 % of a license's count rows rejected leaves its significance not determined; no
--- count row at all leaves the count family not checked (evidence before verdicts).
+-- count row at all leaves the count family not checked (evidence before verdicts). So does
+-- a counted license whose export lacks what the as-of system needs: its packages file, or
+-- an adjustments or sales file that other licenses of the export have while a package of
+-- its own changed after its first count time (a change after the count could not be
+-- undone, and would read as a discrepancy). Unchanged packages need no rollback.
 WITH rows_per_license AS (
   SELECT license,
          CAST(COUNT(rejected) AS BIGINT) AS count_rows,
@@ -13,10 +17,47 @@ WITH rows_per_license AS (
     SELECT license, CAST(NULL AS BOOLEAN) AS rejected FROM licenses
   ) AS r
   GROUP BY license
+),
+files AS (
+  SELECT license,
+         MAX(CASE WHEN kind = 'packages' THEN 1 ELSE 0 END) AS has_packages,
+         MAX(CASE WHEN kind = 'adjustments' THEN 1 ELSE 0 END) AS has_adjustments,
+         MAX(CASE WHEN kind = 'sales' THEN 1 ELSE 0 END) AS has_sales
+  FROM export_files
+  GROUP BY license
+),
+anywhere AS (
+  SELECT MAX(has_adjustments) AS any_adjustments, MAX(has_sales) AS any_sales FROM files
+),
+changed AS (
+  SELECT c.license, 1 AS changed_after_count
+  FROM (SELECT license, MIN(counted_at_end) AS first_count FROM count_rows_all
+        GROUP BY license) AS c
+  JOIN (SELECT license, MAX(last_modified) AS last_change FROM packages
+        GROUP BY license) AS p ON p.license = c.license
+  WHERE p.last_change > c.first_count
+),
+lacking AS (
+  SELECT r.license, r.count_rows, r.count_rows_rejected,
+         CASE WHEN r.count_rows > 0 THEN
+           NULLIF(REPLACE(TRIM(
+             CASE WHEN COALESCE(f.has_packages, 0) = 0 THEN 'packages ' ELSE '' END
+             || CASE WHEN COALESCE(f.has_adjustments, 0) = 0 AND a.any_adjustments = 1
+                          AND g.changed_after_count = 1
+                     THEN 'adjustments ' ELSE '' END
+             || CASE WHEN COALESCE(f.has_sales, 0) = 0 AND a.any_sales = 1
+                          AND g.changed_after_count = 1
+                     THEN 'sales' ELSE '' END
+           ), ' ', ', '), '')
+         END AS count_lacks
+  FROM rows_per_license r
+  LEFT JOIN files f ON f.license = r.license
+  LEFT JOIN changed g ON g.license = r.license
+  CROSS JOIN anywhere a
 )
-SELECT license, count_rows, count_rows_rejected,
-       CASE WHEN count_rows = 0 THEN 'not_checked'
+SELECT license, count_rows, count_rows_rejected, count_lacks,
+       CASE WHEN count_rows = 0 OR count_lacks IS NOT NULL THEN 'not_checked'
             WHEN count_rows_rejected * 100 > count_rows THEN 'not_determined'
             ELSE 'checked' END AS count_status
-FROM rows_per_license
+FROM lacking
 ORDER BY license

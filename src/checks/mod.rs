@@ -503,9 +503,10 @@ const TOTALS_KEPT: [&str; 9] = [
     "significant",
     "basis_total",
 ];
-const COVERAGE_KEPT: [&str; 12] = [
+const COVERAGE_KEPT: [&str; 13] = [
     "license",
     "count_status",
+    "count_lacks",
     "count_rows",
     "count_rows_rejected",
     "counted_at",

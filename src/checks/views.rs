@@ -398,8 +398,13 @@ fn parameter_tables(profile: &Profile) -> Result<Vec<(String, LazyFrame)>> {
     )
     .ctx(|| "duty_settings".into())?
     .lazy();
+    let (licenses, kinds): (Vec<&str>, Vec<&str>) =
+        d.export_files.iter().map(|(l, k)| (l.as_str(), k.as_str())).unzip();
+    let export_files =
+        df!("license" => licenses, "kind" => kinds).ctx(|| "export_files".into())?.lazy();
     Ok(vec![
         ("tolerances".to_owned(), tolerances),
+        ("export_files".to_owned(), export_files),
         ("settings".to_owned(), settings),
         ("duty_settings".to_owned(), duty_settings),
     ])

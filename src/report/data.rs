@@ -181,9 +181,43 @@ pub(crate) enum CountStatus {
     Checked,
     /// Over 1 % of its count rows could not be read: no significance verdict.
     NotDetermined,
-    /// No count rows: the count family was not checked.
+    /// No count rows, or an export without what the as-of system needs: the count family
+    /// was not checked.
     #[default]
     NotChecked,
+}
+
+/// The export files a counted license lacks for its as-of quantities (`count_lacks`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Lacks {
+    pub packages: bool,
+    pub adjustments: bool,
+    pub sales: bool,
+}
+
+impl Lacks {
+    fn parse(s: Option<&str>) -> Lacks {
+        let has = |k: &str| s.is_some_and(|s| s.split(',').any(|w| w.trim() == k));
+        Lacks { packages: has("packages"), adjustments: has("adjustments"), sales: has("sales") }
+    }
+
+    pub fn any(self) -> bool {
+        self.packages || self.adjustments || self.sales
+    }
+
+    /// "packages file", "adjustments and sales files".
+    pub fn files(self) -> String {
+        let names: Vec<&str> =
+            [(self.packages, "packages"), (self.adjustments, "adjustments"), (self.sales, "sales")]
+                .into_iter()
+                .filter_map(|(b, n)| b.then_some(n))
+                .collect();
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} file"),
+            [rest @ .., last] => format!("{} and {last} files", rest.join(", ")),
+        }
+    }
 }
 
 /// A license's count rows and what they allow.
@@ -192,8 +226,22 @@ pub(crate) struct Coverage {
     pub status: CountStatus,
     pub rows: u64,
     pub rejected: u64,
+    /// Export files the as-of quantities needed and did not have (count family not checked).
+    pub lacks: Lacks,
     /// The reconciliation duties (None: a summary written before they existed).
     pub duties: Option<Duties>,
+}
+
+impl Coverage {
+    /// Why the count family was not checked: "no count sheet", or the export files the
+    /// as-of quantities needed ("its export has no sales file").
+    pub fn not_checked_why(&self) -> String {
+        if self.lacks.any() {
+            format!("its export has no {}", self.lacks.files())
+        } else {
+            "no count sheet".to_owned()
+        }
+    }
 }
 
 /// What the reconciliation duties (SPEC 3, §15050, §15051) could be judged on at a license.
@@ -530,6 +578,8 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
 
     let mut names: BTreeSet<String> = by_license.keys().cloned().collect();
     names.extend(quantities.iter().map(|q| q.license.clone()));
+    // A counted license the export lacks is in the summary's coverage rows only.
+    names.extend(coverage.keys().cloned());
     names.extend(inputs.iter().filter(|i| !i.license.is_empty()).map(|i| i.license.clone()));
 
     let mut licenses: Vec<License> = names
@@ -553,6 +603,7 @@ fn overview(out_dir: &Path, findings: &LazyFrame, summary: Option<LazyFrame>) ->
                 },
                 rows: 0,
                 rejected: 0,
+                lacks: Lacks::default(),
                 duties: None,
             });
             License { license: name, counts, rules, quantities, coverage }
@@ -748,6 +799,11 @@ fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>
             col("count_status").cast(DataType::String),
             col("count_rows").cast(DataType::Int64),
             col("count_rows_rejected").cast(DataType::Int64),
+            if schema.get("count_lacks").is_some() {
+                col("count_lacks").cast(DataType::String)
+            } else {
+                lit(NULL).cast(DataType::String).alias("count_lacks")
+            },
         ]),
         "reading summary.parquet",
     )?;
@@ -755,6 +811,7 @@ fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>
     let status = strings(&df, "count_status")?;
     let rows = ints(&df, "count_rows")?;
     let rejected = ints(&df, "count_rows_rejected")?;
+    let lacks = strings(&df, "count_lacks")?;
     let duties = summary_duties(summary_for_duties, &schema)?;
     Ok((0..df.height())
         .map(|i| {
@@ -770,6 +827,7 @@ fn summary_coverage(mut summary: LazyFrame) -> Result<BTreeMap<String, Coverage>
                     status,
                     rows: n(rows[i]),
                     rejected: n(rejected[i]),
+                    lacks: Lacks::parse(lacks[i].as_deref()),
                     duties: license[i].as_ref().and_then(|l| duties.get(l).copied()),
                 },
             )
@@ -807,6 +865,8 @@ fn summary_duties(summary: LazyFrame, schema: &Schema) -> Result<BTreeMap<String
     let n = |v: Option<i64>| u64::try_from(v.unwrap_or(0)).unwrap_or(0);
     Ok((0..df.height())
         .filter_map(|i| {
+            // A counted license the export lacks has no duty row: nothing was judged there.
+            o[i].as_ref()?;
             let d = Duties {
                 last_count_date: date[i].and_then(|d| i32::try_from(d).ok()),
                 as_of_us: as_of[i],

@@ -360,7 +360,10 @@ fn unread_list(h: &mut String, m: &Model) {
 fn significance_html(l: &License) -> String {
     match l.coverage.status {
         CountStatus::NotChecked if !l.significant() => {
-            return "<span class=\"muted\">not checked: no count sheet</span>".to_owned();
+            return format!(
+                "<span class=\"muted\">not checked: {}</span>",
+                esc(&l.coverage.not_checked_why())
+            );
         }
         CountStatus::NotDetermined => {
             return format!(

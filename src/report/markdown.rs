@@ -268,7 +268,9 @@ fn critical_verdict(md: &mut String, m: &Model) {
 
 fn significance(l: &License) -> String {
     match l.coverage.status {
-        CountStatus::NotChecked if !l.significant() => return "not checked: no count sheet".into(),
+        CountStatus::NotChecked if !l.significant() => {
+            return format!("not checked: {}", l.coverage.not_checked_why());
+        }
         CountStatus::NotDetermined => {
             return format!(
                 "**not determined** ({} of {} count rows rejected)",

@@ -376,14 +376,40 @@ pub(crate) fn count_verdicts(ov: &Overview) -> Vec<String> {
             pct(c.rejected as f64 * 100.0 / c.rows.max(1) as f64)
         ));
     }
-    let unchecked = names(CountStatus::NotChecked);
+    let unchecked: Vec<&str> = ov
+        .licenses
+        .iter()
+        .filter(|l| l.coverage.status == CountStatus::NotChecked && !l.coverage.lacks.any())
+        .map(|l| l.license.as_str())
+        .collect();
     if !unchecked.is_empty() {
         out.push(format!(
-            "Inventory not checked at {} ({}): not checked: no count sheet. Pass --counts with \
-             their count sheets to reconcile them.",
+            "Inventory at {} ({}) not checked: no count sheet. Pass --counts with their count \
+             sheets to reconcile them.",
             plural(unchecked.len() as u64, "license", "licenses"),
             list(&unchecked)
         ));
+    }
+    for l in ov.licenses.iter().filter(|l| l.coverage.lacks.any()) {
+        let (c, rows) = (l.coverage, plural(l.coverage.rows, "count row was", "count rows were"));
+        out.push(if c.lacks.packages {
+            format!(
+                "Inventory at {} not checked: {rows} read, but the export has no packages file \
+                 for it, so there is no system to compare them with; add its export folder and \
+                 run again.",
+                l.license
+            )
+        } else {
+            format!(
+                "Inventory at {} not checked: {rows} read, but its export has no {} while its \
+                 packages changed after the count, so their quantities at the count are not \
+                 known (each change after the count would read as a discrepancy); add {} (an \
+                 empty list [] where the license made none) and run again.",
+                l.license,
+                c.lacks.files(),
+                if c.lacks.adjustments && c.lacks.sales { "those files" } else { "that file" }
+            )
+        });
     }
     out.extend(duty_verdicts(ov));
     out

@@ -170,7 +170,9 @@ fn filter(ws: &mut Worksheet, rows: usize, cols: usize) -> Result<(), XlsxError>
 /// The verdict on one license's counts, in the words of SPEC 2.4.
 fn verdict(l: &License, significant: bool) -> String {
     match l.coverage.status {
-        CountStatus::NotChecked if !l.significant() => "not checked: no count sheet".to_owned(),
+        CountStatus::NotChecked if !l.significant() => {
+            format!("not checked: {}", l.coverage.not_checked_why())
+        }
         CountStatus::NotDetermined => format!(
             "not determined: {} of {} count rows could not be read",
             l.coverage.rejected, l.coverage.rows

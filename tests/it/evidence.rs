@@ -96,9 +96,9 @@ fn evidence_license_without_a_sheet_is_not_checked_beside_checked_ones() {
     assert_eq!(cov["C11-0000003-LIC"].0, "checked");
     assert_eq!(cov["C11-0000002-LIC"], ("not_checked".into(), 0, 0));
     let err = stderr(&o);
-    assert!(err.contains("(C11-0000002-LIC): not checked: no count sheet"), "{err}");
+    assert!(err.contains("(C11-0000002-LIC) not checked: no count sheet"), "{err}");
     let md = fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("C11-0000002-LIC): not checked: no count sheet"), "{md}");
+    assert!(md.contains("C11-0000002-LIC) not checked: no count sheet"), "{md}");
 }
 
 #[test]
@@ -289,7 +289,7 @@ fn evidence_unreadable_count_times_are_rejects_not_an_input_error() {
     let rows = fs::read_to_string(counts.join("C11-0000001-LIC.csv")).unwrap().lines().count() - 1;
     let out = dir.path().join("out");
     run(Some(&counts), &out, &["--quiet"], 0);
-    let rejects = crate::common::read(&out.join("rejects.parquet"));
+    let rejects = read(&out.join("rejects.parquet"));
     let of_sheet = (0..rejects.height())
         .filter(|&i| s(&rejects, "source_file", i).as_deref() == Some("C11-0000001-LIC.csv"))
         .count();
@@ -376,4 +376,80 @@ fn evidence_sheet_option_picks_the_worksheet() {
         err.contains("no worksheet named `Nov`") && err.contains("September, October"),
         "{err}"
     );
+}
+
+/// The sample's export with `edit` applied to a copy, run with the sample's counts.
+fn run_on_export(dir: &Path, edit: impl Fn(&Path), extra: &[&str]) -> (PathBuf, Output) {
+    let export = dir.join("export");
+    crate::common::copy_tree(&sample().join("export"), &export);
+    edit(&export);
+    let out = dir.join("out");
+    let c = sample().join("counts");
+    let mut args =
+        vec!["run", "--export", export.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend(["--counts", c.to_str().unwrap()]);
+    args.extend(extra);
+    let o = run_expect(&args, 0);
+    (out, o)
+}
+
+/// `(rule, license, label)` → findings, of the count family at `license`.
+fn count_findings_at(out: &Path, license: &str) -> usize {
+    finding_keys(out)
+        .iter()
+        .filter(|((r, l, _), _)| r.starts_with("count.") && l == license)
+        .count()
+}
+
+/// A counted license whose export has no sales file while others have one cannot be put
+/// back to the count's moment: its count family is not checked (no finding, the summary
+/// names the file, the closing paragraph says what to add), and nothing else changes.
+/// An empty sales file is evidence of no sales: then it is checked.
+#[test]
+fn evidence_export_without_the_sales_file_is_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, _) = run_on_export(&dir.path().join("a"), |_| {}, &["--quiet"]);
+    let lic = "C11-0000001-LIC";
+    assert!(count_findings_at(&full, lic) > 0);
+    let (out, o) = run_on_export(
+        &dir.path().join("b"),
+        |e| fs::remove_file(e.join(lic).join("sales.json")).unwrap(),
+        &[],
+    );
+    assert_eq!(count_findings_at(&out, lic), 0);
+    let df = crate::common::summary_rows(&out, "coverage");
+    let row = (0..df.height()).find(|&i| s(&df, "license", i).as_deref() == Some(lic)).unwrap();
+    assert_eq!(s(&df, "count_status", row).as_deref(), Some("not_checked"));
+    assert_eq!(s(&df, "count_lacks", row).as_deref(), Some("sales"));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("Inventory at {lic} not checked")), "{err}");
+    assert!(err.contains("its export has no sales file"), "{err}");
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("not checked: its export has no sales file"), "{md}");
+    // The other licenses' findings are the full run's.
+    let others = |o: &Path| -> Vec<_> {
+        finding_keys(o).into_iter().filter(|((_, l, _), _)| l != lic).collect()
+    };
+    assert_eq!(others(&out), others(&full));
+
+    let (empty, _) = run_on_export(
+        &dir.path().join("c"),
+        |e| fs::write(e.join(lic).join("sales.json"), "[]").unwrap(),
+        &["--quiet"],
+    );
+    assert_eq!(coverage(&empty)[lic].0, "checked");
+}
+
+/// A license counted but absent from the export is not judged against an empty system
+/// (every counted package "missing in system"): its count family is not checked.
+#[test]
+fn evidence_counted_license_missing_from_the_export_is_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let lic = "C11-0000003-LIC";
+    let (out, o) = run_on_export(dir.path(), |e| fs::remove_dir_all(e.join(lic)).unwrap(), &[]);
+    assert_eq!(count_findings_at(&out, lic), 0);
+    let (status, rows, _) = coverage(&out)[lic].clone();
+    assert_eq!(status, "not_checked");
+    assert!(rows > 0);
+    assert!(stderr(&o).contains("the export has no packages file for it"), "{}", stderr(&o));
 }

@@ -6,24 +6,10 @@ use std::path::Path;
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::common::{generate, manifest, read};
+use crate::common::{copy_tree, generate, manifest, read};
 
 fn run(data: &Path, out: &Path, extra: &[&str]) {
     crate::common::run_pipeline_with(&data.join("export"), Some(&data.join("counts")), out, extra);
-}
-
-/// Copy a folder tree.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 /// Change the records of one export file (a list, or a page object with `Data`).

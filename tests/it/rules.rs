@@ -56,7 +56,8 @@ struct Case {
 }
 
 /// One license's count coverage: `checked`, `not_determined` or `not_checked`, with its
-/// count rows and how many were rejected.
+/// count rows, how many were rejected and the export files its counts lacked (absent: none).
+/// `outage_excused`, the late entries its outages excused, is compared when given.
 #[derive(serde::Deserialize, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct CoverageWant {
@@ -64,6 +65,10 @@ struct CoverageWant {
     count_status: String,
     count_rows: i64,
     count_rows_rejected: i64,
+    #[serde(default)]
+    count_lacks: Option<String>,
+    #[serde(default)]
+    outage_excused: Option<i64>,
 }
 
 /// One license × quantity type row of the summary: its totals and verdict. Totals are
@@ -279,10 +284,17 @@ fn coverage_mismatches(out: &Path, want: &[CoverageWant]) -> Vec<String> {
             count_status: s(&df, "count_status", i).unwrap_or_default(),
             count_rows: int("count_rows", i),
             count_rows_rejected: int("count_rows_rejected", i),
+            count_lacks: s(&df, "count_lacks", i),
+            outage_excused: df.column("outage_excused").unwrap().i64().unwrap().get(i),
         })
         .collect();
+    let matches = |w: &CoverageWant, h: &CoverageWant| {
+        (&w.license, &w.count_status, w.count_rows, w.count_rows_rejected, &w.count_lacks)
+            == (&h.license, &h.count_status, h.count_rows, h.count_rows_rejected, &h.count_lacks)
+            && w.outage_excused.is_none_or(|n| h.outage_excused == Some(n))
+    };
     want.iter()
-        .filter(|w| !have.contains(w))
+        .filter(|w| !have.iter().any(|h| matches(w, h)))
         .map(|w| {
             let got = have.iter().find(|h| h.license == w.license);
             format!("coverage: want {w:?}, got {got:?}")
