@@ -199,16 +199,19 @@ def register_parameters(spark, profile):
     }
 
 
-def register_duties(spark, timezone):
+def register_duties(spark, timezone, out):
     """`duty_settings` and `known_counts_all` (tagtrail's views.rs `known_counts`): one row
     per license and local count date with its latest count row, and `due_end`, the end of
-    the 30th local day after it. Spark runs without --as-of and --previous."""
+    the 30th local day after it. Which of --users and --outages the lake holds is read from
+    the manifest, as tagtrail does. Spark runs without --as-of and --previous."""
     import datetime as dt
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(timezone)
+    roots = {i.get("root") for i in read_manifest(out).get("inputs", [])}
     spark.createDataFrame(
-        [(None, False, False)], "as_of timestamp, users_given boolean, outages_given boolean"
+        [(None, "users" in roots, "outages" in roots)],
+        "as_of timestamp, users_given boolean, outages_given boolean",
     ).createOrReplaceTempView("duty_settings")
     rows = spark.sql("""
         SELECT license, counted_date, counted_at_end AS counted_at, source_file, record
@@ -236,12 +239,15 @@ def register_duties(spark, timezone):
     ).createOrReplaceTempView("known_counts_all")
 
 
+def read_manifest(out):
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
 def register_export_files(spark, out):
     """`export_files` (tagtrail's app.rs `check_profile`): (license, kind) of every export
     file the manifest lists, so a counted license whose export lacks its packages, or the
     adjustments or sales other licenses have, is not checked for the count family."""
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    rows = sorted({(i["license"], i["kind"]) for i in manifest.get("inputs", [])
+    rows = sorted({(i["license"], i["kind"]) for i in read_manifest(out).get("inputs", [])
                    if i.get("root") == "export" and i.get("license")})
     spark.createDataFrame(rows, "license string, kind string").createOrReplaceTempView("export_files")
 
@@ -260,8 +266,6 @@ def register_unit_factors(spark):
 
 
 def run_views(spark, qdir, params):
-    from pyspark.sql import functions as F
-
     for path in sorted((qdir / "views").glob("*.sql")):
         text = path.read_text(encoding="utf-8")
         head, sql = header(text), body(text)
@@ -270,7 +274,12 @@ def run_views(spark, qdir, params):
             if name not in params:
                 sys.exit(f"{path}: parameter :{name} is not defined")
             value = params[name]
-            args[name] = F.lit(None).cast("timestamp") if value is None else value
+            if value is None:
+                # A NULL parameter (the earliest count point of a lake without counts) is
+                # written in: Spark takes no NULL argument. The only such parameter is a time.
+                sql = re.sub(rf":{name}\b", "CAST(NULL AS TIMESTAMP)", sql)
+            else:
+                args[name] = value
         df = spark.sql(sql, args=args)
         if "parameter" in head:
             row = df.first()
@@ -477,7 +486,9 @@ def main():
     try:
         register_lake(spark, lake)
         params = register_parameters(spark, profile)
-        register_duties(spark, profile.get("timezone") or "America/Los_Angeles")
+        zone = (profile.get("timezone") or read_manifest(Path(args.out)).get("options", {}).get("timezone")
+                or "America/Los_Angeles")
+        register_duties(spark, zone, Path(args.out))
         register_export_files(spark, Path(args.out))
         run_views(spark, Path(args.queries), params)
         frames = run_rules(spark, Path(args.queries), profile)

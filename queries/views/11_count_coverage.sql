@@ -20,17 +20,18 @@ WITH rows_per_license AS (
 ),
 files AS (
   SELECT license,
-         MAX(CASE WHEN kind = 'packages' THEN 1 ELSE 0 END) AS has_packages,
-         MAX(CASE WHEN kind = 'adjustments' THEN 1 ELSE 0 END) AS has_adjustments,
-         MAX(CASE WHEN kind = 'sales' THEN 1 ELSE 0 END) AS has_sales
+         COUNT(CASE WHEN kind = 'packages' THEN kind END) AS packages_files,
+         COUNT(CASE WHEN kind = 'adjustments' THEN kind END) AS adjustments_files,
+         COUNT(CASE WHEN kind = 'sales' THEN kind END) AS sales_files
   FROM export_files
   GROUP BY license
 ),
 anywhere AS (
-  SELECT MAX(has_adjustments) AS any_adjustments, MAX(has_sales) AS any_sales FROM files
+  SELECT MAX(adjustments_files) AS adjustments_files, MAX(sales_files) AS sales_files
+  FROM files
 ),
 changed AS (
-  SELECT c.license, 1 AS changed_after_count
+  SELECT c.license
   FROM (SELECT license, MIN(counted_at_end) AS first_count FROM count_rows_all
         GROUP BY license) AS c
   JOIN (SELECT license, MAX(last_modified) AS last_change FROM packages
@@ -41,12 +42,12 @@ lacking AS (
   SELECT r.license, r.count_rows, r.count_rows_rejected,
          CASE WHEN r.count_rows > 0 THEN
            NULLIF(REPLACE(TRIM(
-             CASE WHEN COALESCE(f.has_packages, 0) = 0 THEN 'packages ' ELSE '' END
-             || CASE WHEN COALESCE(f.has_adjustments, 0) = 0 AND a.any_adjustments = 1
-                          AND g.changed_after_count = 1
+             CASE WHEN f.packages_files > 0 THEN '' ELSE 'packages ' END
+             || CASE WHEN g.license IS NOT NULL AND a.adjustments_files > 0
+                          AND NOT f.adjustments_files > 0
                      THEN 'adjustments ' ELSE '' END
-             || CASE WHEN COALESCE(f.has_sales, 0) = 0 AND a.any_sales = 1
-                          AND g.changed_after_count = 1
+             || CASE WHEN g.license IS NOT NULL AND a.sales_files > 0
+                          AND NOT f.sales_files > 0
                      THEN 'sales' ELSE '' END
            ), ' ', ', '), '')
          END AS count_lacks

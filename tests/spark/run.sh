@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The rules on Apache Spark (spark/run.py) against `tagtrail run`: the bundled sample and a
-# generated set of 50,000 packages; the findings must be equal (compare.py). Uses the
+# The rules on Apache Spark (spark/run.py) against `tagtrail run`: the bundled sample (as is,
+# without its counts, without one license's sales file), and a generated set of 50,000 packages with the reconciliation duties
+# (--users, --outages); the findings must be equal (compare.py). Uses the
 # clients' venv (pyspark, pyarrow; tests/clients/run.sh makes it). Skipped, exit 0, where
 # python3 or java is missing.
 set -euo pipefail
@@ -37,6 +38,15 @@ compare() { # name, tagtrail OUT
 
 "$bin" run --quiet --out "$work/sample"
 compare sample "$work/sample"
-"$bin" generate --quiet --out "$work/gen" --packages "$packages" --licenses 8 --seed 17
-"$bin" run --quiet --export "$work/gen/export" --counts "$work/gen/counts" --out "$work/gen-out"
+"$bin" run --quiet --export data/sample/export --out "$work/sample-uncounted"
+compare sample-without-counts "$work/sample-uncounted"
+# An export without one license's sales file: that license's counts are not checked.
+cp -r data/sample/export "$work/export-lacking"
+rm "$work/export-lacking/C11-0000001-LIC/sales.json"
+"$bin" run --quiet --export "$work/export-lacking" --counts data/sample/counts \
+    --out "$work/sample-lacking"
+compare sample-without-a-sales-file "$work/sample-lacking"
+"$bin" generate --quiet --out "$work/gen" --packages "$packages" --licenses 8 --seed 17 --duties
+"$bin" run --quiet --export "$work/gen/export" --counts "$work/gen/counts" --out "$work/gen-out" \
+    --users "$work/gen/users.csv" --outages "$work/gen/outages.csv"
 compare "generated-$packages" "$work/gen-out"
