@@ -6,7 +6,9 @@
 -- a counted license whose export lacks what the as-of system needs: its packages file, or
 -- an adjustments or sales file that other licenses of the export have while a package of
 -- its own changed after its first count time (a change after the count could not be
--- undone, and would read as a discrepancy). Unchanged packages need no rollback.
+-- undone, and would read as a discrepancy). Unchanged packages need no rollback. Every
+-- license folder of the export has a packages file (ingest requires one), so only a
+-- counted license can lack it, and only a counted one can have changed after its count.
 WITH rows_per_license AS (
   SELECT license,
          CAST(COUNT(rejected) AS BIGINT) AS count_rows,
@@ -40,17 +42,15 @@ changed AS (
 ),
 lacking AS (
   SELECT r.license, r.count_rows, r.count_rows_rejected,
-         CASE WHEN r.count_rows > 0 THEN
-           NULLIF(REPLACE(TRIM(
-             CASE WHEN f.packages_files > 0 THEN '' ELSE 'packages ' END
-             || CASE WHEN g.license IS NOT NULL AND a.adjustments_files > 0
-                          AND NOT f.adjustments_files > 0
-                     THEN 'adjustments ' ELSE '' END
-             || CASE WHEN g.license IS NOT NULL AND a.sales_files > 0
-                          AND NOT f.sales_files > 0
-                     THEN 'sales' ELSE '' END
-           ), ' ', ', '), '')
-         END AS count_lacks
+         NULLIF(REPLACE(TRIM(
+           CASE WHEN COALESCE(f.packages_files, 0) = 0 THEN 'packages ' ELSE '' END
+           || CASE WHEN g.license IS NOT NULL AND a.adjustments_files > 0
+                        AND NOT f.adjustments_files > 0
+                   THEN 'adjustments ' ELSE '' END
+           || CASE WHEN g.license IS NOT NULL AND a.sales_files > 0
+                        AND NOT f.sales_files > 0
+                   THEN 'sales' ELSE '' END
+         ), ' ', ', '), '') AS count_lacks
   FROM rows_per_license r
   LEFT JOIN files f ON f.license = r.license
   LEFT JOIN changed g ON g.license = r.license
