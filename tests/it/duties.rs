@@ -222,3 +222,99 @@ fn duties_previous_counts_join_the_chain() {
         .unwrap();
     assert_eq!(known.height(), 3, "{known}");
 }
+
+/// The "Reconciliation duties" table of report.html, report.md and the Duties sheet of
+/// findings.xlsx: one row per license of the summary, with its latest known count date
+/// (or "not checked"), users checked or not, and its outages with the late entries they
+/// excused, as the summary says; the planted overdue license shows "over 30".
+#[test]
+fn duties_table_in_html_markdown_and_xlsx_equals_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    run_expect(
+        &["generate", "--quiet", "--out", d, "--licenses", "4", "--packages", "3000", "--duties"],
+        0,
+    );
+    let out = tmp.path().join("out");
+    let (e, c) = (data.join("export"), data.join("counts"));
+    let (u, o) = (data.join("users.csv"), data.join("outages.csv"));
+    run_expect(
+        &[
+            "run",
+            "--quiet",
+            "--export",
+            e.to_str().unwrap(),
+            "--counts",
+            c.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--users",
+            u.to_str().unwrap(),
+            "--outages",
+            o.to_str().unwrap(),
+        ],
+        0,
+    );
+    let cov = crate::common::summary_rows(&out, "coverage")
+        .lazy()
+        .select([
+            col("license"),
+            col("counted_date").cast(DataType::String),
+            col("users_status"),
+            col("outages"),
+            col("outage_excused"),
+        ])
+        .collect()
+        .unwrap();
+    // license → the cells the tables must show
+    let want: Vec<(String, String, String, String)> = (0..cov.height())
+        .map(|i| {
+            let n = |c: &str| cov.column(c).unwrap().i64().unwrap().get(i).unwrap();
+            (
+                s(&cov, "license", i).unwrap(),
+                s(&cov, "counted_date", i).unwrap_or_else(|| "not checked: no count known".into()),
+                if s(&cov, "users_status", i).as_deref() == Some("checked") {
+                    "checked".to_owned()
+                } else {
+                    "not checked".to_owned()
+                },
+                format!("{} ({})", n("outages"), n("outage_excused")),
+            )
+        })
+        .collect();
+    assert_eq!(want.len(), 4);
+    assert!(want.iter().any(|w| w.2 == "not checked"), "a license the users list lacks");
+    assert!(want.iter().any(|w| w.3 != "0 (0)"), "an outage was planted");
+
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    let table = &html[html.find("id=\"duties\"").expect("duties table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    let md_table = &md[md.find("### Reconciliation duties").expect("duties section")..];
+    let xlsx: Vec<Vec<String>> = {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> = calamine::open_workbook(out.join("findings.xlsx")).unwrap();
+        let range = book.worksheet_range("Duties").expect("Duties sheet");
+        range.rows().map(|r| r.iter().map(ToString::to_string).collect()).collect()
+    };
+    for (lic, date, users, outages) in &want {
+        let html_row = table
+            .split("<tr>")
+            .find(|r| r.contains(&format!("<code>{lic}</code>")))
+            .unwrap_or_else(|| panic!("{lic} in the HTML table"));
+        for cell in [date, users, outages] {
+            assert!(html_row.contains(&format!("<td>{cell}</td>")), "{lic} {cell}: {html_row}");
+        }
+        let md_row = md_table.lines().find(|l| l.contains(lic.as_str())).expect("markdown row");
+        let md_cells: Vec<&str> = md_row.split('|').map(str::trim).collect();
+        for cell in [date, users, outages] {
+            assert!(md_cells.contains(&cell.as_str()), "{lic} {cell}: {md_row}");
+        }
+        let x = xlsx.iter().find(|r| r.first() == Some(lic)).expect("xlsx row");
+        for cell in [date, users, outages] {
+            assert!(x.contains(cell), "{lic} {cell}: {x:?}");
+        }
+    }
+    assert!(table.contains("(over 30)"), "the planted overdue license: {table}");
+}
