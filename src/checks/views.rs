@@ -313,9 +313,10 @@ impl Views {
 
 /// The latest copy of each package in the lake at `lake`, by the one definition the rules
 /// use (the `packages` view): for the report's item, category and location columns.
-/// With `labels` (a frame with a `label` column), only those labels: the view ranks the
-/// copies of each label, so the copies of other labels cannot change the result.
-pub fn latest_packages(lake: &Path, labels: Option<LazyFrame>) -> Result<LazyFrame> {
+/// With `labels`, only those labels: the view ranks the copies of each label, so the
+/// copies of other labels cannot change the result. They are a list the scan filters by
+/// (decoding the other columns only for matching rows), not a join after the whole table.
+pub fn latest_packages(lake: &Path, labels: Option<Series>) -> Result<LazyFrame> {
     let file = builtin_views()?
         .into_iter()
         .find(|v| v.name == "packages")
@@ -323,7 +324,7 @@ pub fn latest_packages(lake: &Path, labels: Option<LazyFrame>) -> Result<LazyFra
     let mut ctx = SQLContext::new();
     let mut all = store::scan_table(lake, schema::PACKAGES)?;
     if let Some(labels) = labels {
-        all = all.join(labels, [col("label")], [col("label")], JoinArgs::new(JoinType::Semi));
+        all = all.filter(col("label").is_in(lit(labels).implode(false), false));
     }
     ctx.register("packages_all", all);
     let sql = bind(&file.body, &HashMap::new(), &file.path)?;

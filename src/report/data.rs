@@ -1042,11 +1042,19 @@ fn lake_packages(out_dir: &Path, findings: &LazyFrame) -> Result<Option<LazyFram
     if store::partition_files(&lake, schema::PACKAGES)?.is_empty() {
         return Ok(None);
     }
-    let labels = findings
-        .clone()
-        .select([col(c::PACKAGE_LABEL).alias(c::LABEL)])
-        .filter(col(c::LABEL).is_not_null())
-        .unique(None, UniqueKeepStrategy::Any);
+    let labels = collect(
+        findings
+            .clone()
+            .select([col(c::PACKAGE_LABEL).alias(c::LABEL)])
+            .filter(col(c::LABEL).is_not_null())
+            .unique(None, UniqueKeepStrategy::Any),
+        "reading the findings' labels",
+    )?;
+    let labels = labels
+        .column(c::LABEL)
+        .map_err(|e| Error::Internal(format!("findings' labels: {e}")))?
+        .as_materialized_series()
+        .clone();
     let packages = crate::checks::views::latest_packages(&lake, Some(labels))?;
     let packages = collect(
         packages.select([
