@@ -139,6 +139,9 @@ struct Pinned {
     source_file: Option<String>,
     /// The reference (a manifest, a user name, the dates of a count gap).
     reference: Option<String>,
+    /// Words the detail must hold (where the wording is the verdict, e.g. why a user is
+    /// not authorised).
+    detail_contains: Option<String>,
 }
 
 impl Want {
@@ -163,6 +166,7 @@ struct Found {
     unit: Option<String>,
     source_file: Option<String>,
     reference: Option<String>,
+    detail: String,
 }
 
 impl Found {
@@ -190,6 +194,11 @@ impl Found {
             && Some(r) != self.reference.as_ref()
         {
             bad.push(format!("reference {:?} (want {r})", self.reference));
+        }
+        if let Some(d) = &want.detail_contains
+            && !self.detail.contains(d.as_str())
+        {
+            bad.push(format!("detail {:?} (want it to hold {d:?})", self.detail));
         }
         for (name, want, have) in [
             ("system", want.system, self.system),
@@ -226,6 +235,7 @@ fn findings(out: &Path) -> Vec<Found> {
                 unit: s(&df, "unit", i),
                 source_file: s(&df, "source_file", i),
                 reference: s(&df, "reference", i),
+                detail: s(&df, "detail", i).unwrap_or_default(),
             }
         })
         .collect()
