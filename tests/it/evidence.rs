@@ -241,22 +241,25 @@ fn evidence_sheet_without_count_time_needs_counted_at() {
     assert!(m["rerun"].as_str().unwrap().contains("--counted-at 2026-10-29T17:00"));
 }
 
+/// The sample sheet `t` with `cell` as the count time (its last column) of every row.
+fn with_count_times(t: &str, cell: &str) -> String {
+    t.lines()
+        .enumerate()
+        .map(|(i, l)| match (i, l.rsplit_once(',')) {
+            (1.., Some((a, _))) => format!("{a},{cell}"),
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A count-time column left blank on every row of a license gives no moment to judge the
 /// count at: exit 2 naming the sheet and the license, not findings against today's
 /// quantities. `--counted-at` fills the blank cells.
 #[test]
 fn evidence_blank_count_times_need_counted_at() {
     let dir = tempfile::tempdir().unwrap();
-    let counts = counts_with(dir.path(), "C11-0000001-LIC.csv", |t| {
-        t.lines()
-            .enumerate()
-            .map(|(i, l)| match (i, l.rsplit_once(',')) {
-                (1.., Some((a, _))) => format!("{a},"),
-                _ => l.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let counts = counts_with(dir.path(), "C11-0000001-LIC.csv", |t| with_count_times(t, ""));
     let out = dir.path().join("out");
     let o = run(Some(&counts), &out, &["--quiet"], 2);
     let err = stderr(&o);
@@ -276,16 +279,8 @@ fn evidence_blank_count_times_need_counted_at() {
 #[test]
 fn evidence_unreadable_count_times_are_rejects_not_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
-    let counts = counts_with(dir.path(), "C11-0000001-LIC.csv", |t| {
-        t.lines()
-            .enumerate()
-            .map(|(i, l)| match (i, l.rsplit_once(',')) {
-                (1.., Some((a, _))) => format!("{a},yesterday"),
-                _ => l.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let counts =
+        counts_with(dir.path(), "C11-0000001-LIC.csv", |t| with_count_times(t, "yesterday"));
     let rows = fs::read_to_string(counts.join("C11-0000001-LIC.csv")).unwrap().lines().count() - 1;
     let out = dir.path().join("out");
     run(Some(&counts), &out, &["--quiet"], 0);
