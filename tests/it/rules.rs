@@ -57,7 +57,9 @@ struct Case {
 
 /// One license's count coverage: `checked`, `not_determined` or `not_checked`, with its
 /// count rows, how many were rejected and the export files its counts lacked (absent: none).
-/// `outage_excused`, the late entries its outages excused, is compared when given.
+/// `outages` and `outage_excused` (its outages, the late entries they excused), `overdue_status`,
+/// `users_status` and `outages_status` (whether the 30-day cadence, the users list and the
+/// outages were judged) are compared when given.
 #[derive(serde::Deserialize, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct CoverageWant {
@@ -68,7 +70,15 @@ struct CoverageWant {
     #[serde(default)]
     count_lacks: Option<String>,
     #[serde(default)]
+    outages: Option<i64>,
+    #[serde(default)]
     outage_excused: Option<i64>,
+    #[serde(default)]
+    overdue_status: Option<String>,
+    #[serde(default)]
+    users_status: Option<String>,
+    #[serde(default)]
+    outages_status: Option<String>,
 }
 
 /// One license × quantity type row of the summary: its totals and verdict. Totals are
@@ -295,13 +305,21 @@ fn coverage_mismatches(out: &Path, want: &[CoverageWant]) -> Vec<String> {
             count_rows: int("count_rows", i),
             count_rows_rejected: int("count_rows_rejected", i),
             count_lacks: s(&df, "count_lacks", i),
+            outages: df.column("outages").unwrap().i64().unwrap().get(i),
             outage_excused: df.column("outage_excused").unwrap().i64().unwrap().get(i),
+            overdue_status: s(&df, "overdue_status", i),
+            users_status: s(&df, "users_status", i),
+            outages_status: s(&df, "outages_status", i),
         })
         .collect();
     let matches = |w: &CoverageWant, h: &CoverageWant| {
         (&w.license, &w.count_status, w.count_rows, w.count_rows_rejected, &w.count_lacks)
             == (&h.license, &h.count_status, h.count_rows, h.count_rows_rejected, &h.count_lacks)
+            && w.outages.is_none_or(|n| h.outages == Some(n))
             && w.outage_excused.is_none_or(|n| h.outage_excused == Some(n))
+            && w.overdue_status.as_ref().is_none_or(|v| h.overdue_status.as_ref() == Some(v))
+            && w.users_status.as_ref().is_none_or(|v| h.users_status.as_ref() == Some(v))
+            && w.outages_status.as_ref().is_none_or(|v| h.outages_status.as_ref() == Some(v))
     };
     want.iter()
         .filter(|w| !have.iter().any(|h| matches(w, h)))
