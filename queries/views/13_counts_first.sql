@@ -1,16 +1,13 @@
 -- view: counts_first
 -- materialize: yes
--- description: each read count row of a license whose counts are judged, with its evaluation time, whether it is its label's first row (file, then line order) and how many rows the label has
+-- description: each read count row with its evaluation time, whether it is its label's first row (file, then line order) and how many rows the label has
 -- Only labels counted more than once are ranked (ranking every row was this view's main
 -- cost; most labels are counted once).
 WITH numbered AS (
   SELECT license, label, quantity, unit, quantity_type, base_unit, quantity_base, location,
          counted_at, counted_at_end, counted_date, counted_by, source_file, record,
          COUNT(*) OVER (PARTITION BY license, label) AS n_rows
-  FROM counts k
-  WHERE EXISTS (
-    SELECT 1 FROM count_coverage c WHERE c.license = k.license AND c.count_lacks IS NULL
-  )
+  FROM counts
 ),
 ranked AS (
   SELECT license, label, quantity, unit, quantity_type, base_unit, quantity_base, location,

@@ -239,6 +239,18 @@ fn lacks_input(rule: &str, profile: &Profile) -> bool {
         || (rule::OUTAGE_RULES.contains(&rule) && !d.outages_given)
 }
 
+/// The licenses whose counts are not checked because their export lacks what the as-of
+/// quantities need (`count_coverage.count_lacks`).
+fn lacking(views: &views::Views) -> LazyFrame {
+    views.get("count_coverage").filter(col("count_lacks").is_not_null()).select([col("license")])
+}
+
+/// Whether `rule` judges counts against the as-of system (what a lacking export leaves
+/// undecided). The 30-day cadence needs only that a count was made.
+fn judges_counts(rule: &Rule) -> bool {
+    rule.family == family::COUNT && rule.id != rule::COUNT_RECONCILIATION_OVERDUE
+}
+
 /// Parse, plan and validate every rule against the views (no data is read).
 fn plan(rules: &[Rule], views: &views::Views, profile: &Profile) -> Result<Vec<LazyFrame>> {
     let mut ctx = SQLContext::new();
@@ -259,7 +271,14 @@ fn plan(rules: &[Rule], views: &views::Views, profile: &Profile) -> Result<Vec<L
                     path: r.path.clone(),
                     reason: format!("Failed to plan query:\n{query}\n\nERROR: {e}"),
                 })?;
-                let lf = conform(rule, lf, &schema, profile)?;
+                let mut lf = conform(rule, lf, &schema, profile)?;
+                // A license whose export lacks adjustments or sales gets no count verdict
+                // (evidence before verdicts); applied here, on the rules' few rows, because
+                // Spark could not plan the same filter inside the count views.
+                if judges_counts(rule) {
+                    let anti = JoinArgs::new(JoinType::Anti);
+                    lf = lf.join(lacking(views), [col("license")], [col("license")], anti);
+                }
                 // Without the file a rule needs, its table is empty and so is its result:
                 // nothing of the lake is read for it (no cost when the option is absent).
                 if lacks_input(&rule.id, profile) { lf.limit(0) } else { lf }
@@ -359,7 +378,11 @@ fn check_batch(
         check_severities(rule, &f)?;
         found.push(detach(&f)?);
     }
-    let totals = views.get("count_totals").collect().ctx(|| "count totals".into())?;
+    let totals = views
+        .get("count_totals")
+        .join(lacking(&views), [col("license")], [col("license")], JoinArgs::new(JoinType::Anti))
+        .collect()
+        .ctx(|| "count totals".into())?;
     let coverage = views
         .get("count_coverage")
         .join(
