@@ -953,6 +953,39 @@ mod tests {
     }
 
     #[test]
+    fn february_29_only_in_leap_years() {
+        // Every 4th year, except centuries not divisible by 400.
+        for y in [1600, 2000, 2020, 2024, 2028, 2400] {
+            let s = ts(&format!("{y}-02-29"));
+            assert_eq!(s.local_date, day(y, 2, 29), "{y}");
+            assert_eq!(ts(&format!("{y}-03-01")).local_date, s.local_date + 1, "{y}");
+            assert_eq!(ts(&format!("2/29/{y} 11:59 PM")).local_date, s.local_date, "{y}");
+        }
+        for y in [1700, 1900, 2023, 2025, 2026, 2100] {
+            assert!(parse_timestamp(&format!("{y}-02-29"), LA).is_err(), "{y}-02-29");
+            assert!(parse_timestamp(&format!("{y}-02-29T10:00:00Z"), LA).is_err(), "{y}");
+            assert_eq!(ts(&format!("{y}-02-28")).local_date + 1, day(y, 3, 1), "{y}");
+        }
+    }
+
+    #[test]
+    fn offsets_up_to_23_59() {
+        let base = utc(2025, 10, 3, 12, 0, 0);
+        assert_eq!(
+            ts("2025-10-03T12:00:00+23:59").start_us,
+            base - (23 * 60 + 59) * 60 * US_PER_SEC
+        );
+        assert_eq!(
+            ts("2025-10-03T12:00:00-23:59").start_us,
+            base + (23 * 60 + 59) * 60 * US_PER_SEC
+        );
+        assert_eq!(ts("2025-10-03T12:00:00+2300").start_us, base - 23 * HOUR_US);
+        for bad in ["+24:00", "-24:00", "+23:60", "+00:60"] {
+            assert!(parse_timestamp(&format!("2025-10-03T12:00:00{bad}"), LA).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn extreme_years() {
         // Year 1 (not the sentinel day): LA local mean time, -07:52:58.
         let s = ts("0001-01-02");

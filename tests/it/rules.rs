@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use polars::prelude::DataType;
 use rayon::prelude::*;
 
 use crate::common::{f, fixture, read, run_pipeline_with, s};
@@ -59,7 +60,7 @@ struct Case {
 /// count rows, how many were rejected and the export files its counts lacked (absent: none).
 /// `outages` and `outage_excused` (its outages, the late entries they excused), `overdue_status`,
 /// `users_status` and `outages_status` (whether the 30-day cadence, the users list and the
-/// outages were judged) are compared when given.
+/// outages were judged) and `counted_date` (its latest known count) are compared when given.
 #[derive(serde::Deserialize, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct CoverageWant {
@@ -79,6 +80,9 @@ struct CoverageWant {
     users_status: Option<String>,
     #[serde(default)]
     outages_status: Option<String>,
+    /// The local date of the latest known count (`YYYY-MM-DD`).
+    #[serde(default)]
+    counted_date: Option<String>,
 }
 
 /// One license × quantity type row of the summary: its totals and verdict. Totals are
@@ -288,7 +292,9 @@ fn totals(out: &Path) -> BTreeMap<(String, String), TotalsWant> {
                 .to_owned(),
             ),
         };
-        rows.insert((row.license.clone(), row.quantity_type.clone()), row);
+        let key = (row.license.clone(), row.quantity_type.clone());
+        // One row per license and quantity type: a repeated key is a fan-out join.
+        assert!(rows.insert(key.clone(), row).is_none(), "summary: {key:?} has more than one row");
     }
     rows
 }
@@ -297,6 +303,7 @@ fn totals(out: &Path) -> BTreeMap<(String, String), TotalsWant> {
 fn coverage_mismatches(out: &Path, want: &[CoverageWant]) -> Vec<String> {
     let df = read(&out.join("summary.parquet"));
     let int = |c: &str, i: usize| df.column(c).unwrap().i64().unwrap().get(i).unwrap_or(-1);
+    let dates = df.column("counted_date").unwrap().cast(&DataType::String).unwrap();
     let have: Vec<CoverageWant> = (0..df.height())
         .filter(|&i| s(&df, "kind", i).as_deref() == Some("coverage"))
         .map(|i| CoverageWant {
@@ -310,6 +317,7 @@ fn coverage_mismatches(out: &Path, want: &[CoverageWant]) -> Vec<String> {
             overdue_status: s(&df, "overdue_status", i),
             users_status: s(&df, "users_status", i),
             outages_status: s(&df, "outages_status", i),
+            counted_date: dates.str().unwrap().get(i).map(str::to_owned),
         })
         .collect();
     let matches = |w: &CoverageWant, h: &CoverageWant| {
@@ -320,14 +328,20 @@ fn coverage_mismatches(out: &Path, want: &[CoverageWant]) -> Vec<String> {
             && w.overdue_status.as_ref().is_none_or(|v| h.overdue_status.as_ref() == Some(v))
             && w.users_status.as_ref().is_none_or(|v| h.users_status.as_ref() == Some(v))
             && w.outages_status.as_ref().is_none_or(|v| h.outages_status.as_ref() == Some(v))
+            && w.counted_date.as_ref().is_none_or(|v| h.counted_date.as_ref() == Some(v))
     };
-    want.iter()
-        .filter(|w| !have.iter().any(|h| matches(w, h)))
-        .map(|w| {
-            let got = have.iter().find(|h| h.license == w.license);
-            format!("coverage: want {w:?}, got {got:?}")
-        })
-        .collect()
+    // One coverage row per license, pinned or not: a join that repeats a license (one row
+    // per known count, say) would double it in every report.
+    let mut seen = std::collections::BTreeSet::new();
+    let repeated = have
+        .iter()
+        .filter(|h| !seen.insert(h.license.clone()))
+        .map(|h| format!("coverage: license {} has more than one row", h.license));
+    let missing = want.iter().filter(|w| !have.iter().any(|h| matches(w, h))).map(|w| {
+        let got = have.iter().find(|h| h.license == w.license);
+        format!("coverage: want {w:?}, got {got:?}")
+    });
+    repeated.chain(missing).collect()
 }
 
 /// Problems with the pinned summary rows.
