@@ -1254,6 +1254,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(text, "\na,,\n\n,,2\n");
+        // At most MAX_XLSX_COLUMNS columns from the leftmost used one: the 1024th is read,
+        // the 1025th is not.
+        let cell = |c: u32, v: &str| (0, c, calamine::Data::String(v.into()));
+        let text = worksheet_text(vec![cell(3, "a"), cell(3 + 1023, "z"), cell(3 + 1024, "gone")]);
+        assert_eq!(text.unwrap(), format!("a{}z\n", ",".repeat(1023)));
     }
 
     #[test]

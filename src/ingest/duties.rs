@@ -465,6 +465,35 @@ mod tests {
         assert_eq!(user_key(" Ann  Lee"), "annlee");
     }
 
+    /// An XLSX list: the first worksheet holding the table (a notes sheet before it is
+    /// passed over), its row numbers as lines; `--sheet` picks one (any case).
+    #[test]
+    fn users_read_from_an_xlsx_worksheet() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        book.add_worksheet().set_name("Notes").unwrap().write_string(0, 0, "read me").unwrap();
+        let ws = book.add_worksheet().set_name("Users").unwrap();
+        for (c, h) in ["License", "UserName", "AuthorizedFrom"].iter().enumerate() {
+            ws.write_string(2, c as u16, *h).unwrap();
+        }
+        ws.write_string(3, 0, "C11-0000001-LIC").unwrap();
+        ws.write_string(3, 1, "Ann Lee").unwrap();
+        ws.write_string(3, 2, "2025-01-01").unwrap();
+        ws.write_string(5, 1, "Bob").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let lic = BTreeSet::from(["C11-0000001-LIC".to_owned()]);
+        let f = read(Duty::Users, &bytes, true, "users.xlsx", &opts(&lic)).unwrap();
+        assert_eq!((f.rows_in, f.rows.len()), (2, 1));
+        let rejects: Vec<(i64, &str)> =
+            f.rejects.iter().map(|r| (r.line, r.column.as_str())).collect();
+        assert_eq!(rejects, [(6, "License")]);
+        assert!(f.read_as.contains("worksheet `Users`"), "{}", f.read_as);
+        let mut o = opts(&lic);
+        o.worksheet = Some("users");
+        assert_eq!(read(Duty::Users, &bytes, true, "users.xlsx", &o).unwrap().rows.len(), 1);
+        o.worksheet = Some("Notes");
+        assert!(read(Duty::Users, &bytes, true, "users.xlsx", &o).is_err());
+    }
+
     #[test]
     fn outages_refuse_inverted_and_overlapping_windows() {
         let lic = BTreeSet::from(["L1".to_owned()]);

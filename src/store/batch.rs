@@ -556,6 +556,31 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// The array is built unchecked, so the lengths it is told must be the true ones: the
+    /// sum of the values' lengths and of the buffers' (readers size copies and statistics
+    /// from them), after pushes, nulls and appends.
+    #[test]
+    fn string_columns_state_their_true_byte_lengths() {
+        let long = "a value long enough to live in a buffer";
+        let mut a = StrBuf::default();
+        let mut b = StrBuf::default();
+        for i in 0..3000 {
+            a.push(if i % 3 == 0 { "short" } else { long });
+            b.push(&format!("{long} #{i}"));
+            if i % 7 == 0 {
+                b.push_null();
+            }
+        }
+        a.append(b);
+        let col = a.take("c".into());
+        let values: usize = col.str().unwrap().iter().flatten().map(str::len).sum();
+        let arrays: Vec<_> = col.str().unwrap().downcast_iter().collect();
+        assert_eq!(arrays.len(), 1);
+        assert_eq!(arrays[0].total_bytes_len(), values);
+        let buffers: usize = arrays[0].data_buffers().iter().map(|b| b.len()).sum();
+        assert_eq!(arrays[0].total_buffer_len(), buffers);
+    }
+
     /// Short values get the same views as Arrow's own constructor, at every length and
     /// alignment, high bytes and NUL included.
     #[test]
