@@ -1195,6 +1195,24 @@ mod tests {
         assert_eq!(unknown.column("label").unwrap().str().unwrap().get(0), Some("AAAAAAAA01"));
         let csv = b"Tag,Location,Qty,UOM\nAAAAAAAA01,\"Back\nroom\",1,g\nAAAAAAAA02,Back,2,g\n";
         assert_eq!(lines(csv), (vec![2, 4], vec![]));
+        // A middle line of the cell without a quote is not taken for a row of its own.
+        let csv =
+            b"Tag,Location,Qty,UOM\nAAAAAAAA01,\"Back\nof the\nroom\",1,g\nAAAAAAAA02,Back,2,g\n";
+        assert_eq!(lines(csv), (vec![2, 5], vec![]));
+    }
+
+    /// Of the delimiters that make a line a header, the one naming most columns wins; a
+    /// sheet without one says which of the two columns its best line lacked.
+    #[test]
+    fn header_delimiter_naming_most_columns_and_why_none_fits() {
+        // ',' names Tag and Qty (`UOM;Room` is no name); ';' names Tag, Qty, UOM, Room.
+        let h = find_header("Tag;,Qty;,UOM;Room\n", &sheet_text::DELIMITERS).unwrap();
+        assert_eq!((h.delim, h.width, h.cols.len()), (b';', 4, 4));
+        let e = find_header("Store count\nTag,Notes\nA,x\n", b",").err().unwrap();
+        assert!(e.contains("(line 2 names a label column but no quantity"), "{e}");
+        assert!(e.contains("the first row reads `Store count`"), "{e}");
+        let e = find_header("Quantity,Notes\n", b",").err().unwrap();
+        assert!(e.contains("(line 1 names a quantity column but no label"), "{e}");
     }
 
     #[test]
