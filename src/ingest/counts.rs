@@ -1199,6 +1199,13 @@ mod tests {
         let csv =
             b"Tag,Location,Qty,UOM\nAAAAAAAA01,\"Back\nof the\nroom\",1,g\nAAAAAAAA02,Back,2,g\n";
         assert_eq!(lines(csv), (vec![2, 5], vec![]));
+        // A row with a tag-like label (8+ letters and digits) ends the search for the
+        // closing quote, even when a later line would close it; a short one does not.
+        let csv = b"Tag,Location,Qty,UOM\nAAAAAAAA01,\"Bodega,1,g\nAAAAAAAA02,Back,2,g\n\
+                    AAAAAAAA03,Back\",3,g\n";
+        assert_eq!(lines(csv).1, vec![2]);
+        let csv = b"Tag,Location,Qty,UOM\nAAAAAAAA01,\"Bodega,1,g\nA02,Back,2,g\nA03,Back\",3,g\n";
+        assert_eq!(lines(csv), (vec![2], vec![]));
     }
 
     /// Of the delimiters that make a line a header, the one naming most columns wins; a
