@@ -1225,6 +1225,10 @@ mod tests {
     #[test]
     fn unit_in_cell_must_agree_with_unit_column() {
         assert_eq!(lines(b"Tag,Qty,UOM\nA,1 g,Grams\nB,1 lb,g\nC,2 oz,\n"), (vec![2, 4], vec![3]));
+        // An exponent with its sign belongs to the number, not to the unit.
+        let df = frame(b"Tag,Qty\nA,1.5e+3 g\nB,25E-1 g\n");
+        let q = df.column("quantity").unwrap().f64().unwrap();
+        assert_eq!((q.get(0), q.get(1)), (Some(1500.0), Some(2.5)));
         let df = frame(b"Tag,Qty\nA,2 oz\n");
         let oz = normalize::parse_unit("oz").unwrap().factor;
         assert_eq!(df.column("quantity_base").unwrap().f64().unwrap().get(0), Some(2.0 * oz));
