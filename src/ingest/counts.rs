@@ -1208,6 +1208,48 @@ mod tests {
         assert_eq!(lines(csv), (vec![2], vec![]));
     }
 
+    /// A broken row keeps the license and label of the cells before its broken one (and
+    /// only those: after it, the cells are not known).
+    #[test]
+    fn broken_row_keeps_the_cells_before_the_open_quote() {
+        let read = |csv: &[u8]| {
+            let sheet = read_csv(csv, "f.csv", "LIC", chrono_tz::UTC).unwrap();
+            assert_eq!(sheet.rejects.len(), 1);
+            let df = sheet.unknown.into_frame().unwrap();
+            let get = |c: &str| df.column(c).unwrap().str().unwrap().get(0).map(str::to_owned);
+            (get("license"), get("label"))
+        };
+        let got = read(
+            b"License,Tag,Location,Qty
+C11-0000009-LIC,AAAAAAAA01,\"Bodega,1\n",
+        );
+        assert_eq!(got, (Some("C11-0000009-LIC".into()), Some("AAAAAAAA01".into())));
+        let got = read(
+            b"Location,Tag,License,Qty
+\"Bodega,AAAAAAAA01,C11-0000009-LIC,1\n",
+        );
+        assert_eq!(got.1, None);
+        assert_ne!(got.0.as_deref(), Some("C11-0000009-LIC"));
+    }
+
+    /// The last of a dot and a comma is the decimal mark; one mark alone tells unless it
+    /// groups thousands.
+    #[test]
+    fn decimal_evidence_reads_the_last_mark() {
+        for (cell, want) in [
+            ("1.234,5", Some(true)),
+            ("-1.234,5 g", Some(true)),
+            ("1,234.5", Some(false)),
+            ("+12,5", Some(true)),
+            ("9.38", Some(false)),
+            ("1,234", None),
+            ("1.234", None),
+            ("12", None),
+        ] {
+            assert_eq!(decimal_evidence(cell), want, "{cell}");
+        }
+    }
+
     /// Of the delimiters that make a line a header, the one naming most columns wins; a
     /// sheet without one says which of the two columns its best line lacked.
     #[test]

@@ -179,6 +179,10 @@ fn integrity_check_and_report_refuse_a_lake_that_differs_from_its_manifest() {
     let r = run_expect(&["check", "--quiet", "--out", o], 2);
     assert!(String::from_utf8_lossy(&r.stderr).contains("not in the manifest"));
     fs::remove_file(part.with_file_name("part-99999-00000.parquet")).unwrap();
+    // What a file browser or an editor leaves in a folder is not a part.
+    for stray in ["Thumbs.db", ".DS_Store", "notes.txt", ".part-0.parquet.swp"] {
+        fs::write(part.with_file_name(stray), b"not parquet").unwrap();
+    }
     run_expect(&["check", "--quiet", "--out", o], 0);
     run_expect(&["report", "--quiet", "--out", o], 0);
     whole_result(&out);
