@@ -577,7 +577,7 @@ mod tests {
         let arrays: Vec<_> = col.str().unwrap().downcast_iter().collect();
         assert_eq!(arrays.len(), 1);
         assert_eq!(arrays[0].total_bytes_len(), values);
-        let buffers: usize = arrays[0].data_buffers().iter().map(|b| b.len()).sum();
+        let buffers: usize = arrays[0].data_buffers().iter().map(Buffer::len).sum();
         assert_eq!(arrays[0].total_buffer_len(), buffers);
     }
 
