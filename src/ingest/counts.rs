@@ -1257,6 +1257,9 @@ C11-0000009-LIC,AAAAAAAA01,\"Bodega,1\n",
         // ',' names Tag and Qty (`UOM;Room` is no name); ';' names Tag, Qty, UOM, Room.
         let h = find_header("Tag;,Qty;,UOM;Room\n", &sheet_text::DELIMITERS).unwrap();
         assert_eq!((h.delim, h.width, h.cols.len()), (b';', 4, 4));
+        // On a tie the first delimiter (comma, tab, semicolon, pipe) wins.
+        let h = find_header("Tag;,Qty;,UOM\n", &sheet_text::DELIMITERS).unwrap();
+        assert_eq!((h.delim, h.width, h.cols.len()), (b',', 3, 3));
         let e = find_header("Store count\nTag,Notes\nA,x\n", b",").err().unwrap();
         assert!(e.contains("(line 2 names a label column but no quantity"), "{e}");
         assert!(e.contains("the first row reads `Store count`"), "{e}");
