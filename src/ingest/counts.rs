@@ -1208,6 +1208,29 @@ mod tests {
         assert_eq!(lines(csv), (vec![2], vec![]));
     }
 
+    /// A date cell (midnight) is a date, a date-time cell keeps its time of day.
+    #[test]
+    fn xlsx_date_cells_read_as_dates_and_date_times() {
+        use calamine::{Data, ExcelDateTime, ExcelDateTimeType::DateTime};
+        let cell =
+            |serial: f64| cell_text(&Data::DateTime(ExcelDateTime::new(serial, DateTime, false)));
+        assert_eq!(cell(46_310.0), "2026-10-15");
+        assert_eq!(cell(46_310.5), "2026-10-15T12:00:00");
+    }
+
+    /// Which decimal mark a tab- or pipe-separated sheet uses is read from the cells that
+    /// tell (`12,5`); the ones that do not (`1,234`) follow them. A lone dot that could
+    /// group thousands (`1.234 g`) is a decimal point in a sheet of decimal points.
+    #[test]
+    fn decimal_mark_from_the_cells_that_tell() {
+        let df = frame(b"Tag\tQty\nA\t12,5\nB\t1,234\n");
+        let q = df.column("quantity").unwrap().f64().unwrap();
+        assert_eq!((q.get(0), q.get(1)), (Some(12.5), Some(1.234)));
+        let df = frame(b"Tag,Qty\nA,1.234 g\nB,2.000.000 g\n");
+        let q = df.column("quantity").unwrap().f64().unwrap();
+        assert_eq!((q.get(0), q.get(1)), (Some(1.234), Some(2_000_000.0)));
+    }
+
     /// A broken row keeps the license and label of the cells before its broken one (and
     /// only those: after it, the cells are not known).
     #[test]
