@@ -1253,6 +1253,9 @@ C11-0000009-LIC,AAAAAAAA01,\"Bodega,1\n",
         );
         assert_eq!(got.1, None);
         assert_ne!(got.0.as_deref(), Some("C11-0000009-LIC"));
+        // The broken cell itself is not read either.
+        let got = read(b"License,Tag,Location,Qty\nC11-0000009-LIC,\"AAAAAAAA01,Back,1\n");
+        assert_eq!(got, (Some("C11-0000009-LIC".into()), None));
     }
 
     /// The last of a dot and a comma is the decimal mark; one mark alone tells unless it
