@@ -1226,6 +1226,8 @@ mod tests {
         let df = frame(b"Tag\tQty\nA\t12,5\nB\t1,234\n");
         let q = df.column("quantity").unwrap().f64().unwrap();
         assert_eq!((q.get(0), q.get(1)), (Some(12.5), Some(1.234)));
+        // Commas that do not group thousands before a decimal point: not a number.
+        assert_eq!(lines(b"Tag,Qty\nA,\"12,34.5 g\"\nB,\"1,234.5 g\"\n"), (vec![3], vec![2]));
         let df = frame(b"Tag,Qty\nA,1.234 g\nB,2.000.000 g\n");
         let q = df.column("quantity").unwrap().f64().unwrap();
         assert_eq!((q.get(0), q.get(1)), (Some(1.234), Some(2_000_000.0)));
