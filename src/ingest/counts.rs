@@ -1132,6 +1132,11 @@ mod tests {
         assert!(decimal_mark(["12,5", "1,234"].into_iter(), b'\t'));
         assert!(!decimal_mark(["12.5", "1,234"].into_iter(), b';'));
         assert!(!decimal_mark(["12,5"].into_iter(), b','));
+        // A cell showing a decimal point outvotes none: the mark stays the dot.
+        assert!(!decimal_mark(["12,5", "9.38"].into_iter(), b'\t'));
+        // In a comma-decimal sheet a dot only groups thousands.
+        assert_eq!(number("1.5", true), None);
+        assert_eq!(number("12.34,5", false), None);
         let df = frame(b"Tag;Qty;UOM\nA;9,384;lb\nB;1.234;g\nC;12,5;ea\n");
         let q = df.column("quantity").unwrap().f64().unwrap().clone();
         assert_eq!((q.get(0), q.get(1), q.get(2)), (Some(9.384), Some(1234.0), Some(12.5)));
