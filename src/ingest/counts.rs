@@ -1221,6 +1221,9 @@ mod tests {
             |serial: f64| cell_text(&Data::DateTime(ExcelDateTime::new(serial, DateTime, false)));
         assert_eq!(cell(46_310.0), "2026-10-15");
         assert_eq!(cell(46_310.5), "2026-10-15T12:00:00");
+        // A duration cell (`[hh]:mm`) is its number of days, not a date.
+        let half_day = ExcelDateTime::new(0.5, calamine::ExcelDateTimeType::TimeDelta, false);
+        assert_eq!(cell_text(&Data::DateTime(half_day)), "0.5");
     }
 
     /// Which decimal mark a tab- or pipe-separated sheet uses is read from the cells that
