@@ -1060,18 +1060,17 @@ fn decimal_mark<'t>(cells: impl Iterator<Item = &'t str>, delim: u8) -> bool {
     if delim == b',' {
         return false;
     }
-    let (mut comma, mut dot, mut ambiguous_comma, mut any_dot) = (0usize, 0usize, 0usize, false);
+    // Which kinds of cell the column holds; how many of each does not matter.
+    let (mut comma, mut dot, mut ambiguous_comma, mut any_dot) = (false, false, false, false);
     for c in cells {
         any_dot |= c.contains('.');
         match decimal_evidence(c) {
-            Some(true) => comma += 1,
-            Some(false) => dot += 1,
-            None if c.contains(',') => ambiguous_comma += 1,
-            None => {}
+            Some(true) => comma = true,
+            Some(false) => dot = true,
+            None => ambiguous_comma |= c.contains(','),
         }
     }
-    (comma > 0 && dot == 0)
-        || (comma == 0 && dot == 0 && ambiguous_comma > 0 && !any_dot && delim == b';')
+    (comma && !dot) || (!comma && !dot && ambiguous_comma && !any_dot && delim == b';')
 }
 
 #[cfg(test)]
@@ -1137,6 +1136,18 @@ mod tests {
         // In a comma-decimal sheet a dot only groups thousands.
         assert_eq!(number("1.5", true), None);
         assert_eq!(number("12.34,5", false), None);
+        // A mark with no digits on one side is no number.
+        assert_eq!(number_dot("12,"), None);
+        assert_eq!(number(",5", true), None);
+        assert_eq!(number_dot("1,234."), None);
+        // A comma after more than three digits groups nothing: it is the decimal mark.
+        assert_eq!(number_dot("1234,567"), Some(1234.567));
+        // Integers alone tell nothing, not even in a semicolon-separated sheet.
+        assert!(!decimal_mark(["9", "12"].into_iter(), b';'));
+        assert!(!decimal_mark(std::iter::empty(), b';'));
+        // Only the cells below the header tell: a header `Qty.` is not a decimal point.
+        let df = frame(b"Tag;Qty.\nA;9,384\n");
+        assert_eq!(df.column("quantity").unwrap().f64().unwrap().get(0), Some(9.384));
         let df = frame(b"Tag;Qty;UOM\nA;9,384;lb\nB;1.234;g\nC;12,5;ea\n");
         let q = df.column("quantity").unwrap().f64().unwrap().clone();
         assert_eq!((q.get(0), q.get(1), q.get(2)), (Some(9.384), Some(1234.0), Some(12.5)));
@@ -1375,6 +1386,13 @@ C11-0000009-LIC,AAAAAAAA01,\"Bodega,1\n",
     fn totals_row_is_not_a_count() {
         let sheet = read_csv(b"Tag,Qty\nA,1\nTotal,1\n", "f.csv", "L", chrono_tz::UTC).unwrap();
         assert_eq!((sheet.rows.len(), sheet.rejects.len(), sheet.unknown.len()), (1, 1, 0));
+        // A package row whose quantity cannot be read is a count nobody can know; a totals
+        // row with a bad cell is no count at all.
+        let csv = b"Tag,Qty\nAAAAAAAA01,x\nTotal,y\n";
+        let sheet = read_csv(csv, "f.csv", "L", chrono_tz::UTC).unwrap();
+        assert_eq!((sheet.rows.len(), sheet.rejects.len(), sheet.unknown.len()), (0, 2, 1));
+        let df = sheet.unknown.into_frame().unwrap();
+        assert_eq!(df.column("label").unwrap().str().unwrap().get(0), Some("AAAAAAAA01"));
     }
 
     #[test]
@@ -1384,5 +1402,73 @@ C11-0000009-LIC,AAAAAAAA01,\"Bodega,1\n",
         opts.require_time = true;
         let e = read_text_sheet(b"Tag,Qty\nA,1\n", "f.csv", &opts).err().unwrap();
         assert!(e.contains("--counted-at"), "{e}");
+        // A sheet with no rows needs no count time.
+        let sheet = read_text_sheet(b"Tag,Qty\n", "f.csv", &opts).unwrap();
+        assert_eq!((sheet.rows_in, sheet.rows.len()), (0, 0));
+    }
+
+    /// A sheet with no header says the encoding it was read in, unless that was UTF-8.
+    #[test]
+    fn no_header_names_a_legacy_encoding_only() {
+        let e = read_csv(b"Caf\xe9 notes\nx,y\n", "f.csv", "L", chrono_tz::UTC).err().unwrap();
+        assert!(e.contains("(read as "), "{e}");
+        let e =
+            read_csv("Café notes\nx,y\n".as_bytes(), "f.csv", "L", chrono_tz::UTC).err().unwrap();
+        assert!(!e.contains("read as"), "{e}");
+    }
+
+    /// A unit in brackets right after the name, with or without a space.
+    #[test]
+    fn bracket_note_with_and_without_a_space() {
+        assert_eq!(bracket_note("Qty(g)"), Some(("Qty", "g")));
+        assert_eq!(bracket_note("Quantity [lb]"), Some(("Quantity", "lb")));
+        assert_eq!(bracket_note("(g)"), Some(("", "g")));
+        assert_eq!(bracket_note("Quantity"), None);
+        // A quantity cell with the unit its column names is read, not rejected.
+        let df = frame(b"Tag,Qty (g)\nA,5 g\nB,6\n");
+        let q = df.column("quantity").unwrap().f64().unwrap();
+        assert_eq!((q.get(0), q.get(1)), (Some(5.0), Some(6.0)));
+    }
+
+    /// The first line naming one of label and quantity is the one the error names, not a
+    /// title line of two cells naming neither.
+    #[test]
+    fn no_header_names_the_line_with_one_of_the_two() {
+        let e = find_header("Inventory,October\nTag,Notes\nA,x\n", b",").err().unwrap();
+        assert!(e.contains("line 2 names a label column but no quantity"), "{e}");
+    }
+
+    /// Each row's License cell is its license (in the export's spelling when it names one
+    /// of them in other case or spacing); a broken License cell is not read.
+    #[test]
+    fn license_cells_per_row() {
+        let licenses: BTreeSet<String> =
+            ["C11-0000001-LIC", "C11-0000002-LIC"].into_iter().map(String::from).collect();
+        let opts = SheetOptions::plain(chrono_tz::UTC, "DEFAULT", &licenses);
+        let csv = b"License,Tag,Qty\nc11-0000002 -lic,AAAAAAAA01,1\nC11-0000001-LIC,AAAAAAAA02,2\n\
+                    C11-0000001-LIC,AAAAAAAA03,3\nC11-0000009-LIC,AAAAAAAA04,4\n";
+        let df = read_text_sheet(csv, "f.csv", &opts).unwrap().rows.into_frame().unwrap();
+        let lic = df.column("license").unwrap().str().unwrap();
+        let got: Vec<_> = (0..4).map(|i| lic.get(i)).collect();
+        assert_eq!(
+            got,
+            [
+                Some("C11-0000002-LIC"),
+                Some("C11-0000001-LIC"),
+                Some("C11-0000001-LIC"),
+                Some("C11-0000009-LIC")
+            ]
+        );
+        let csv = b"Tag,License,Qty\nAAAAAAAA01,\"C11-0000001-LIC,1\n";
+        let sheet = read_text_sheet(csv, "f.csv", &opts).unwrap();
+        let df = sheet.unknown.into_frame().unwrap();
+        assert_eq!(df.column("license").unwrap().str().unwrap().get(0), Some("DEFAULT"));
+    }
+
+    /// An exponent needs a number before it: `e5` alone is an unknown unit.
+    #[test]
+    fn exponent_needs_a_number() {
+        let e = quantity_cell_dot("e5").unwrap_err();
+        assert!(e.contains("unknown unit"), "{e}");
     }
 }

@@ -701,6 +701,9 @@ mod tests {
         assert_eq!(ts("10/3/2025 11:59:59 pm"), at(utc(2025, 10, 4, 6, 59, 59), d));
         assert_eq!(ts("10/3/2025 05:35:12.5"), at(utc(2025, 10, 3, 12, 35, 12) + 500_000, d));
         assert_eq!(ts("1/2/2026").local_date, day(2026, 1, 2)); // month first
+        for three_digits in ["010/2/2026", "1/002/2026", "1/2/2026 010:30"] {
+            assert!(parse_timestamp(three_digits, LA).is_err(), "{three_digits}");
+        }
         assert_eq!(ts("12/31/2025").local_date, day(2025, 12, 31));
     }
 

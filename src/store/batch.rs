@@ -615,6 +615,60 @@ mod tests {
         assert_eq!(row[4], AnyValue::String(long));
     }
 
+    /// A batch appended to another holds the rows of both, in order, in every column kind
+    /// (long strings keep pointing at their own bytes); appending to an empty batch or an
+    /// empty one changes nothing.
+    #[test]
+    fn append_keeps_every_row_of_every_column_kind() {
+        use std::collections::BTreeSet;
+        let table = schema::PACKAGES;
+        let layout = schema::layout(table);
+        let kinds: BTreeSet<&str> = layout.iter().map(|(_, t)| *t).collect();
+        assert_eq!(kinds, ["bool", "date", "f64", "i64", "str", "ts"].into_iter().collect());
+        let texts: Vec<String> = (0..9)
+            .map(|i| {
+                if i % 2 == 0 {
+                    format!("v{i}")
+                } else {
+                    format!("{i} a value long enough to live in a buffer")
+                }
+            })
+            .collect();
+        let row = |i: usize| -> Vec<V<'_>> {
+            layout
+                .iter()
+                .map(|(_, t)| match (*t, i % 4) {
+                    (_, 3) => V::Null,
+                    ("str", _) => V::S(&texts[i]),
+                    ("f64", _) => V::F(i as f64 + 0.5),
+                    ("i64", _) => V::I(i as i64),
+                    ("bool", _) => V::B(i % 2 == 0),
+                    ("ts", _) => V::Ts(i as i64 * 1_000_000),
+                    ("date", _) => V::D(i as i32),
+                    (other, _) => unreachable!("{other}"),
+                })
+                .collect()
+        };
+        let fill = |rows: std::ops::Range<usize>| {
+            let mut b = TableBatch::new(table);
+            for i in rows {
+                b.push(&row(i));
+            }
+            b
+        };
+        let want = fill(0..9).into_frame().unwrap();
+        let mut a = fill(0..4);
+        a.append(fill(4..9));
+        assert_eq!(a.len(), 9);
+        assert!(a.into_frame().unwrap().equals_missing(&want));
+        let mut empty = TableBatch::new(table);
+        empty.append(fill(0..9));
+        assert!(empty.into_frame().unwrap().equals_missing(&want));
+        let mut full = fill(0..9);
+        full.append(TableBatch::new(table));
+        assert!(full.into_frame().unwrap().equals_missing(&want));
+    }
+
     /// Fixed-width columns keep their nulls through `append`, whichever side has them.
     #[test]
     fn fixed_width_columns_keep_nulls_through_append() {
