@@ -313,19 +313,23 @@ impl Views {
 
 /// The latest copy of each package in the lake at `lake`, by the one definition the rules
 /// use (the `packages` view): for the report's item, category and location columns.
-/// With `labels`, only those labels: the view ranks the copies of each label, so the
-/// copies of other labels cannot change the result. They are a list the scan filters by
-/// (decoding the other columns only for matching rows), not a join after the whole table.
-pub fn latest_packages(lake: &Path, labels: Option<Series>) -> Result<LazyFrame> {
+/// With `labels` (per license), only those packages: the view keeps the latest copy per
+/// (license, label) from that pair's copies alone, so other packages cannot change the
+/// result. Each license's labels are a list its partition's scan filters by (decoding the
+/// other columns only for matching rows), not a join after the whole table.
+pub fn latest_packages(lake: &Path, labels: Option<&HashMap<String, Series>>) -> Result<LazyFrame> {
     let file = builtin_views()?
         .into_iter()
         .find(|v| v.name == "packages")
         .expect("queries/views defines packages");
     let mut ctx = SQLContext::new();
-    let mut all = store::scan_table(lake, schema::PACKAGES)?;
-    if let Some(labels) = labels {
-        all = all.filter(col("label").is_in(lit(labels).implode(false), false));
-    }
+    let all = match labels {
+        Some(labels) => store::scan_partitions_where(lake, schema::PACKAGES, |license| {
+            let these = labels.get(license?)?;
+            Some(col("label").is_in(lit(these.clone()).implode(false), false))
+        })?,
+        None => store::scan_table(lake, schema::PACKAGES)?,
+    };
     ctx.register("packages_all", all);
     let sql = bind(&file.body, &HashMap::new(), &file.path)?;
     ctx.execute(&sql).map_err(|e| Error::Rule {

@@ -1430,12 +1430,15 @@ C11-0000009-LIC,AAAAAAAA01,\"Bodega,1\n",
         assert_eq!((q.get(0), q.get(1)), (Some(5.0), Some(6.0)));
     }
 
-    /// The first line naming one of label and quantity is the one the error names, not a
-    /// title line of two cells naming neither.
+    /// The first line naming one of label and quantity is the one the error names: not a
+    /// title line of two cells naming neither, nor a later line naming the other.
     #[test]
     fn no_header_names_the_line_with_one_of_the_two() {
         let e = find_header("Inventory,October\nTag,Notes\nA,x\n", b",").err().unwrap();
         assert!(e.contains("line 2 names a label column but no quantity"), "{e}");
+        // The first such line, not the last.
+        let e = find_header("Tag,Notes\nQty,Memo\nA,x\n", b",").err().unwrap();
+        assert!(e.contains("line 1 names a label column but no quantity"), "{e}");
     }
 
     /// Each row's License cell is its license (in the export's spelling when it names one

@@ -1042,20 +1042,27 @@ fn lake_packages(out_dir: &Path, findings: &LazyFrame) -> Result<Option<LazyFram
     if store::partition_files(&lake, schema::PACKAGES)?.is_empty() {
         return Ok(None);
     }
-    let labels = collect(
+    let pairs = collect(
         findings
             .clone()
-            .select([col(c::PACKAGE_LABEL).alias(c::LABEL)])
-            .filter(col(c::LABEL).is_not_null())
-            .unique(None, UniqueKeepStrategy::Any),
+            .select([col(c::LICENSE), col(c::PACKAGE_LABEL).alias(c::LABEL)])
+            .filter(col(c::LICENSE).is_not_null().and(col(c::LABEL).is_not_null()))
+            .group_by([col(c::LICENSE)])
+            .agg([col(c::LABEL).unique()]),
         "reading the findings' labels",
     )?;
-    let labels = labels
+    let licenses = strings(&pairs, c::LICENSE)?;
+    let lists = pairs
         .column(c::LABEL)
-        .map_err(|e| Error::Internal(format!("findings' labels: {e}")))?
-        .as_materialized_series()
-        .clone();
-    let packages = crate::checks::views::latest_packages(&lake, Some(labels))?;
+        .and_then(|c| c.list().cloned())
+        .map_err(|e| Error::Internal(format!("findings' labels: {e}")))?;
+    let mut labels: HashMap<String, Series> = HashMap::with_capacity(licenses.len());
+    for (license, list) in licenses.into_iter().zip(lists.amortized_iter()) {
+        if let (Some(license), Some(list)) = (license, list) {
+            labels.insert(license, list.as_ref().clone());
+        }
+    }
+    let packages = crate::checks::views::latest_packages(&lake, Some(&labels))?;
     let packages = collect(
         packages.select([
             col(c::LICENSE),

@@ -13,7 +13,7 @@ mod write;
 pub use batch::{TableBatch, V, dtype, empty_frame, schema_of};
 pub use scan::{
     lake_partitions, partition_files, partition_license, partition_value, read_parquet,
-    scan_partitions, scan_table, table_files,
+    scan_partitions, scan_partitions_where, scan_table, table_files,
 };
 pub use write::{
     STOPPING, encode_partition, partition_dir, rename, write_atomic, write_lake_part, write_parquet,

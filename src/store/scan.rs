@@ -30,6 +30,36 @@ pub fn scan_partitions(
     table: &str,
     only: Option<&BTreeSet<String>>,
 ) -> Result<LazyFrame> {
+    scan_each(lake, table, |folder| match only {
+        Some(only) if !only.contains(folder) => Pick::Skip,
+        _ => Pick::All,
+    })
+}
+
+/// Lazily scan the rows of `table` that `filter` keeps in each partition: `filter` gets the
+/// partition's license (`None` for rows without one) and gives the rows' filter, or `None`
+/// to skip the partition. A filter of a partition's own is pushed into that partition's
+/// scan alone, so a list of values per license costs one list per scan, not every list in
+/// every scan.
+pub fn scan_partitions_where(
+    lake: &Path,
+    table: &str,
+    filter: impl Fn(Option<&str>) -> Option<Expr>,
+) -> Result<LazyFrame> {
+    scan_each(lake, table, |folder| match filter(partition_value(folder).as_deref()) {
+        Some(f) => Pick::Filter(f),
+        None => Pick::Skip,
+    })
+}
+
+/// What to read of one partition.
+enum Pick {
+    Skip,
+    All,
+    Filter(Expr),
+}
+
+fn scan_each(lake: &Path, table: &str, pick: impl Fn(&str) -> Pick) -> Result<LazyFrame> {
     let cols = schema::layout(table);
     let file_schema: Arc<Schema> = Arc::new(schema_of(
         &cols.iter().copied().filter(|(n, _)| *n != schema::col::LICENSE).collect::<Vec<_>>(),
@@ -37,9 +67,11 @@ pub fn scan_partitions(
     let order: Vec<Expr> = cols.iter().map(|(n, _)| col(*n)).collect();
     let mut scans = Vec::new();
     for (folder, files) in partition_files(lake, table)? {
-        if only.is_some_and(|only| !only.contains(&folder)) {
-            continue;
-        }
+        let filter = match pick(&folder) {
+            Pick::Skip => continue,
+            Pick::All => None,
+            Pick::Filter(f) => Some(f),
+        };
         let license = partition_license(&folder);
         let paths: Vec<PlRefPath> =
             files.iter().map(|p| PlRefPath::from(p.to_string_lossy().as_ref())).collect();
@@ -59,8 +91,12 @@ pub fn scan_partitions(
         let scan = DslBuilder::scan_parquet(ScanSources::Paths(paths.into()), options, args)
             .ctx(|| format!("scanning lake table {table}"))?
             .build();
-        let scan = LazyFrame::from(scan).with_column(license).select(order.clone());
-        scans.push(scan);
+        let scan = LazyFrame::from(scan);
+        let scan = match filter {
+            Some(f) => scan.filter(f),
+            None => scan,
+        };
+        scans.push(scan.with_column(license).select(order.clone()));
     }
     match scans.len() {
         0 => Ok(empty_frame(cols).lazy()),
