@@ -51,11 +51,17 @@ pub struct ReportStats {
 /// license and label), write `OUT/report.html`, `OUT/report.md` and `OUT/findings.xlsx`
 /// atomically.
 pub fn run(out_dir: &Path, opts: &ReportOptions) -> Result<ReportStats> {
-    let model = data::load(out_dir, opts.max_rows)?;
-    // The workbook holds every finding: built beside the two reports, not after them.
+    // The workbook holds every finding: its large sheets are written while the model
+    // loads, and it is finished beside the two reports, not after them.
+    let timezone = data::run_timezone(out_dir)?;
+    let (model, rows) = rayon::join(
+        || data::load(out_dir, opts.max_rows),
+        || xlsx::rows(out_dir, &timezone, opts.xlsx_rows),
+    );
+    let (model, rows) = (model?, rows?);
     let (reports, workbook) = rayon::join(
         || (html::render(&model), markdown::render(&model)),
-        || xlsx::render(out_dir, &model, opts.xlsx_rows),
+        || xlsx::finish(rows, &model),
     );
     let (html, md) = reports;
     let (xlsx, _) = workbook?;

@@ -30,47 +30,75 @@ pub(crate) struct XlsxStats {
 
 /// The workbook's bytes. `max_rows` caps the Findings and Rejects sheets (Excel's limit in
 /// production, smaller in tests); a capped sheet says so in its last row.
+#[cfg(test)]
 pub(crate) fn render(
     out_dir: &Path,
     model: &Model,
     max_rows: usize,
 ) -> Result<(Vec<u8>, XlsxStats)> {
-    let tz: Option<Tz> = model.overview.run.timezone.parse().ok();
+    finish(rows(out_dir, &model.overview.run.timezone, max_rows)?, model)
+}
+
+/// The workbook's two large sheets, Findings and Rejects, written before the report model
+/// is needed: they come from the Parquet files alone (and the run's time zone), so they
+/// are built while the model loads.
+pub(crate) struct Rows {
+    wb: Workbook,
+    findings: Worksheet,
+    rejects: Worksheet,
+    stats: XlsxStats,
+}
+
+fn xl(e: XlsxError) -> Error {
+    Error::Internal(format!("cannot build findings.xlsx: {e}"))
+}
+
+/// Findings and Rejects of the run in `out_dir`; `timezone` is the run's (`--tz`).
+pub(crate) fn rows(out_dir: &Path, timezone: &str, max_rows: usize) -> Result<Rows> {
+    let tz: Option<Tz> = timezone.parse().ok();
     let zone = tz.map_or("UTC".to_owned(), |t| t.name().to_owned());
     let findings = with_changes(read_sorted(&out_dir.join(out::FINDINGS), true)?, out_dir)?;
     let rejects = read_sorted(&out_dir.join(out::REJECTS), false)?;
     let max_rows = max_rows.clamp(2, MAX_ROWS);
-    let xl = |e: XlsxError| Error::Internal(format!("cannot build findings.xlsx: {e}"));
 
     let mut wb = Workbook::new();
     // Rows wait in temporary files until the workbook is zipped: inside OUT's result being
     // written, which is removed with it if the run stops.
     wb.set_tempdir(out_dir).map_err(xl)?;
     let f = Formats::new();
-    let mut stats = XlsxStats { findings: 0, findings_shown: 0, rejects: 0 };
-    {
-        let ws = wb.add_worksheet_with_constant_memory().set_name("Summary").map_err(xl)?;
-        summary_sheet(ws, model, &f).map_err(xl)?;
-    }
-    {
-        let ws = wb.add_worksheet_with_constant_memory().set_name("Findings").map_err(xl)?;
-        let df = findings.as_ref();
-        let (total, shown) = findings_sheet(ws, df, tz, &zone, max_rows, &f)?;
-        stats.findings = total;
-        stats.findings_shown = shown;
-    }
-    {
-        let ws = wb.add_worksheet_with_constant_memory().set_name("Rejects").map_err(xl)?;
-        stats.rejects = rejects_sheet(ws, rejects.as_ref(), max_rows, &f)?;
-    }
-    {
-        let ws = wb.add_worksheet_with_constant_memory().set_name("Run").map_err(xl)?;
-        run_sheet(ws, model, &zone, &stats, &f).map_err(xl)?;
-    }
+    let mut ws = wb.new_worksheet_with_constant_memory();
+    ws.set_name("Findings").map_err(xl)?;
+    let (total, shown) = findings_sheet(&mut ws, findings.as_ref(), tz, &zone, max_rows, &f)?;
+    let mut rs = wb.new_worksheet_with_constant_memory();
+    rs.set_name("Rejects").map_err(xl)?;
+    let rejected = rejects_sheet(&mut rs, rejects.as_ref(), max_rows, &f)?;
+    let stats = XlsxStats { findings: total, findings_shown: shown, rejects: rejected };
+    Ok(Rows { wb, findings: ws, rejects: rs, stats })
+}
+
+/// The workbook's bytes: Summary, the two large sheets of [`rows`], Run and (when the run
+/// checked them) Duties.
+pub(crate) fn finish(rows: Rows, model: &Model) -> Result<(Vec<u8>, XlsxStats)> {
+    let Rows { mut wb, findings, rejects, stats } = rows;
+    let zone =
+        model.overview.run.timezone.parse::<Tz>().map_or("UTC".to_owned(), |t| t.name().to_owned());
+    let f = Formats::new();
+    let mut ws = wb.new_worksheet_with_constant_memory();
+    ws.set_name("Summary").map_err(xl)?;
+    summary_sheet(&mut ws, model, &f).map_err(xl)?;
+    wb.push_worksheet(ws);
+    wb.push_worksheet(findings);
+    wb.push_worksheet(rejects);
+    let mut ws = wb.new_worksheet_with_constant_memory();
+    ws.set_name("Run").map_err(xl)?;
+    run_sheet(&mut ws, model, &zone, &stats, &f).map_err(xl)?;
+    wb.push_worksheet(ws);
     let duties = super::text::duty_rows(&model.overview);
     if !duties.is_empty() {
-        let ws = wb.add_worksheet_with_constant_memory().set_name("Duties").map_err(xl)?;
-        duties_sheet(ws, model, &duties, &f).map_err(xl)?;
+        let mut ws = wb.new_worksheet_with_constant_memory();
+        ws.set_name("Duties").map_err(xl)?;
+        duties_sheet(&mut ws, model, &duties, &f).map_err(xl)?;
+        wb.push_worksheet(ws);
     }
     let bytes = wb.save_to_buffer().map_err(xl)?;
     Ok((bytes, stats))
