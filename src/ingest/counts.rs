@@ -1070,7 +1070,7 @@ fn decimal_mark<'t>(cells: impl Iterator<Item = &'t str>, delim: u8) -> bool {
             None => ambiguous_comma |= c.contains(','),
         }
     }
-    (comma && !dot) || (!comma && !dot && ambiguous_comma && !any_dot && delim == b';')
+    !dot && (comma || (ambiguous_comma && !any_dot && delim == b';'))
 }
 
 #[cfg(test)]

@@ -28,17 +28,6 @@ pub(crate) struct XlsxStats {
     pub rejects: usize,
 }
 
-/// The workbook's bytes. `max_rows` caps the Findings and Rejects sheets (Excel's limit in
-/// production, smaller in tests); a capped sheet says so in its last row.
-#[cfg(test)]
-pub(crate) fn render(
-    out_dir: &Path,
-    model: &Model,
-    max_rows: usize,
-) -> Result<(Vec<u8>, XlsxStats)> {
-    finish(rows(out_dir, &model.overview.run.timezone, max_rows)?, model)
-}
-
 /// The workbook's two large sheets, Findings and Rejects, written before the report model
 /// is needed: they come from the Parquet files alone (and the run's time zone), so they
 /// are built while the model loads.
@@ -49,11 +38,14 @@ pub(crate) struct Rows {
     stats: XlsxStats,
 }
 
+#[allow(clippy::needless_pass_by_value, reason = "the shape `map_err` calls")]
 fn xl(e: XlsxError) -> Error {
     Error::Internal(format!("cannot build findings.xlsx: {e}"))
 }
 
 /// Findings and Rejects of the run in `out_dir`; `timezone` is the run's (`--tz`).
+/// `max_rows` caps both sheets (Excel's limit in production, smaller in tests); a capped
+/// sheet says so in its last row.
 pub(crate) fn rows(out_dir: &Path, timezone: &str, max_rows: usize) -> Result<Rows> {
     let tz: Option<Tz> = timezone.parse().ok();
     let zone = tz.map_or("UTC".to_owned(), |t| t.name().to_owned());
