@@ -1338,12 +1338,12 @@ pub(crate) fn bools(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
     Ok(ca.iter().collect())
 }
 
-/// `OUT/manifest.json` as JSON, or `Null` when there is none. Unreadable JSON is an error.
 /// The run's time zone as the manifest names it (empty without a manifest).
 pub(crate) fn run_timezone(out_dir: &Path) -> Result<String> {
     Ok(run_of(&read_manifest(out_dir)?).timezone)
 }
 
+/// `OUT/manifest.json` as JSON, or `Null` when there is none. Unreadable JSON is an error.
 fn read_manifest(out_dir: &Path) -> Result<Value> {
     let path = out_dir.join(out::MANIFEST);
     let text = match std::fs::read_to_string(&path) {
