@@ -579,12 +579,15 @@ fn do_check(
     );
     bar.finish_and_clear();
     let mut output = output?;
+    let t = std::time::Instant::now();
     let n = store::write_parquet(&mut output.findings, &out.join(schema::out::FINDINGS))?;
     let n_summary = store::write_parquet(&mut output.summary, &out.join(schema::out::SUMMARY))?;
     m.set_output(schema::out::FINDINGS, n);
     m.set_output(schema::out::SUMMARY, n_summary);
     // a check without --previous compares with nothing, whatever the carried manifest said
     m.previous = None;
+    checks::timing("check: findings and summary written", t);
+    let t = std::time::Instant::now();
     if let Some(previous) = &s.previous {
         let now = chrono::Utc::now().timestamp_micros();
         let mut ch = checks::changes::changes(&output.findings, &m.run_id, now, previous)?;
@@ -600,6 +603,7 @@ fn do_check(
         let n_trend = store::write_parquet(&mut trend, &out.join(schema::out::TREND))?;
         m.set_output(schema::out::TREND, n_trend);
     }
+    checks::timing("check: changes and trend", t);
     if !m.command.iter().any(|c| c == &argv.join(" ")) {
         m.command.push(argv.join(" "));
     }

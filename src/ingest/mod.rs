@@ -201,10 +201,13 @@ fn ingest_into(
         jobs.iter().flat_map(|j| j.files.iter().map(|f| (f.0, j.files[0].0))).collect();
     if let Some(r) = reuse.as_mut() {
         r.changed_prefixes = job_of.values().map(|&i| reuse::prefix(i)).collect();
+        let t = std::time::Instant::now();
         for (table, rows) in reuse::link_parts(r, &lake, sources.len())? {
             written[table_slot(&table)].fetch_add(rows, Ordering::Relaxed);
         }
+        crate::checks::timing("ingest: previous parts linked", t);
     }
+    let t = std::time::Instant::now();
     let run_job = |job: &Job<'_>| -> Vec<(usize, ReadResult)> {
         let mut parts = Parts::new(job.files[0].0, &sink);
         let mut out: Vec<(usize, ReadResult)> = job
@@ -240,6 +243,7 @@ fn ingest_into(
         .into_iter()
         .flatten(),
     );
+    crate::checks::timing("ingest: export files decoded", t);
     if let Some(r) = &reuse {
         let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, _, old) in &r.files {
@@ -271,6 +275,7 @@ fn ingest_into(
         require_packages_read(&opts.export, licenses, &inputs, &unread)?;
     }
     let mut notes = Vec::new();
+    let t = std::time::Instant::now();
     let reused_sheets = reuse.as_ref().map(|r| r.sheets.clone()).unwrap_or_default();
     let sheets =
         ingest_sheets(opts, count_sources, sources.len(), &sink, &mut notes, &reused_sheets)?;
@@ -279,6 +284,8 @@ fn ingest_into(
         inputs.push(input);
         rejects.0.append(rej.0);
     }
+    crate::checks::timing("ingest: count sheets and duty files", t);
+    let t = std::time::Instant::now();
     let mut df = rejects.0.into_frame()?;
     if let Some(r) = reuse.as_mut() {
         reuse::mark_dirty(r, &lake)?;
@@ -289,6 +296,7 @@ fn ingest_into(
     }
     let n_rejects = df.height() as u64;
     store::write_parquet(&mut df, &staging.join(schema::out::REJECTS))?;
+    crate::checks::timing("ingest: rejects and what changed", t);
     let tables: Vec<(String, u64)> = schema::TABLES
         .iter()
         .zip(&written)

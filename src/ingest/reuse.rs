@@ -77,6 +77,10 @@ fn sha256_of(path: &Path) -> Result<String> {
     }))
 }
 
+fn file_size(path: &Path) -> Result<u64> {
+    Ok(fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?.len())
+}
+
 /// Which export files of `sources` the previous result at `previous` already holds.
 /// `None` when nothing can be reused: no manifest, another tagtrail version or time zone,
 /// another set of licenses, or a previous run that did not record its parts.
@@ -101,9 +105,19 @@ pub(super) fn plan(
     if now_lic != prev_lic || prev_export.iter().any(|f| f.part.is_none()) {
         return Ok(None);
     }
+    // A file whose size differs from the previous file at its path cannot have its bytes:
+    // it is decoded (and hashed there) without being hashed here first.
+    let prev_size: BTreeMap<(&str, &str), u64> =
+        prev_export.iter().map(|f| ((f.path.as_str(), f.kind.as_str()), f.bytes)).collect();
     let hashes: Vec<String> = sources
         .par_iter()
-        .map(|s| if s.kind.is_some() { sha256_of(&s.path) } else { Ok(String::new()) })
+        .map(|s| {
+            let Some(kind) = s.kind else { return Ok(String::new()) };
+            match prev_size.get(&(s.rel.as_str(), kind.prefix())) {
+                Some(&bytes) if bytes == file_size(&s.path)? => sha256_of(&s.path),
+                _ => Ok(String::new()),
+            }
+        })
         .collect::<Result<_>>()?;
     // This run's export files by (path, kind, license, sha256).
     let now: BTreeMap<(&str, String, &str, &str), usize> = sources

@@ -40,6 +40,27 @@ fn license_dirs(export: &Path) -> Vec<std::path::PathBuf> {
     dirs
 }
 
+/// Change one digit of the first `"Quantity":` value of a JSON file: other bytes, same size.
+fn same_size_edit(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let key = b"\"Quantity\":";
+    let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+    let digit = at + bytes[at..].iter().position(u8::is_ascii_digit).unwrap();
+    bytes[digit] = if bytes[digit] == b'9' { b'1' } else { bytes[digit] + 1 };
+    let before = std::fs::metadata(path).unwrap().len();
+    std::fs::write(path, &bytes).unwrap();
+    assert_eq!(std::fs::metadata(path).unwrap().len(), before);
+}
+
+/// The inodes of a license's `packages` lake parts in OUT.
+fn package_parts(out: &Path, license: &str) -> std::collections::BTreeSet<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = out.join("lake").join("packages").join(format!("license={license}"));
+    std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| e.unwrap().metadata().unwrap().ino()).collect())
+        .unwrap_or_default()
+}
+
 #[test]
 fn incremental_run_equals_a_full_run_and_decodes_only_changed_files() {
     let tmp = tempfile::tempdir().unwrap();
@@ -65,10 +86,22 @@ fn incremental_run_equals_a_full_run_and_decodes_only_changed_files() {
             }
         }
     });
+    // A third license's packages change without changing size: found by the bytes' hash.
+    same_size_edit(&dirs[3].join("packages.json"));
     let out = |n: &str| tmp.path().join(n);
     run(&month1, &out("a"), &[]);
     run(&month2, &out("b"), &["--previous", out("a").to_str().unwrap()]);
     run(&month2, &out("full"), &[]);
+    // The unchanged license's packages are the previous run's parts (hard links); the
+    // changed files' parts were written again.
+    let lic = |d: &Path| d.file_name().unwrap().to_string_lossy().into_owned();
+    let (a, b) = (out("a"), out("b"));
+    assert!(!package_parts(&b, &lic(&dirs[2])).is_empty());
+    assert_eq!(package_parts(&b, &lic(&dirs[2])), package_parts(&a, &lic(&dirs[2])));
+    for changed in [&dirs[1], &dirs[3]] {
+        let now = package_parts(&b, &lic(changed));
+        assert!(now.is_disjoint(&package_parts(&a, &lic(changed))), "{}", changed.display());
+    }
 
     for name in ["findings.parquet", "summary.parquet", "rejects.parquet"] {
         let (inc, full) = (table(&out("b"), name), table(&out("full"), name));

@@ -375,9 +375,11 @@ def build():
     sys.exit("could not get this worktree's build; pass --bin and --it")
 
 
-def run_tests(args, qdir):
-    """None when every stage passes, else (stage, why)."""
-    env = dict(os.environ, TAGTRAIL_BIN=args.bin, TAGTRAIL_DEV_QUERIES=str(qdir), RUST_BACKTRACE="0")
+def run_tests(args, qdir, rule=""):
+    """None when every stage passes, else (stage, why). `rule` (a rule id, or empty for a
+    view) is named to the fail-fast stage, which runs that rule's own cases first."""
+    env = dict(os.environ, TAGTRAIL_BIN=args.bin, TAGTRAIL_DEV_QUERIES=str(qdir), RUST_BACKTRACE="0",
+               TAGTRAIL_MUTANT_RULE=rule)
     for stage in STAGES:
         try:
             p = subprocess.run([args.it, *stage, "--test-threads", "2"], env=env, cwd=ROOT,
@@ -411,6 +413,9 @@ def main():
     ap.add_argument("--bin", help="tagtrail binary (default: build and find it)")
     ap.add_argument("--it", help="integration-test harness target/release/deps/it-<hash>")
     ap.add_argument("--report", default=str(REPORT), help=f"report file (default {REPORT})")
+    ap.add_argument("--resume", metavar="LOG",
+                    help="take the verdicts of the mutants an interrupted run's output (LOG) "
+                         "already printed, with the same rules and binary")
     args = ap.parse_args()
 
     files = sorted(QUERIES.glob("rules/*.sql")) + sorted(QUERIES.glob("views/*.sql"))
@@ -441,18 +446,33 @@ def main():
         if base:
             sys.exit(f"the unmutated rules fail {base[0]} ({base[1]}): fix that first")
         results, started = [], time.time()
+        earlier = resumed(args.resume) if args.resume else {}
         for n, m in enumerate(mutants, 1):
             if m.key in equivalent:
                 status = "equivalent"
+            elif m.key in earlier:
+                status = earlier[m.key]
             else:
                 target = qdir / relative_path(m.rule)
                 target.write_text(m.text, encoding="utf-8")
-                verdict = run_tests(args, qdir)
+                verdict = run_tests(args, qdir, "" if m.rule.startswith("views/") else m.rule)
                 shutil.copyfile(QUERIES / relative_path(m.rule), target)
                 status = f"killed by {verdict[0]} ({verdict[1]})" if verdict else "SURVIVED"
             results.append((m, status))
             print(f"[{n}/{len(mutants)}] {status:40} {m.key}", flush=True)
     write_report(args, results, time.time() - started, equivalent)
+
+
+def resumed(log):
+    """Mutant key -> status from the `[n/N] status key` lines of an earlier run's output."""
+    line = re.compile(r"^\[\d+/\d+\] (SURVIVED|equivalent"
+                      r"|killed by \S+ \((?:test failed|timeout|invalid SQL \(exit 2\))\))\s+(\S.*)$")
+    out = {}
+    for text in Path(log).read_text(encoding="utf-8").splitlines():
+        m = line.match(text)
+        if m:
+            out[m.group(2)] = m.group(1)
+    return out
 
 
 def write_report(args, results, seconds, equivalent):
