@@ -375,9 +375,33 @@ def build():
     sys.exit("could not get this worktree's build; pass --bin and --it")
 
 
+WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def readers_of_views():
+    """View file name (`views/<stem>`) -> the rule ids whose SQL reads that view, directly
+    or through other views (a word equal to a view's name counts: at worst a rule too many)."""
+    views = {}
+    for f in sorted(QUERIES.glob("views/*.sql")):
+        text = f.read_text(encoding="utf-8")
+        m = re.search(r"--\s*(?:view|parameter):\s*(\w+)", text)
+        views[name_of(f)] = (m.group(1) if m else f.stem, set(WORD.findall(text)))
+    rules = {f.stem: set(WORD.findall(f.read_text(encoding="utf-8")))
+             for f in QUERIES.glob("rules/*.sql")}
+    out = {}
+    for key, (name, _) in views.items():
+        names, grew = {name}, True
+        while grew:  # every view reading one of `names`, until none is added
+            more = {n for n, words in views.values() if words & names} - names
+            names |= more
+            grew = bool(more)
+        out[key] = sorted(r for r, words in rules.items() if words & names)
+    return out
+
+
 def run_tests(args, qdir, rule=""):
-    """None when every stage passes, else (stage, why). `rule` (a rule id, or empty for a
-    view) is named to the fail-fast stage, which runs that rule's own cases first."""
+    """None when every stage passes, else (stage, why). `rule` (rule ids, comma-separated)
+    is named to the fail-fast stage, which runs those rules' own cases first."""
     env = dict(os.environ, TAGTRAIL_BIN=args.bin, TAGTRAIL_DEV_QUERIES=str(qdir), RUST_BACKTRACE="0",
                TAGTRAIL_MUTANT_RULE=rule)
     for stage in STAGES:
@@ -447,6 +471,7 @@ def main():
             sys.exit(f"the unmutated rules fail {base[0]} ({base[1]}): fix that first")
         results, started = [], time.time()
         earlier = resumed(args.resume) if args.resume else {}
+        readers = readers_of_views()
         for n, m in enumerate(mutants, 1):
             if m.key in equivalent:
                 status = "equivalent"
@@ -455,7 +480,8 @@ def main():
             else:
                 target = qdir / relative_path(m.rule)
                 target.write_text(m.text, encoding="utf-8")
-                verdict = run_tests(args, qdir, "" if m.rule.startswith("views/") else m.rule)
+                first = ",".join(readers.get(m.rule, [])) if m.rule.startswith("views/") else m.rule
+                verdict = run_tests(args, qdir, first)
                 shutil.copyfile(QUERIES / relative_path(m.rule), target)
                 status = f"killed by {verdict[0]} ({verdict[1]})" if verdict else "SURVIVED"
             results.append((m, status))
