@@ -769,6 +769,43 @@ fn summarize(
 mod tests {
     use super::*;
 
+    /// A lake whose `packages` table has one part of `bytes` per license.
+    fn lake_of(sizes: &[(&str, usize)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (lic, bytes) in sizes {
+            let folder = dir.path().join(schema::PACKAGES).join(lic);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("part-00000-00000.parquet"), vec![0u8; *bytes]).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn batches_follow_the_budget_in_name_order() {
+        let lake = lake_of(&[("A", 40), ("B", 40), ("C", 40), ("D", 90)]);
+        let names = |b: &[(u64, Option<BTreeSet<String>>)]| -> Vec<(u64, Vec<String>)> {
+            b.iter()
+                .map(|(n, set)| (*n, set.iter().flatten().cloned().collect::<Vec<_>>()))
+                .collect()
+        };
+        let want = |v: &[(u64, &[&str])]| -> Vec<(u64, Vec<String>)> {
+            v.iter().map(|(n, l)| (*n, l.iter().map(|s| (*s).to_owned()).collect())).collect()
+        };
+        assert_eq!(batches(lake.path(), 210, None).unwrap(), vec![(210, None)], "all fits");
+        let split = names(&batches(lake.path(), 100, None).unwrap());
+        assert_eq!(split, want(&[(80, &["A", "B"]), (40, &["C"]), (90, &["D"])]));
+        // a license over the budget is a batch alone
+        let split = names(&batches(lake.path(), 50, None).unwrap());
+        assert_eq!(split, want(&[(40, &["A"]), (40, &["B"]), (40, &["C"]), (90, &["D"])]));
+        // A re-run's licenses only, in batches of the budget too (one batch of twice the
+        // budget was measured slower than two at once and one after).
+        let abc: BTreeSet<String> = ["A", "C", "D"].map(str::to_owned).into();
+        let rerun = names(&batches(lake.path(), 100, Some(&abc)).unwrap());
+        assert_eq!(rerun, want(&[(80, &["A", "C"]), (90, &["D"])]));
+        let rerun = names(&batches(lake.path(), 300, Some(&abc)).unwrap());
+        assert_eq!(rerun, want(&[(170, &["A", "C", "D"])]), "a subset is never `None`");
+    }
+
     #[test]
     fn finding_keys_are_pinned() {
         let k = |p: KeyParts<'_>| finding_key(&p);
