@@ -36,6 +36,8 @@ pub(crate) struct Rows {
     findings: Worksheet,
     rejects: Worksheet,
     stats: XlsxStats,
+    /// The zone the sheets' times are in, named again on the Run sheet.
+    zone: String,
 }
 
 #[allow(clippy::needless_pass_by_value, reason = "the shape `map_err` calls")]
@@ -65,15 +67,13 @@ pub(crate) fn rows(out_dir: &Path, timezone: &str, max_rows: usize) -> Result<Ro
     rs.set_name("Rejects").map_err(xl)?;
     let rejected = rejects_sheet(&mut rs, rejects.as_ref(), max_rows, &f)?;
     let stats = XlsxStats { findings: total, findings_shown: shown, rejects: rejected };
-    Ok(Rows { wb, findings: ws, rejects: rs, stats })
+    Ok(Rows { wb, findings: ws, rejects: rs, stats, zone })
 }
 
 /// The workbook's bytes: Summary, the two large sheets of [`rows`], Run and (when the run
 /// checked them) Duties.
 pub(crate) fn finish(rows: Rows, model: &Model) -> Result<(Vec<u8>, XlsxStats)> {
-    let Rows { mut wb, findings, rejects, stats } = rows;
-    let zone =
-        model.overview.run.timezone.parse::<Tz>().map_or("UTC".to_owned(), |t| t.name().to_owned());
+    let Rows { mut wb, findings, rejects, stats, zone } = rows;
     let f = Formats::new();
     let mut ws = wb.new_worksheet_with_constant_memory();
     ws.set_name("Summary").map_err(xl)?;
