@@ -213,4 +213,24 @@ mod tests {
         // Not ours, still decoded as a Hive reader would.
         assert_eq!(partition_value("license=a%2"), Some("a%2".to_owned()));
     }
+
+    /// A part written when parts still held the `license` column (a previous run's lake,
+    /// reused by `--previous`) is read, and its license is the folder's.
+    #[test]
+    fn a_part_holding_the_partition_column_is_read_with_the_folders_license() {
+        let lake = tempfile::tempdir().unwrap();
+        let table = schema::EVENTS;
+        let cols = schema::layout(table);
+        let mut df = DataFrame::full_null(&schema_of(cols), 2);
+        df.with_column(Column::new(schema::col::LICENSE.into(), ["stale", "stale"])).unwrap();
+        let dir = lake.path().join(table).join("license=C11-0000001-LIC");
+        fs::create_dir_all(&dir).unwrap();
+        crate::store::write_parquet(&mut df, &dir.join("part-00000-00000.parquet")).unwrap();
+        let got = scan_table(lake.path(), table).unwrap().collect().unwrap();
+        assert_eq!(got.height(), 2);
+        let names: Vec<&str> = got.get_column_names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(names, cols.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+        let lic = got.column(schema::col::LICENSE).unwrap().str().unwrap().clone();
+        assert!(lic.iter().all(|l| l == Some("C11-0000001-LIC")));
+    }
 }
