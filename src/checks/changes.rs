@@ -22,7 +22,10 @@ pub fn changes(
     now_us: i64,
     previous: &Path,
 ) -> Result<DataFrame> {
-    let prev_findings = read(&previous.join(out::FINDINGS))?.ok_or_else(|| {
+    // Only the columns a change needs (the findings' details are most of the file), unless
+    // the previous result predates keys and they must be computed from the rest.
+    let wanted = [schema::FINDING_KEY, "rule_id", "license", "package_label"];
+    let prev_findings = read_columns(&previous.join(out::FINDINGS), &wanted)?.ok_or_else(|| {
         Error::Usage(format!(
             "--previous `{}` holds no {}: give the output folder of an earlier run",
             previous.display(),
@@ -151,6 +154,21 @@ fn read(path: &Path) -> Result<Option<DataFrame>> {
     ParquetReader::new(f).finish().map(Some).ctx(|| format!("cannot read `{}`", path.display()))
 }
 
+/// `columns` of a Parquet file when it has them all, else every column.
+fn read_columns(path: &Path, columns: &[&str]) -> Result<Option<DataFrame>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let what = || format!("cannot read `{}`", path.display());
+    let f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut reader = ParquetReader::new(f);
+    let schema = reader.schema().ctx(what)?;
+    if columns.iter().all(|c| schema.contains(c)) {
+        reader = reader.with_columns(Some(columns.iter().map(|c| (*c).into()).collect()));
+    }
+    reader.finish().map(Some).ctx(what)
+}
+
 fn strings(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let c =
         df.column(name).and_then(|c| c.cast(&DataType::String)).ctx(|| format!("column {name}"))?;
@@ -238,4 +256,70 @@ pub fn previous_counts(previous: &Path) -> Result<Vec<crate::config::KnownCount>
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Findings of one license: (rule id, package label) each, other key parts null.
+    fn findings(rows: &[(&str, &str)], with_keys: bool) -> DataFrame {
+        let n = rows.len();
+        let none: Vec<Option<&str>> = vec![None; n];
+        let mut df = df!(
+            "rule_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "license" => vec!["C11-0000001-LIC"; n],
+            "package_label" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "related_label" => none.clone(),
+            "reference" => none.clone(),
+            "unit" => none,
+            "occurred_at" => vec![None::<i64>; n],
+            "detail" => vec!["a long text the changes never read"; n],
+        )
+        .unwrap();
+        if with_keys {
+            let keys = crate::checks::finding_keys(&df).unwrap();
+            df.with_column(keys).unwrap();
+        }
+        df
+    }
+
+    fn previous_out(prev: &mut DataFrame) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        crate::store::write_parquet(prev, &dir.path().join(out::FINDINGS)).unwrap();
+        let manifest = r#"{"run_id": "r1", "finished_at": "2026-11-01T00:00:00Z"}"#;
+        std::fs::write(dir.path().join(out::MANIFEST), manifest).unwrap();
+        dir
+    }
+
+    fn statuses(ch: &DataFrame) -> Vec<(String, String)> {
+        let label = strings(ch, "package_label").unwrap();
+        let status = strings(ch, "status").unwrap();
+        let mut v: Vec<(String, String)> = label
+            .into_iter()
+            .zip(status)
+            .map(|(l, s)| (l.unwrap_or_default(), s.unwrap_or_default()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn changes_read_the_previous_keys_or_compute_them_for_an_earlier_version() {
+        let now = findings(&[("lag.late_entry", "A"), ("lag.late_entry", "C")], true);
+        let want = [("A", "recurring"), ("B", "resolved"), ("C", "new")]
+            .map(|(l, s)| (l.to_owned(), s.to_owned()));
+        for with_keys in [true, false] {
+            let mut prev = findings(&[("lag.late_entry", "A"), ("lag.late_entry", "B")], with_keys);
+            let dir = previous_out(&mut prev);
+            let ch = changes(&now, "r2", 1, dir.path()).unwrap();
+            assert_eq!(statuses(&ch), want, "previous findings with keys: {with_keys}");
+            let first = strings(&ch, "first_seen_run_id").unwrap();
+            let label = strings(&ch, "package_label").unwrap();
+            for (l, r) in label.iter().zip(&first) {
+                let expected = if l.as_deref() == Some("C") { "r2" } else { "r1" };
+                assert_eq!(r.as_deref(), Some(expected), "{l:?}");
+            }
+        }
+    }
 }
