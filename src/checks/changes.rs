@@ -3,16 +3,12 @@
 //! seen in, carried along the chain of runs) or `resolved`; and `OUT/trend.parquet`, each
 //! license's variance per quantity type in every run of the chain.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use polars::prelude::*;
 
 use crate::error::{Error, PolarsContext, Result};
 use crate::schema::{self, out};
-
-/// When and in which run a finding was first seen.
-type FirstSeen = (String, Option<i64>);
 
 /// The changes of `findings` (this run, `run_id`, finished at `now_us`) since the result in
 /// `previous`. A previous result without keys (an earlier version) gets them computed.
@@ -33,99 +29,95 @@ pub fn changes(
         ))
     })?;
     let (prev_run, prev_at) = previous_run(previous)?;
-    let mut history: BTreeMap<String, FirstSeen> = BTreeMap::new();
-    if let Some(ch) = read(&previous.join(out::CHANGES))? {
-        let key = strings(&ch, schema::FINDING_KEY)?;
-        let status = strings(&ch, "status")?;
-        let run = strings(&ch, "first_seen_run_id")?;
-        let at = ch
-            .column("first_seen_at")
-            .and_then(|c| c.cast(&DataType::Int64))
-            .ctx(|| "first_seen_at".into())?;
-        let at = at.i64().ctx(|| "first_seen_at".into())?;
-        for i in 0..ch.height() {
-            if let (Some(k), Some(s)) = (&key[i], &status[i])
-                && s != "resolved"
-            {
-                history.insert(k.clone(), (run[i].clone().unwrap_or_default(), at.get(i)));
-            }
-        }
-    }
-    let prev = rows(&prev_findings)?;
-    let now = rows(findings)?;
-    let prev_keys: BTreeSet<String> = prev.iter().map(|r| r.0.clone()).collect();
-    let now_keys: BTreeSet<String> = now.iter().map(|r| r.0.clone()).collect();
-    let first_seen = |k: &str| -> FirstSeen {
-        history.get(k).cloned().unwrap_or_else(|| (prev_run.clone(), prev_at))
+    let key = schema::FINDING_KEY;
+    // Each finding once (its first row), in the order of its findings file.
+    let once = |df: &DataFrame| -> Result<LazyFrame> {
+        Ok(keyed(df)?
+            .with_row_index("_row", None)
+            .unique_stable_generic(Some(vec![col(key)]), UniqueKeepStrategy::First))
     };
-    let mut out_rows: Vec<(Row, &'static str, FirstSeen)> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for r in now {
-        if !seen.insert(r.0.clone()) {
-            continue;
-        }
-        if prev_keys.contains(&r.0) {
-            let f = first_seen(&r.0);
-            out_rows.push((r, "recurring", f));
-        } else {
-            out_rows.push((r, "new", (run_id.to_owned(), Some(now_us))));
-        }
-    }
-    for r in prev {
-        if !now_keys.contains(&r.0) && seen.insert(r.0.clone()) {
-            let f = first_seen(&r.0);
-            out_rows.push((r, "resolved", f));
-        }
-    }
-    frame(out_rows)
-}
-
-/// (finding_key, rule_id, license, package_label).
-type Row = (String, String, String, Option<String>);
-
-fn rows(df: &DataFrame) -> Result<Vec<Row>> {
-    let key = match df.column(schema::FINDING_KEY) {
-        Ok(_) => strings(df, schema::FINDING_KEY)?,
-        Err(_) => {
-            let keys = super::finding_keys(df)?;
-            keys.str().ctx(|| "finding keys".into())?.iter().map(|k| k.map(str::to_owned)).collect()
-        }
+    let (now, prev) = (once(findings)?, once(&prev_findings)?);
+    // When and in which run each open finding of the chain was first seen (the last row of
+    // a key wins, as a later row would have replaced an earlier one).
+    let history = match read(&previous.join(out::CHANGES))? {
+        Some(ch) => ch
+            .lazy()
+            .filter(col(key).is_not_null().and(col("status").neq(lit("resolved"))))
+            .select([
+                col(key).cast(DataType::String),
+                col("first_seen_run_id").cast(DataType::String).fill_null(lit("")).alias("_run"),
+                col("first_seen_at").cast(DataType::Int64).alias("_at"),
+                lit(true).alias("_known"),
+            ])
+            .unique_stable_generic(Some(vec![col(key)]), UniqueKeepStrategy::Last),
+        None => df!(
+            key => Vec::<String>::new(),
+            "_run" => Vec::<String>::new(),
+            "_at" => Vec::<Option<i64>>::new(),
+            "_known" => Vec::<bool>::new()
+        )
+        .ctx(|| "changes".into())?
+        .lazy(),
     };
-    let (rule, license, label) =
-        (strings(df, "rule_id")?, strings(df, "license")?, strings(df, "package_label")?);
-    Ok((0..df.height())
-        .map(|i| {
-            (
-                key[i].clone().unwrap_or_default(),
-                rule[i].clone().unwrap_or_default(),
-                license[i].clone().unwrap_or_default(),
-                label[i].clone(),
-            )
-        })
-        .collect())
-}
-
-fn frame(rows: Vec<(Row, &'static str, FirstSeen)>) -> Result<DataFrame> {
-    let n = rows.len();
-    let mut cols: [Vec<Option<String>>; 6] = Default::default();
-    let mut at = Vec::with_capacity(n);
-    for ((key, rule, license, label), status, (run, t)) in rows {
-        cols[0].push(Some(key));
-        cols[1].push(Some(rule));
-        cols[2].push(Some(license));
-        cols[3].push(label);
-        cols[4].push(Some(status.to_owned()));
-        cols[5].push(Some(run));
-        at.push(t);
-    }
-    let names =
-        [schema::FINDING_KEY, "rule_id", "license", "package_label", "status", "first_seen_run_id"];
-    let mut columns: Vec<Column> =
-        names.iter().zip(cols).map(|(name, v)| Column::new((*name).into(), v)).collect();
+    let left = || JoinArgs::new(JoinType::Left);
+    // A finding open before: since the run its history names, else since the previous run.
+    let since = |lf: LazyFrame| {
+        lf.join(history.clone(), [col(key)], [col(key)], left()).with_columns([
+            when(col("_known").is_not_null())
+                .then(col("_run"))
+                .otherwise(lit(prev_run.clone()))
+                .alias("first_seen_run_id"),
+            when(col("_known").is_not_null())
+                .then(col("_at"))
+                .otherwise(prev_at.map_or_else(|| lit(NULL).cast(DataType::Int64), lit))
+                .alias("first_seen_at"),
+        ])
+    };
+    let was_open = prev.clone().select([col(key), lit(true).alias("_before")]);
+    let open = |then: Expr, otherwise: Expr| {
+        when(col("_before").is_not_null()).then(then).otherwise(otherwise)
+    };
+    let current = since(now.clone().join(was_open, [col(key)], [col(key)], left())).with_columns([
+        open(lit("recurring"), lit("new")).alias("status"),
+        open(col("first_seen_run_id"), lit(run_id.to_owned())).alias("first_seen_run_id"),
+        open(col("first_seen_at"), lit(now_us)).alias("first_seen_at"),
+    ]);
+    let anti = JoinArgs::new(JoinType::Anti);
+    let gone = since(prev.join(now.select([col(key)]), [col(key)], [col(key)], anti))
+        .with_column(lit("resolved").alias("status"));
     let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let at = Column::new("first_seen_at".into(), at).cast(&ts).ctx(|| "first_seen_at".into())?;
-    columns.push(at);
-    DataFrame::new(n, columns).ctx(|| "changes".into())
+    let in_order = |lf: LazyFrame| {
+        lf.sort(["_row"], SortMultipleOptions::default()).select([
+            col(key),
+            col("rule_id"),
+            col("license"),
+            col("package_label"),
+            col("status"),
+            col("first_seen_run_id"),
+            col("first_seen_at").cast(ts.clone()),
+        ])
+    };
+    concat([in_order(current), in_order(gone)], UnionArgs::default())
+        .and_then(LazyFrame::collect)
+        .ctx(|| "changes".into())
+}
+
+/// A findings table's key (computed for findings written before keys), rule id, license
+/// and package label; a missing key, rule id or license reads as empty.
+fn keyed(df: &DataFrame) -> Result<LazyFrame> {
+    let key = schema::FINDING_KEY;
+    let mut df = df.clone();
+    if df.column(key).is_err() {
+        let keys = super::finding_keys(&df)?;
+        df.with_column(keys).ctx(|| "finding keys".into())?;
+    }
+    let text = |n: &str| col(n).cast(DataType::String);
+    Ok(df.lazy().select([
+        text(key).fill_null(lit("")),
+        text("rule_id").fill_null(lit("")),
+        text("license").fill_null(lit("")),
+        text("package_label"),
+    ]))
 }
 
 /// The previous result's run id and finish time (µs since 1970, UTC).
