@@ -2,7 +2,6 @@
 //! lake → checks → report, writes outputs and the manifest, and picks the exit code.
 //! All talk to the user goes through [`Printer`].
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -384,7 +383,7 @@ fn do_ingest(
     dir: &Path,
     out: &Path,
     argv: &[String],
-) -> Result<Option<BTreeSet<String>>> {
+) -> Result<Option<checks::Changed>> {
     let started = manifest::now_rfc3339();
     let bar = s.printer.bar("ingest", true);
     let opts = IngestOptions {
@@ -442,7 +441,8 @@ fn do_ingest(
             r.files.len(),
             summary.inputs.iter().filter(|f| f.root == "export").count()
         ));
-        r.dirty
+        let partners = r.partners.difference(&r.dirty).cloned().collect();
+        checks::Changed { dirty: r.dirty, partners }
     }))
 }
 
@@ -538,7 +538,7 @@ fn do_check(
     out: &Path,
     rules: &[checks::Rule],
     argv: &[String],
-    dirty: Option<&BTreeSet<String>>,
+    changed: Option<&checks::Changed>,
 ) -> Result<Option<Severity>> {
     let mut m = Manifest::load(out)?;
     m.rules = rules.iter().map(checks::Rule::entry).collect();
@@ -563,8 +563,8 @@ fn do_check(
     let same = prev
         .and_then(|p| Manifest::load(p).ok())
         .is_some_and(|p| p.rules == m.rules && p.options == m.options && p.version == m.version);
-    let reused = match (prev, dirty) {
-        (Some(previous), Some(dirty)) if same => Some(checks::Reused { previous, dirty }),
+    let reused = match (prev, changed) {
+        (Some(previous), Some(changed)) if same => Some(checks::Reused { previous, changed }),
         _ => None,
     };
     let profile = s.check_profile(&m)?;

@@ -344,16 +344,21 @@ fn batches(
     Ok(out.into_iter().map(|(n, b)| (n, Some(b))).collect())
 }
 
-/// One batch's findings (one frame per rule) and count totals.
+/// One batch's findings (one frame per rule), count totals, coverage and known counts.
+/// A batch of partners (`needed`: the views its rules and coverage read) gives findings
+/// and coverage only; their totals and known counts are the previous run's.
+type BatchOut = (Vec<DataFrame>, Option<DataFrame>, DataFrame, Option<DataFrame>);
+
 fn check_batch(
     lake: &Path,
     rules: &[Rule],
     profile: &Profile,
     what: &str,
     only: Option<&BTreeSet<String>>,
-) -> Result<(Vec<DataFrame>, DataFrame, DataFrame, DataFrame)> {
+    needed: Option<&BTreeSet<String>>,
+) -> Result<BatchOut> {
     let t = std::time::Instant::now();
-    let views = views::Views::build_for(lake, profile, only)?;
+    let views = views::Views::build_some(lake, profile, only, needed)?;
     timing(&format!("{what}: all views"), t);
     let t = std::time::Instant::now();
     let plans = plan(rules, &views, profile)?;
@@ -378,11 +383,6 @@ fn check_batch(
         check_severities(rule, &f)?;
         found.push(detach(&f)?);
     }
-    let totals = views
-        .get("count_totals")
-        .join(lacking(&views), [col("license")], [col("license")], JoinArgs::new(JoinType::Anti))
-        .collect()
-        .ctx(|| "count totals".into())?;
     let coverage = views
         .get("count_coverage")
         .join(
@@ -393,8 +393,16 @@ fn check_batch(
         )
         .collect()
         .ctx(|| "count coverage".into())?;
+    if needed.is_some() {
+        return Ok((found, None, detach(&coverage)?, None));
+    }
+    let totals = views
+        .get("count_totals")
+        .join(lacking(&views), [col("license")], [col("license")], JoinArgs::new(JoinType::Anti))
+        .collect()
+        .ctx(|| "count totals".into())?;
     let known = views.get("known_counts").collect().ctx(|| "known counts".into())?;
-    Ok((found, detach(&totals)?, detach(&coverage)?, detach(&known)?))
+    Ok((found, Some(detach(&totals)?), detach(&coverage)?, Some(detach(&known)?)))
 }
 
 /// A rule may return its own `severity` per finding: each must be one of the five names
@@ -434,22 +442,42 @@ pub fn run_all(
     progress: &(dyn Fn(usize, usize) + Sync),
     reuse: Option<&Reused<'_>>,
 ) -> Result<CheckOutput> {
-    let dirty = reuse.map(Reused::dirty_folders);
-    let batches: Vec<_> = batches(lake, batch_bytes, dirty.as_ref())?
+    let dirty = reuse.map(|r| folders(&r.changed.dirty));
+    let mut work: Vec<_> = batches(lake, batch_bytes, dirty.as_ref())?
         .into_iter()
-        .filter(|b| b.1.as_ref().is_none_or(|set| !set.is_empty()))
+        .map(|(n, b)| (n, b, false))
         .collect();
-    let n = batches.len();
+    // Partners: batches of their own, of the rules and views that can differ for them.
+    let (mut partner_rules, mut partner_views) = (Vec::new(), BTreeSet::new());
+    if let Some(r) = reuse.filter(|r| !r.changed.partners.is_empty()) {
+        partner_rules = self::partner_rules(rules)?;
+        partner_views = self::partner_views(&partner_rules)?;
+        let of = batches(lake, batch_bytes, Some(&folders(&r.changed.partners)))?;
+        work.extend(of.into_iter().map(|(n, b)| (n, b, true)));
+    }
+    work.retain(|b| b.1.as_ref().is_none_or(|set| !set.is_empty()));
+    let n = work.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     progress(0, n);
     let results = crate::workers::in_order(
-        &batches,
+        &work,
         2,
         |b| b.0,
         2 * batch_bytes,
         |i, b| {
-            let r =
-                check_batch(lake, rules, profile, &format!("batch {}/{n}", i + 1), b.1.as_ref());
+            let what = format!("batch {}/{n}", i + 1);
+            let r = if b.2 {
+                check_batch(
+                    lake,
+                    &partner_rules,
+                    profile,
+                    &what,
+                    b.1.as_ref(),
+                    Some(&partner_views),
+                )
+            } else {
+                check_batch(lake, rules, profile, &what, b.1.as_ref(), None)
+            };
             progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, n);
             r
         },
@@ -461,12 +489,13 @@ pub fn run_all(
     for r in results {
         let (found, batch_totals, batch_coverage, batch_known) = r?;
         all.extend(found.into_iter().map(IntoLazy::lazy));
-        totals.push(batch_totals.lazy());
+        totals.extend(batch_totals.map(IntoLazy::lazy));
         coverage.push(batch_coverage.lazy());
-        known.push(batch_known.lazy().select(KNOWN_KEPT.map(col)));
+        known.extend(batch_known.map(|k| k.lazy().select(KNOWN_KEPT.map(col))));
     }
     if let Some(r) = reuse {
-        let (found, t, c, k) = r.previous_clean(lake)?;
+        let rerun: Vec<&str> = partner_rules.iter().map(|r| r.id.as_str()).collect();
+        let (found, t, c, k) = r.previous_clean(lake, &rerun)?;
         all.push(found);
         totals = totals.into_iter().map(|t| t.select(TOTALS_KEPT.map(col))).collect();
         coverage = coverage.into_iter().map(|c| c.select(COVERAGE_KEPT.map(col))).collect();
@@ -544,32 +573,85 @@ const COVERAGE_KEPT: [&str; 13] = [
 /// The columns of the `known_count` summary rows.
 const KNOWN_KEPT: [&str; 4] = ["license", "counted_at", "counted_date", "source_file"];
 
+/// What changed since the previous run, by license (from ingest's reuse of its files).
+#[derive(Debug, Clone, Default)]
+pub struct Changed {
+    /// Licenses whose own inputs changed: every rule is run for them again.
+    pub dirty: BTreeSet<String>,
+    /// Licenses whose inputs are unchanged but whose activities (`events`) or the shipper's
+    /// copy of a transfer they received changed with another license's files: the rules
+    /// reading those ([`partner_rules`]) and their coverage row are computed again, the
+    /// rest is the previous run's. None of them is in `dirty`.
+    pub partners: BTreeSet<String>,
+}
+
+/// The lake tables another license's files can change for a license whose own inputs did
+/// not change (see [`Changed::partners`]).
+const PARTNER_TABLES: [&str; 2] = [schema::EVENTS, "transfer_packages_all"];
+
+/// The views a partner's coverage row is built from (see [`check_batch`]).
+const COVERAGE_VIEWS: [&str; 2] = ["count_coverage", "duty_coverage"];
+
+/// The rules whose findings can change when only [`PARTNER_TABLES`] change: those whose
+/// SQL mentions them or a view reading them (the graph rule reads packages only).
+pub fn partner_rules(rules: &[Rule]) -> Result<Vec<Rule>> {
+    let readers = views::readers_of(&PARTNER_TABLES)?;
+    Ok(rules
+        .iter()
+        .filter(|r| match &r.kind {
+            RuleKind::Sql(s) => {
+                views::words(&sql::body(&s.text)).iter().any(|w| readers.contains(*w))
+            }
+            RuleKind::Cycle => false,
+        })
+        .cloned()
+        .collect())
+}
+
+/// The views a partner batch builds: those its rules and its coverage row read.
+fn partner_views(partner_rules: &[Rule]) -> Result<BTreeSet<String>> {
+    let mut texts: Vec<String> = partner_rules
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RuleKind::Sql(s) => Some(sql::body(&s.text)),
+            RuleKind::Cycle => None,
+        })
+        .collect();
+    texts.extend(COVERAGE_VIEWS.map(str::to_owned));
+    views::views_read_by(&texts.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 /// A run with `--previous` whose inputs changed for some licenses only: the others'
 /// findings and summary rows are the previous run's (same inputs, rules and profile).
 pub struct Reused<'a> {
     /// The previous result.
     pub previous: &'a Path,
-    /// Licenses whose findings may differ: checked again.
-    pub dirty: &'a BTreeSet<String>,
+    /// Which licenses are checked again, and how much of them.
+    pub changed: &'a Changed,
+}
+
+fn folders(licenses: &BTreeSet<String>) -> BTreeSet<String> {
+    licenses.iter().map(|l| format!("license={}", crate::store::encode_partition(l))).collect()
 }
 
 impl Reused<'_> {
-    fn dirty_folders(&self) -> BTreeSet<String> {
-        self.dirty
-            .iter()
-            .map(|l| format!("license={}", crate::store::encode_partition(l)))
-            .collect()
-    }
-
-    /// The previous findings, count totals and coverage of the licenses of `lake` that are
-    /// not dirty.
-    fn previous_clean(&self, lake: &Path) -> Result<(LazyFrame, LazyFrame, LazyFrame, LazyFrame)> {
+    /// The previous findings, count totals, coverage and known counts of the licenses of
+    /// `lake` that are not dirty, but for the partners' findings of `rerun` (rule ids) and
+    /// their coverage rows, which this run computes again.
+    fn previous_clean(
+        &self,
+        lake: &Path,
+        rerun: &[&str],
+    ) -> Result<(LazyFrame, LazyFrame, LazyFrame, LazyFrame)> {
         let clean: Vec<String> = crate::store::lake_partitions(lake)?
             .into_iter()
             .filter_map(|(folder, _)| crate::store::partition_value(&folder))
-            .filter(|l| !self.dirty.contains(l))
+            .filter(|l| !self.changed.dirty.contains(l))
             .collect();
-        let keep = lit(Series::new("keep".into(), clean)).implode(false);
+        let list = |v: Vec<String>| lit(Series::new("keep".into(), v)).implode(false);
+        let keep = list(clean);
+        let partners = list(self.changed.partners.iter().cloned().collect());
+        let rerun = list(rerun.iter().map(|r| (*r).to_owned()).collect());
         let read = |name: &str| -> Result<LazyFrame> {
             let path = self.previous.join(name);
             LazyFrame::scan_parquet(
@@ -579,6 +661,7 @@ impl Reused<'_> {
             .ctx(|| format!("reading {}", path.display()))
             .map(|lf| lf.filter(col("license").is_in(keep.clone(), false)))
         };
+        let partner = || col("license").is_in(partners.clone(), false);
         // The columns of a rule's conformed rows, in their order.
         let cols = ["rule_id", "family", "severity", "license"]
             .into_iter()
@@ -586,12 +669,16 @@ impl Reused<'_> {
             .chain(["detail", "citation"])
             .map(col)
             .collect::<Vec<_>>();
-        let found = read(schema::out::FINDINGS)?.select(cols);
+        let found = read(schema::out::FINDINGS)?
+            .filter(partner().and(col("rule_id").is_in(rerun, false)).not())
+            .select(cols);
         let summary = read(schema::out::SUMMARY)?;
         let totals =
             summary.clone().filter(col("kind").eq(lit("quantity"))).select(TOTALS_KEPT.map(col));
-        let coverage =
-            summary.clone().filter(col("kind").eq(lit("coverage"))).select(COVERAGE_KEPT.map(col));
+        let coverage = summary
+            .clone()
+            .filter(col("kind").eq(lit("coverage")).and(partner().not()))
+            .select(COVERAGE_KEPT.map(col));
         let known = summary.filter(col("kind").eq(lit("known_count"))).select(KNOWN_KEPT.map(col));
         Ok((found, totals, coverage, known))
     }
@@ -778,6 +865,35 @@ mod tests {
             std::fs::write(folder.join("part-00000-00000.parquet"), vec![0u8; *bytes]).unwrap();
         }
         dir
+    }
+
+    /// What another license's files can change for a license whose own inputs did not:
+    /// its activities (receipts of shipments) and the shipper's copy of what it received.
+    /// Every rule and view reading those is checked again; the set is derived from the
+    /// SQL, and pinned here so that a change to it is seen.
+    #[test]
+    fn partners_rerun_the_rules_reading_activities_and_shipped_copies() {
+        let rules = registry(None, &Profile::default()).unwrap();
+        let ids: Vec<String> = partner_rules(&rules).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "count.reconciliation_overdue",
+                "lag.late_after_outage",
+                "lag.late_entry",
+                "lag.recorded_before_occurred",
+                "record.unauthorized_user",
+                "transfer.accepted_quantity_mismatch",
+            ]
+        );
+        let views = partner_views(&partner_rules(&rules).unwrap()).unwrap();
+        for v in ["activities", "received_packages", "duty_coverage", "count_coverage", "packages"]
+        {
+            assert!(views.contains(v), "{v} in {views:?}");
+        }
+        for v in ["count_totals", "positions", "source_edges", "count_checks"] {
+            assert!(!views.contains(v), "{v} in {views:?}");
+        }
     }
 
     #[test]

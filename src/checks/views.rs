@@ -264,6 +264,17 @@ impl Views {
         profile: &Profile,
         only: Option<&BTreeSet<String>>,
     ) -> Result<Views> {
+        Self::build_some(lake, profile, only, None)
+    }
+
+    /// As [`Views::build_for`], with only the views named in `needed` (and those they read;
+    /// see [`views_read_by`]) when it is given.
+    pub fn build_some(
+        lake: &Path,
+        profile: &Profile,
+        only: Option<&BTreeSet<String>>,
+        needed: Option<&BTreeSet<String>>,
+    ) -> Result<Views> {
         let mut frames = canonical_tables(lake, only)?;
         frames.extend(parameter_tables(profile)?);
         let counts = |name: &str| frames.iter().find(|f| f.0 == name).map(|f| f.1.clone());
@@ -274,7 +285,12 @@ impl Views {
         let known = known_counts(counts, rejects, profile, only)?;
         frames.push(("known_counts_all".to_owned(), known));
         let mut views = Views { frames };
-        views.run_files(&builtin_views()?, profile_params(profile))?;
+        let files = builtin_views()?;
+        let files = match needed {
+            Some(n) => files.into_iter().filter(|f| n.contains(&f.name)).collect(),
+            None => files,
+        };
+        views.run_files(&files, profile_params(profile))?;
         Ok(views)
     }
 
@@ -309,6 +325,45 @@ impl Views {
         }
         Ok(())
     }
+}
+
+/// The words of a query (names it may read); a word equal to a name by chance only makes
+/// a set below larger, never smaller.
+pub fn words(sql: &str) -> BTreeSet<&str> {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// The built-in views and parameters that `texts` read, with every view those read in
+/// turn (the `packages` view brings `unit_factors`).
+pub fn views_read_by(texts: &[&str]) -> Result<BTreeSet<String>> {
+    let files = builtin_views()?;
+    let mut wanted: BTreeSet<&str> = texts.iter().flat_map(|t| words(t)).collect();
+    let mut needed = BTreeSet::new();
+    for f in files.iter().rev() {
+        let reads_factors = f.name == "packages" && wanted.contains("unit_factors");
+        if wanted.contains(f.name.as_str()) || reads_factors {
+            needed.insert(f.name.clone());
+            wanted.extend(words(&f.body));
+        }
+    }
+    Ok(needed)
+}
+
+/// The built-in views that read any of `tables`, directly or through other views, and
+/// the tables themselves: what a query mentioning none of them cannot depend on.
+pub fn readers_of(tables: &[&str]) -> Result<BTreeSet<String>> {
+    let mut names: BTreeSet<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+    for f in builtin_views()? {
+        if words(&f.body).iter().any(|w| names.contains(*w)) {
+            names.insert(f.name.clone());
+            if f.name == "packages" {
+                names.insert("unit_factors".to_owned());
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// The latest copy of each package in the lake at `lake`, by the one definition the rules

@@ -244,16 +244,8 @@ fn ingest_into(
         .flatten(),
     );
     crate::checks::timing("ingest: export files decoded", t);
-    if let Some(r) = &reuse {
-        let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (i, _, old) in &r.files {
-            first.entry(old.as_str()).or_insert(*i);
-        }
-        for (i, f, old) in &r.files {
-            let mut f = f.clone();
-            f.part = Some(reuse::prefix(first[old.as_str()]));
-            results.push((*i, Ok(Ok((f, RejectRows::new())))));
-        }
+    for (i, f) in reuse.iter().flat_map(reuse::Reuse::reused_inputs) {
+        results.push((i, Ok(Ok((f, RejectRows::new())))));
     }
     results.sort_by_key(|(i, _)| *i);
     let mut inputs = Vec::with_capacity(sources.len() + count_sources.len());

@@ -31,6 +31,10 @@ pub struct Reuse {
     pub files: Vec<(usize, InputFile, String)>,
     /// Licenses whose findings may differ from the previous run's.
     pub dirty: BTreeSet<String>,
+    /// Licenses whose own inputs are unchanged but whose activities (`events`) or the
+    /// shipper's copy of a transfer they received changed with another license's files:
+    /// only what reads those can differ (see `checks::Reused`). Some may be dirty too.
+    pub partners: BTreeSet<String>,
     /// The previous result folder.
     pub previous: PathBuf,
     /// Part prefixes of this run's jobs that decoded a changed file (filled by ingest).
@@ -46,6 +50,20 @@ pub struct Reuse {
 }
 
 impl Reuse {
+    /// The reused export files' records (by index in this run's file list), each naming
+    /// its parts by this run's prefix: that of the first file of its previous job.
+    pub fn reused_inputs(&self) -> Vec<(usize, InputFile)> {
+        let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, _, old) in &self.files {
+            first.entry(old.as_str()).or_insert(*i);
+        }
+        let part = |old: &str| Some(prefix(first[old]));
+        self.files
+            .iter()
+            .map(|(i, f, old)| (*i, InputFile { part: part(old), ..f.clone() }))
+            .collect()
+    }
+
     /// Count sheets are always read; a sheet that is new, changed, or now given to another
     /// license makes its licenses (now and before) dirty, and so does a sheet gone.
     pub fn mark_sheets(&mut self, inputs: &[InputFile]) {
@@ -297,8 +315,10 @@ pub fn in_file_order(
 }
 
 /// Add to `reuse.dirty` the licenses whose partitions hold parts of changed jobs (this run)
-/// or of dropped jobs (the previous run), and the recipients of the transfers in them: a
-/// recipient's transfer findings read the shipper's copy.
+/// or of dropped jobs (the previous run). A license whose partition holds only `events`
+/// parts of them (the receipts of shipments another license's file records), and the
+/// recipients of the transfers in them (whose transfer findings read the shipper's copy),
+/// go to `reuse.partners` instead.
 pub fn mark_dirty(reuse: &mut Reuse, lake: &Path) -> Result<()> {
     let prev_lake = reuse.previous.join(schema::out::LAKE);
     let sides = [
@@ -318,10 +338,14 @@ pub fn mark_dirty(reuse: &mut Reuse, lake: &Path) -> Result<()> {
                     .and_then(Path::file_name)
                     .and_then(|d| store::partition_value(&d.to_string_lossy()))
                 {
-                    reuse.dirty.insert(lic);
+                    if *table == schema::EVENTS {
+                        reuse.partners.insert(lic);
+                    } else {
+                        reuse.dirty.insert(lic);
+                    }
                 }
                 if *table == schema::TRANSFER_PACKAGES {
-                    reuse.dirty.extend(recipients(&f)?);
+                    reuse.partners.extend(recipients(&f)?);
                 }
             }
         }

@@ -140,3 +140,77 @@ fn incremental_run_in_another_time_zone_decodes_everything() {
         (table(&out("b"), "findings.parquet"), table(&out("full"), "findings.parquet"));
     assert!(inc.equals_missing(&full));
 }
+
+/// A license whose own files did not change, but which received a shipment whose
+/// shipper's file changed: its receipts (activities) and the shipper's copy it is judged by
+/// are checked again, the rest of it is kept, and the result equals a full run's.
+#[test]
+fn incremental_run_rechecks_a_recipient_of_a_changed_shipment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let month1 = tmp.path().join("m1");
+    generate(&month1, 4, 3000, 11, "json");
+    let dirs = license_dirs(&month1.join("export"));
+    let shipper = dirs[0].file_name().unwrap().to_string_lossy().into_owned();
+    // One manifest the shipper sent, which the recipient's own file does not hold, so the
+    // recipient is judged by the shipper's copy.
+    let shipped: Vec<Value> = records(&dirs[0].join("transfers.json"));
+    let sent = shipped
+        .iter()
+        .find(|t| t["ShipperFacilityLicenseNumber"] == shipper.as_str())
+        .expect("the shipper sent a manifest");
+    let manifest = sent["ManifestNumber"].as_str().unwrap().to_owned();
+    let recipient = sent["RecipientFacilityLicenseNumber"].as_str().unwrap().to_owned();
+    let own = month1.join("export").join(&recipient).join("transfers.json");
+    edit(&own, |list| list.retain(|t| t["ManifestNumber"] != manifest.as_str()));
+    let month2 = tmp.path().join("m2");
+    copy_tree(&month1, &month2);
+    // Month 2: the shipper's copy says half was received, five days later.
+    edit(&month2.join("export").join(&shipper).join("transfers.json"), |list| {
+        for t in list.iter_mut().filter(|t| t["ManifestNumber"] == manifest.as_str()) {
+            t["ReceivedDateTime"] = Value::from("2026-03-30T10:00:00-07:00");
+            for p in t["Packages"].as_array_mut().into_iter().flatten() {
+                let q = p["ShippedQuantity"].as_f64().unwrap_or(0.0);
+                p["ReceivedQuantity"] = Value::from(q * 0.5);
+            }
+        }
+    });
+    let out = |n: &str| tmp.path().join(n);
+    run(&month1, &out("a"), &[]);
+    run(&month2, &out("b"), &["--previous", out("a").to_str().unwrap()]);
+    run(&month2, &out("full"), &[]);
+    for name in ["findings.parquet", "summary.parquet"] {
+        let (inc, full) = (table(&out("b"), name), table(&out("full"), name));
+        assert!(inc.equals_missing(&full), "{name}: incremental {inc:?}\nfull {full:?}");
+    }
+    // The change reached the recipient: a mismatch on that manifest, found in month 2 only.
+    let mismatch = |o: &Path| {
+        let f = table(o, "findings.parquet");
+        let rows = f
+            .lazy()
+            .filter(
+                col("rule_id")
+                    .eq(lit("transfer.accepted_quantity_mismatch"))
+                    .and(col("license").eq(lit(recipient.as_str())))
+                    .and(col("reference").eq(lit(manifest.as_str()))),
+            )
+            .collect()
+            .unwrap();
+        rows.height()
+    };
+    assert_eq!(mismatch(&out("a")), 0);
+    assert!(mismatch(&out("b")) > 0);
+    // The recipient's own files were not decoded again.
+    let lic = |d: &Path| d.file_name().unwrap().to_string_lossy().into_owned();
+    let r = dirs.iter().find(|d| lic(d) == recipient).unwrap();
+    assert_eq!(package_parts(&out("b"), &lic(r)), package_parts(&out("a"), &lic(r)));
+}
+
+/// The records of an export file (a list, or a page object with `Data`).
+fn records(path: &Path) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    match doc {
+        Value::Array(a) => a,
+        Value::Object(mut o) => o.remove("Data").and_then(|d| d.as_array().cloned()).unwrap(),
+        _ => panic!("{} holds no records", path.display()),
+    }
+}
