@@ -587,7 +587,7 @@ pub struct Changed {
 
 /// The lake tables another license's files can change for a license whose own inputs did
 /// not change (see [`Changed::partners`]).
-const PARTNER_TABLES: [&str; 2] = [schema::EVENTS, "transfer_packages_all"];
+const PARTNER_TABLES: [&str; 2] = [schema::EVENTS, views::TRANSFER_PACKAGES_ALL];
 
 /// The views a partner's coverage row is built from (see [`check_batch`]).
 const COVERAGE_VIEWS: [&str; 2] = ["count_coverage", "duty_coverage"];

@@ -393,6 +393,10 @@ pub fn latest_packages(lake: &Path, labels: Option<&HashMap<String, Series>>) ->
     })
 }
 
+/// Every partition's `transfer_packages`, whatever the batch: the one input a license's
+/// findings read from other licenses' partitions (the shipper's copy of a transfer).
+pub const TRANSFER_PACKAGES_ALL: &str = "transfer_packages_all";
+
 /// The canonical tables of the batch, under the names the view files read.
 fn canonical_tables(
     lake: &Path,
@@ -423,7 +427,7 @@ fn canonical_tables(
         Some(_) => store::scan_table(lake, schema::TRANSFER_PACKAGES)?,
         None => scan(schema::TRANSFER_PACKAGES)?,
     };
-    frames.push(("transfer_packages_all".to_owned(), all));
+    frames.push((TRANSFER_PACKAGES_ALL.to_owned(), all));
     Ok(frames)
 }
 
