@@ -598,25 +598,24 @@ pub fn partner_rules(rules: &[Rule]) -> Result<Vec<Rule>> {
     let readers = views::readers_of(&PARTNER_TABLES)?;
     Ok(rules
         .iter()
-        .filter(|r| match &r.kind {
-            RuleKind::Sql(s) => {
-                views::words(&sql::body(&s.text)).iter().any(|w| readers.contains(*w))
-            }
-            RuleKind::Cycle => false,
+        .filter(|r| {
+            sql_body(r).is_some_and(|b| views::words(&b).iter().any(|w| readers.contains(*w)))
         })
         .cloned()
         .collect())
 }
 
+/// A SQL rule's query without comments (the graph rule has none).
+fn sql_body(rule: &Rule) -> Option<String> {
+    match &rule.kind {
+        RuleKind::Sql(s) => Some(sql::body(&s.text)),
+        RuleKind::Cycle => None,
+    }
+}
+
 /// The views a partner batch builds: those its rules and its coverage row read.
 fn partner_views(partner_rules: &[Rule]) -> Result<BTreeSet<String>> {
-    let mut texts: Vec<String> = partner_rules
-        .iter()
-        .filter_map(|r| match &r.kind {
-            RuleKind::Sql(s) => Some(sql::body(&s.text)),
-            RuleKind::Cycle => None,
-        })
-        .collect();
+    let mut texts: Vec<String> = partner_rules.iter().filter_map(sql_body).collect();
     texts.extend(COVERAGE_VIEWS.map(str::to_owned));
     views::views_read_by(&texts.iter().map(String::as_str).collect::<Vec<_>>())
 }
